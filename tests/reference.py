@@ -1,0 +1,81 @@
+"""Independent NumPy loops of the cell equations, written from the docstrings."""
+
+import numpy as np
+
+
+def sigmoid(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def layer_norm(v, eps):
+    return (v - v.mean(-1, keepdims=True)) / np.sqrt(v.var(-1, keepdims=True) + eps)
+
+
+def gru(x, kernel, recurrent_kernel, bias, reset_after):
+    """x (B, T, D) -> h for every step (B, T, U)."""
+    units = recurrent_kernel.shape[0]
+    w_z, w_r, w_h = np.split(kernel, 3, axis=1)
+    u_z, u_r, u_h = np.split(recurrent_kernel, 3, axis=1)
+    b_in, b_rec = (bias[0], bias[1]) if reset_after else (bias, np.zeros_like(bias))
+    bi_z, bi_r, bi_h = np.split(b_in, 3)
+    br_z, br_r, br_h = np.split(b_rec, 3)
+    h = np.zeros((x.shape[0], units))
+    out = []
+    for t in range(x.shape[1]):
+        xt = x[:, t]
+        z = sigmoid(xt @ w_z + bi_z + h @ u_z + br_z)
+        r = sigmoid(xt @ w_r + bi_r + h @ u_r + br_r)
+        if reset_after:
+            cand = np.tanh(xt @ w_h + bi_h + r * (h @ u_h + br_h))
+        else:
+            cand = np.tanh(xt @ w_h + (r * h) @ u_h + bi_h)
+        h = z * h + (1 - z) * cand
+        out.append(h)
+    return np.stack(out, 1)
+
+
+def memory_gru(x, kernel, recurrent_kernel, bias):
+    """Reset-before MemoryGRU written as W·[r*h, x]; returns (h_seq, c_last)."""
+    units = recurrent_kernel.shape[0]
+    # Concatenated weights over [h, x], as the equations are usually written.
+    w = np.concatenate([recurrent_kernel, kernel], axis=0)
+    w_z, w_r, w_c = np.split(w, 3, axis=1)
+    b_z, b_r, b_c = np.split(bias, 3)
+    h = np.zeros((x.shape[0], units))
+    c = np.zeros_like(h)
+    out = []
+    for t in range(x.shape[1]):
+        hx = np.concatenate([h, x[:, t]], axis=1)
+        z = sigmoid(hx @ w_z + b_z)
+        r = sigmoid(hx @ w_r + b_r)
+        c_tilde = np.tanh(np.concatenate([r * h, x[:, t]], axis=1) @ w_c + b_c)
+        c = z * c + (1 - z) * c_tilde
+        h = np.tanh(c)
+        out.append(h)
+    return np.stack(out, 1), c
+
+
+def lstm(x, kernel, recurrent_kernel, bias, peephole=None, norm=None, eps=1e-3):
+    """peephole: (3, U) rows [p_i, p_f, p_o] or None.
+    norm: (gate_gamma (4U,), cell_gamma (U,), cell_beta (U,)) or None.
+    Returns (h_seq, c_last)."""
+    units = recurrent_kernel.shape[0]
+    h = np.zeros((x.shape[0], units))
+    c = np.zeros_like(h)
+    out = []
+    for t in range(x.shape[1]):
+        a = x[:, t] @ kernel + h @ recurrent_kernel
+        if norm is not None:
+            gamma = np.split(norm[0], 4)
+            a = np.concatenate([layer_norm(g, eps) * gm for g, gm in zip(np.split(a, 4, axis=1), gamma)], 1)
+        a_i, a_f, a_c, a_o = np.split(a + bias, 4, axis=1)
+        if peephole is not None:
+            a_i = a_i + peephole[0] * c
+            a_f = a_f + peephole[1] * c
+        c = sigmoid(a_f) * c + sigmoid(a_i) * np.tanh(a_c)
+        if peephole is not None:
+            a_o = a_o + peephole[2] * c
+        shown = c if norm is None else layer_norm(c, eps) * norm[1] + norm[2]
+        h = sigmoid(a_o) * np.tanh(shown)
+        out.append(h)
+    return np.stack(out, 1), c

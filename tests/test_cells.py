@@ -1,0 +1,235 @@
+"""Numbers: tsgate cells against the Keras built-ins and NumPy references."""
+
+import keras
+import numpy as np
+import pytest
+
+import tsgate
+from tests import reference
+from tests.conftest import gradients, randomize, right_padded_mask
+
+B, T, D, U = 4, 9, 5, 6
+TOL = 1e-5
+
+PAIRS = {
+    "gru_reset_after": (keras.layers.GRU, tsgate.GRU, {"reset_after": True}),
+    "gru_reset_before": (keras.layers.GRU, tsgate.GRU, {"reset_after": False}),
+    "lstm": (keras.layers.LSTM, tsgate.LSTM, {}),
+}
+
+
+def inputs(seed=0, shape=(B, T, D)):
+    return np.random.default_rng(seed).normal(size=shape).astype("float32")
+
+
+def twin_models(name, wrap=None, mask=False, **layer_kwargs):
+    """The same architecture with the Keras layer and with the tsgate layer,
+    sharing random weights (non-zero biases included)."""
+    keras_class, tsgate_class, cell_kwargs = PAIRS[name]
+    models = []
+    for layer_class in (keras_class, tsgate_class):
+        layer = layer_class(U, **cell_kwargs, **layer_kwargs)
+        if wrap is not None:
+            layer = wrap(layer)
+        seq = keras.Input((T, D))
+        if mask:
+            mask_in = keras.Input((T,), dtype="bool")
+            outputs = layer(seq, mask=mask_in)
+            models.append(keras.Model([seq, mask_in], outputs))
+        else:
+            models.append(keras.Model(seq, layer(seq)))
+    randomize(models[0])
+    models[1].set_weights(models[0].get_weights())
+    return models
+
+
+def max_diff(a, b):
+    a, b = keras.tree.flatten(a), keras.tree.flatten(b)
+    assert len(a) == len(b)
+    return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y)))) for x, y in zip(a, b))
+
+
+VARIANTS = {
+    "last_output": {},
+    "sequences_and_state": {"return_sequences": True, "return_state": True},
+    "go_backwards": {"go_backwards": True, "return_state": True},
+    "unroll": {"unroll": True, "return_sequences": True},
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", PAIRS)
+def test_parity_with_keras(name, variant, record_property):
+    keras_model, tsgate_model = twin_models(name, **VARIANTS[variant])
+    x = inputs()
+    diff = max_diff(keras_model(x), tsgate_model(x))
+    record_property("max_abs_diff", diff)
+    assert diff <= TOL
+
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_parity_with_right_padded_mask(name, record_property):
+    keras_model, tsgate_model = twin_models(name, mask=True, return_sequences=True, return_state=True)
+    x = inputs()
+    mask = right_padded_mask([T, 6, 3, 1], T)
+    diff = max_diff(keras_model([x, mask]), tsgate_model([x, mask]))
+    record_property("max_abs_diff", diff)
+    assert diff <= TOL
+    # The final states are those after each sequence's last valid step.
+    layer = tsgate_model.layers[-1]
+    masked_states = tsgate_model([x, mask])[1:]
+    for row, length in [(1, 6), (2, 3)]:
+        truncated_states = layer(x[row : row + 1, :length])[1:]
+        assert max_diff([s[row : row + 1] for s in masked_states], truncated_states) <= TOL
+
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_parity_bidirectional(name, record_property):
+    keras_model, tsgate_model = twin_models(
+        name, wrap=lambda layer: keras.layers.Bidirectional(layer, merge_mode="concat"), return_sequences=True
+    )
+    x = inputs()
+    diff = max_diff(keras_model(x), tsgate_model(x))
+    record_property("max_abs_diff", diff)
+    assert diff <= TOL
+
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_gradient_parity(name, record_property):
+    keras_model, tsgate_model = twin_models(name, return_sequences=True)
+    x = inputs()
+    keras_grads, tsgate_grads = gradients(keras_model, x), gradients(tsgate_model, x)
+    assert len(keras_grads) == len(tsgate_grads) == 4  # inputs, kernel, recurrent kernel, bias
+    diff = max_diff(keras_grads, tsgate_grads)
+    record_property("max_abs_diff", diff)
+    assert diff <= 1e-4
+    assert all(np.abs(g).max() > 0 for g in tsgate_grads)
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_gru_matches_numpy_reference(reset_after):
+    layer = tsgate.GRU(U, reset_after=reset_after, return_sequences=True)
+    x = inputs(1)
+    layer(x)
+    randomize(layer, seed=3)
+    expected = reference.gru(x.astype("float64"), *[w.astype("float64") for w in layer.get_weights()], reset_after)
+    assert max_diff(layer(x), expected) <= TOL
+
+
+def test_memory_gru_matches_numpy_reference(record_property):
+    layer = tsgate.MemoryGRU(U, return_sequences=True, return_state=True)
+    x = inputs(2)
+    layer(x)
+    randomize(layer, seed=4)
+    h_seq, c_last = reference.memory_gru(x.astype("float64"), *layer.get_weights())
+    out, h, c = layer(x)
+    diff = max_diff([out, h, c], [h_seq, h_seq[:, -1], c_last])
+    record_property("max_abs_diff", diff)
+    assert diff <= TOL
+    # h = tanh(c): the output is the squashed memory, not the memory itself.
+    assert np.allclose(np.tanh(np.asarray(c)), np.asarray(h), atol=1e-6)
+    assert not np.allclose(np.asarray(c), np.asarray(h), atol=1e-3)
+
+
+@pytest.mark.parametrize("peephole,layer_norm", [(True, False), (False, True), (True, True)])
+def test_lstm_variants_match_numpy_reference(peephole, layer_norm, record_property):
+    layer = tsgate.LSTM(U, peephole=peephole, layer_norm=layer_norm, return_sequences=True, return_state=True)
+    x = inputs(3) * 3.0
+    layer(x)
+    randomize(layer, seed=5)
+    weights = [w.astype("float64") for w in layer.get_weights()]
+    kernel, recurrent, bias = weights[:3]
+    rest = weights[3:]
+    peep = rest.pop(0) if peephole else None
+    norm = tuple(rest) if layer_norm else None
+    h_seq, c_last = reference.lstm(x.astype("float64"), kernel, recurrent, bias, peep, norm)
+    out, h, c = layer(x)
+    diff = max_diff([out, h, c], [h_seq, h_seq[:, -1], c_last])
+    record_property("max_abs_diff", diff)
+    assert diff <= TOL
+
+
+def test_layer_norm_carries_unnormalised_cell_state():
+    layer = tsgate.LSTM(U, layer_norm=True, return_state=True)
+    x = inputs(4) * 5.0
+    layer(x)
+    randomize(layer, seed=6, scale=1.0)
+    _, _, c = layer(x)
+    c = np.asarray(c)
+    # A normalised state would have zero mean and unit variance per row.
+    assert np.abs(c.mean(-1)).max() > 1e-2 or np.abs(c.std(-1) - 1).max() > 1e-2
+
+
+def test_peephole_weights_change_the_output():
+    layer = tsgate.LSTM(U, peephole=True)
+    x = inputs(5)
+    layer(x)
+    randomize(layer, seed=8)
+    before = np.asarray(layer(x))
+    weights = layer.get_weights()
+    weights[3] = np.zeros_like(weights[3])
+    layer.set_weights(weights)
+    assert np.abs(before - np.asarray(layer(x))).max() > 1e-4
+
+
+def test_unit_forget_bias_initialises_forget_block_to_one():
+    layer = tsgate.LSTM(U)
+    layer(inputs())
+    bias = layer.get_weights()[2]
+    np.testing.assert_array_equal(bias[U : 2 * U], 1.0)
+    np.testing.assert_array_equal(np.delete(bias, np.s_[U : 2 * U]), 0.0)
+    keras_layer = keras.layers.LSTM(U)
+    keras_layer(inputs())
+    np.testing.assert_array_equal(bias, keras_layer.get_weights()[2])
+
+
+@pytest.mark.parametrize("cell_class", [tsgate.GRUCell, tsgate.LSTMCell, tsgate.MemoryGRUCell])
+def test_cell_works_in_plain_keras_rnn_and_stacked(cell_class):
+    x = inputs()
+    rnn = keras.layers.RNN([cell_class(U), cell_class(3)], return_sequences=True)
+    assert rnn(x).shape == (B, T, 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs,argument",
+    [
+        ({"units": 0}, "units"),
+        ({"units": -3}, "units"),
+        ({"units": 2.5}, "units"),
+        ({"units": 4, "dropout": 1.0}, "dropout"),
+        ({"units": 4, "recurrent_dropout": -0.1}, "recurrent_dropout"),
+        ({"units": 4, "use_bias": "yes"}, "use_bias"),
+        ({"units": 4, "seed": "abc"}, "seed"),
+    ],
+)
+@pytest.mark.parametrize("cell_class", [tsgate.GRUCell, tsgate.LSTMCell, tsgate.MemoryGRUCell])
+def test_bad_arguments_name_the_argument(cell_class, kwargs, argument):
+    with pytest.raises(ValueError, match=f"`{argument}`"):
+        cell_class(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "cell_class,kwargs,argument",
+    [
+        (tsgate.GRUCell, {"reset_after": None}, "reset_after"),
+        (tsgate.LSTMCell, {"peephole": 1}, "peephole"),
+        (tsgate.LSTMCell, {"layer_norm": "true"}, "layer_norm"),
+        (tsgate.LSTMCell, {"norm_epsilon": 0}, "norm_epsilon"),
+        (tsgate.LSTMCell, {"unit_forget_bias": None}, "unit_forget_bias"),
+    ],
+)
+def test_bad_cell_options_name_the_argument(cell_class, kwargs, argument):
+    with pytest.raises(ValueError, match=f"`{argument}`"):
+        cell_class(4, **kwargs)
+
+
+@pytest.mark.parametrize("layer_class", [tsgate.GRU, tsgate.LSTM, tsgate.MemoryGRU])
+@pytest.mark.parametrize("shape", [(B, D), (B, T, 2, D)])
+def test_wrong_input_rank_is_a_clear_error(layer_class, shape):
+    with pytest.raises(ValueError, match=r"\(batch, timesteps, features\).*got shape"):
+        layer_class(U)(np.zeros(shape, "float32"))
+
+
+def test_cell_rejects_sequence_input():
+    with pytest.raises(ValueError, match=r"\(batch, features\)"):
+        tsgate.GRUCell(U).build((B, T, D))

@@ -1,0 +1,109 @@
+"""GRU cell and layer with the Keras weight layout."""
+
+import keras
+from keras import ops
+
+from tsgate.cells.base import GatedCell, check_bool
+from tsgate.cells.sequence import SequenceLayer
+
+
+@keras.saving.register_keras_serializable(package="tsgate")
+class GRUCell(GatedCell):
+    """Gated recurrent unit cell (Cho et al. 2014), numerically the same as
+    `keras.layers.GRUCell` for the same weights.
+
+    With update gate `z`, reset gate `r`, `σ` the recurrent activation and
+    `tanh` the activation:
+
+        z  = σ(x W_z + h U_z + b_z)
+        r  = σ(x W_r + h U_r + b_r)
+        ĥ  = tanh(x W_h + (r ⊙ h) U_h + b_h)              reset_after=False
+        ĥ  = tanh(x W_h + b_h + r ⊙ (h U_h + b_hr))       reset_after=True
+        h' = z ⊙ h + (1 − z) ⊙ ĥ
+
+    Weights (Keras layout, gate blocks in the order `[z, r, h]`): `kernel`
+    `(D, 3U)`, `recurrent_kernel` `(U, 3U)`, `bias` `(3U,)`, or `(2, 3U)` with
+    reset_after=True (row 0 input bias, row 1 recurrent bias).
+
+    Args:
+        units: positive int `U`, size of the hidden state.
+        reset_after: bool, default True: apply the reset gate after the
+            recurrent matmul (the cuDNN and Keras default).
+        activation, recurrent_activation, use_bias, *_initializer,
+        *_regularizer, *_constraint, dropout, recurrent_dropout, seed: as in
+            `keras.layers.GRUCell`. Dropout draws one mask per sequence.
+
+    Call arguments:
+        inputs: `(batch, D)`. states: `[h]` with `h` `(batch, U)`.
+        training: bool, enables dropout.
+
+    Returns `(h', [h'])`, each `(batch, U)`.
+
+    Example:
+    >>> layer = keras.layers.RNN(tsgate.GRUCell(4), return_sequences=True)
+    >>> layer(np.zeros((2, 10, 3))).shape
+    (2, 10, 4)
+    """
+
+    num_gates = 3
+
+    def __init__(self, units, reset_after=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.reset_after = check_bool("reset_after", reset_after)
+        self.state_size = self.units
+
+    def bias_shape(self):
+        width = self.num_gates * self.units
+        return (2, width) if self.reset_after else (width,)
+
+    def gates(self, inputs, h_prev, training):
+        """Returns the update gate `z` and the candidate `ĥ`, each `(batch, U)`."""
+        inputs, h_dropped = self.dropped_inputs(inputs, h_prev, training)
+        units = self.units
+        x = ops.matmul(inputs, self.kernel)
+        if self.reset_after:
+            h = ops.matmul(h_dropped, self.recurrent_kernel)
+            if self.use_bias:
+                x = x + self.bias[0]
+                h = h + self.bias[1]
+            zr = self.recurrent_activation(x[:, : 2 * units] + h[:, : 2 * units])
+            z, r = zr[:, :units], zr[:, units:]
+            candidate = self.activation(x[:, 2 * units :] + r * h[:, 2 * units :])
+        else:
+            if self.use_bias:
+                x = x + self.bias
+            h = ops.matmul(h_dropped, self.recurrent_kernel[:, : 2 * units])
+            zr = self.recurrent_activation(x[:, : 2 * units] + h)
+            z, r = zr[:, :units], zr[:, units:]
+            candidate = self.activation(
+                x[:, 2 * units :] + ops.matmul(r * h_dropped, self.recurrent_kernel[:, 2 * units :])
+            )
+        return z, candidate
+
+    def call(self, inputs, states, training=False):
+        h_prev = states[0] if isinstance(states, (list, tuple)) else states
+        z, candidate = self.gates(inputs, h_prev, training)
+        h = z * h_prev + (1.0 - z) * candidate
+        return h, [h] if isinstance(states, (list, tuple)) else h
+
+    def get_config(self):
+        return {**super().get_config(), "reset_after": self.reset_after}
+
+
+@keras.saving.register_keras_serializable(package="tsgate")
+class GRU(SequenceLayer):
+    """GRU over a sequence: `keras.layers.RNN(tsgate.GRUCell(...))` with the
+    cell's arguments flattened into the layer, like `keras.layers.GRU`.
+
+    Input `(batch, timesteps, D)`; output `(batch, U)`, or `(batch, timesteps, U)`
+    with return_sequences, followed by the final `h` with return_state.
+    Takes every `GRUCell` argument and every `keras.layers.RNN` argument
+    (`return_sequences`, `return_state`, `go_backwards`, `stateful`, `unroll`,
+    `zero_output_for_mask`); `mask` and `initial_state` at call time.
+
+    Example:
+    >>> tsgate.GRU(8, return_state=True)(np.zeros((2, 5, 3)))[1].shape
+    (2, 8)
+    """
+
+    cell_class = GRUCell

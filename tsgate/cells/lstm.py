@@ -1,0 +1,180 @@
+"""LSTM cell and layer with the Keras weight layout, optional peepholes and
+layer normalisation."""
+
+import keras
+from keras import ops
+
+from tsgate.cells.base import GatedCell, check_bool
+from tsgate.cells.sequence import SequenceLayer
+
+
+@keras.saving.register_keras_serializable(package="tsgate")
+class LSTMCell(GatedCell):
+    """Long short-term memory cell (Hochreiter & Schmidhuber 1997), numerically
+    the same as `keras.layers.LSTMCell` for the same weights when `peephole` and
+    `layer_norm` are off.
+
+    With `σ` the recurrent activation, `tanh` the activation, state `[h, c]`:
+
+        a  = x W + h U                              (batch, 4U), blocks [i, f, c, o]
+        a  = γ ⊙ LN(a) per gate block               layer_norm=True
+        a  = a + b
+        i  = σ(a_i + p_i ⊙ c)                       p_* only with peephole=True
+        f  = σ(a_f + p_f ⊙ c)
+        c' = f ⊙ c + i ⊙ tanh(a_c)
+        o  = σ(a_o + p_o ⊙ c')
+        h' = o ⊙ tanh(c')                           layer_norm=False
+        h' = o ⊙ tanh(γ_c ⊙ LN(c') + β_c)           layer_norm=True
+
+    Peepholes are the diagonal connections of Gers & Schmidhuber (2000). Layer
+    normalisation follows Ba et al. (2016): each gate's pre-activation and the
+    cell output are normalised over the units, with `b` as the gates' shift,
+    while the carried cell state `c'` stays un-normalised. `LN(v) = (v − mean) /
+    sqrt(var + norm_epsilon)` over the last axis.
+
+    Weights: `kernel` `(D, 4U)`, `recurrent_kernel` `(U, 4U)`, `bias` `(4U,)`
+    (Keras layout, gates `[i, f, c, o]`); with peephole `peephole_kernel`
+    `(3, U)` rows `[p_i, p_f, p_o]` (kernel initializer, regularizer and
+    constraint); with layer_norm `gate_norm_gamma` `(4U,)`,
+    `cell_norm_gamma` and `cell_norm_beta` `(U,)`.
+
+    Args:
+        units: positive int `U`.
+        unit_forget_bias: bool, default True: initialise the forget-gate bias to 1.
+        peephole: bool, default False.
+        layer_norm: bool, default False.
+        norm_epsilon: float > 0, default 1e-3.
+        activation, recurrent_activation, use_bias, *_initializer,
+        *_regularizer, *_constraint, dropout, recurrent_dropout, seed: as in
+            `keras.layers.LSTMCell`. Dropout draws one mask per sequence.
+
+    Call arguments:
+        inputs: `(batch, D)`. states: `[h, c]`, each `(batch, U)`.
+        training: bool, enables dropout.
+
+    Returns `(h', [h', c'])`.
+
+    Example:
+    >>> cell = tsgate.LSTMCell(4, peephole=True, layer_norm=True)
+    >>> keras.layers.RNN(cell)(np.zeros((2, 10, 3))).shape
+    (2, 4)
+    """
+
+    num_gates = 4
+
+    def __init__(
+        self,
+        units,
+        unit_forget_bias=True,
+        peephole=False,
+        layer_norm=False,
+        norm_epsilon=1e-3,
+        **kwargs,
+    ):
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = check_bool("unit_forget_bias", unit_forget_bias)
+        self.peephole = check_bool("peephole", peephole)
+        self.layer_norm = check_bool("layer_norm", layer_norm)
+        if isinstance(norm_epsilon, bool) or not isinstance(norm_epsilon, (int, float)) or norm_epsilon <= 0:
+            raise ValueError(
+                "Received an invalid value for argument `norm_epsilon`, "
+                f"expected a positive float, got {norm_epsilon!r}."
+            )
+        self.norm_epsilon = float(norm_epsilon)
+        self.state_size = [self.units, self.units]
+
+    def make_bias_initializer(self):
+        if not self.unit_forget_bias:
+            return self.bias_initializer
+        units, base = self.units, self.bias_initializer
+
+        def bias_initializer(shape, dtype=None):
+            return ops.concatenate(
+                [
+                    base((units,), dtype=dtype),
+                    ops.ones((units,), dtype=dtype),
+                    base((2 * units,), dtype=dtype),
+                ]
+            )
+
+        return bias_initializer
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        if self.peephole:
+            self.peephole_kernel = self.add_weight(
+                shape=(3, self.units),
+                name="peephole_kernel",
+                initializer=self.kernel_initializer,
+                regularizer=self.kernel_regularizer,
+                constraint=self.kernel_constraint,
+            )
+        if self.layer_norm:
+            self.gate_norm_gamma = self.add_weight(
+                shape=(4 * self.units,), name="gate_norm_gamma", initializer="ones"
+            )
+            self.cell_norm_gamma = self.add_weight(
+                shape=(self.units,), name="cell_norm_gamma", initializer="ones"
+            )
+            self.cell_norm_beta = self.add_weight(
+                shape=(self.units,), name="cell_norm_beta", initializer="zeros"
+            )
+
+    def normalize(self, values):
+        """LN over the last axis of `values` `(..., U)`."""
+        mean, variance = ops.moments(values, axes=[-1], keepdims=True)
+        return (values - mean) * ops.rsqrt(variance + self.norm_epsilon)
+
+    def call(self, inputs, states, training=False):
+        h_prev, c_prev = states
+        inputs, h_dropped = self.dropped_inputs(inputs, h_prev, training)
+        units = self.units
+        a = ops.matmul(inputs, self.kernel) + ops.matmul(h_dropped, self.recurrent_kernel)
+        if self.layer_norm:
+            per_gate = ops.reshape(a, (-1, 4, units))
+            a = ops.reshape(self.normalize(per_gate), (-1, 4 * units)) * self.gate_norm_gamma
+        if self.use_bias:
+            a = a + self.bias
+        if self.peephole:
+            p_i, p_f, p_o = self.peephole_kernel[0], self.peephole_kernel[1], self.peephole_kernel[2]
+            i = self.recurrent_activation(a[:, :units] + p_i * c_prev)
+            f = self.recurrent_activation(a[:, units : 2 * units] + p_f * c_prev)
+        else:
+            i_f = self.recurrent_activation(a[:, : 2 * units])
+            i, f = i_f[:, :units], i_f[:, units:]
+        c = f * c_prev + i * self.activation(a[:, 2 * units : 3 * units])
+        a_o = a[:, 3 * units :]
+        if self.peephole:
+            a_o = a_o + p_o * c
+        o = self.recurrent_activation(a_o)
+        if self.layer_norm:
+            h = o * self.activation(self.normalize(c) * self.cell_norm_gamma + self.cell_norm_beta)
+        else:
+            h = o * self.activation(c)
+        return h, [h, c]
+
+    def get_config(self):
+        config = {
+            "unit_forget_bias": self.unit_forget_bias,
+            "peephole": self.peephole,
+            "layer_norm": self.layer_norm,
+            "norm_epsilon": self.norm_epsilon,
+        }
+        return {**super().get_config(), **config}
+
+
+@keras.saving.register_keras_serializable(package="tsgate")
+class LSTM(SequenceLayer):
+    """LSTM over a sequence: `keras.layers.RNN(tsgate.LSTMCell(...))` with the
+    cell's arguments flattened into the layer, like `keras.layers.LSTM`.
+
+    Input `(batch, timesteps, D)`; output `(batch, U)`, or `(batch, timesteps, U)`
+    with return_sequences, followed by the final `h` and `c` with return_state.
+
+    Example:
+    >>> out, h, c = tsgate.LSTM(8, return_state=True)(np.zeros((2, 5, 3)))
+    >>> c.shape
+    (2, 8)
+    """
+
+    cell_class = LSTMCell

@@ -1,0 +1,86 @@
+"""The sequence layer shared by tsgate's cells: `keras.layers.RNN` with the
+cell's arguments flattened into the layer's own, as `keras.layers.GRU` does."""
+
+import inspect
+
+import keras
+
+_LAYER_KEYS = ("name", "trainable", "dtype")
+
+
+def cell_argument_names(cell_class):
+    """Names of the constructor arguments of `cell_class` and its tsgate bases."""
+    names = set()
+    for klass in cell_class.__mro__:
+        if klass.__module__.startswith("tsgate.") and "__init__" in vars(klass):
+            for name, param in inspect.signature(klass.__init__).parameters.items():
+                if param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY):
+                    names.add(name)
+    names.discard("self")
+    return names
+
+
+class SequenceLayer(keras.layers.RNN):
+    """Runs `cell_class` over `(batch, timesteps, features)` inputs.
+
+    Subclasses set `cell_class`. Everything `keras.layers.RNN` offers works:
+    `return_sequences`, `return_state`, `go_backwards`, `stateful`, `unroll`,
+    masking, `initial_state`, `keras.layers.Bidirectional`.
+    """
+
+    cell_class = None
+
+    def __init__(
+        self,
+        units,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        **kwargs,
+    ):
+        cell_names = cell_argument_names(self.cell_class)
+        cell_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in cell_names}
+        cell = self.cell_class(
+            units,
+            **cell_kwargs,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name=self.cell_class.__name__.removesuffix("Cell").lower() + "_cell",
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            zero_output_for_mask=zero_output_for_mask,
+            **kwargs,
+        )
+
+    @property
+    def units(self):
+        return self.cell.units
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        if len(sequences_shape) != 3 or sequences_shape[-1] is None:
+            raise ValueError(
+                f"{type(self).__name__} expects inputs of shape (batch, timesteps, features) "
+                f"with a known number of features, got shape {tuple(sequences_shape)}."
+            )
+        super().build(sequences_shape, initial_state_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["cell"]
+        cell_config = {
+            key: value for key, value in self.cell.get_config().items() if key not in _LAYER_KEYS
+        }
+        return {**config, **cell_config}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
