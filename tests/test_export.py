@@ -1,0 +1,84 @@
+"""SavedModel export: served by TensorFlow alone, portable to CPU TF Serving."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+import tsgate
+from tests.conftest import BACKEND, randomize
+from tsgate import export
+
+pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="SavedModel export needs TensorFlow")
+
+T, D = 12, 3
+
+
+def tsgate_model():
+    seq = keras.Input((T, D), name="past_target")
+    h = tsgate.GRU(6, return_sequences=True)(seq)
+    h = tsgate.LSTM(5, peephole=True, layer_norm=True, return_sequences=True)(h)
+    h = keras.layers.Bidirectional(tsgate.MemoryGRU(4))(h)
+    model = keras.Model(seq, keras.layers.Dense(2)(h))
+    return randomize(model)
+
+
+def sample(batch):
+    return np.random.default_rng(batch).normal(size=(batch, T, D)).astype("float32")
+
+
+def test_keras_export_serves_without_tsgate(tmp_path):
+    model = tsgate_model()
+    path = str(tmp_path / "1")
+    model.export(path, verbose=False)
+    for batch in (1, 7):  # the batch dimension stays variable
+        outputs = export.serve_in_fresh_process(path, {"past_target": sample(batch)})
+        (served,) = outputs.values()
+        np.testing.assert_allclose(served, model(sample(batch)), atol=1e-5)
+    ops = export.saved_model_op_types(path)
+    assert "MatMul" in ops and not any(op.startswith("CudnnRNN") for op in ops)
+
+
+def test_export_saved_model_writes_a_checked_version(tmp_path):
+    model = tsgate_model()
+    path = export.export_saved_model(model, tmp_path / "models" / "1")
+    assert os.listdir(tmp_path / "models") == ["1"]
+    (served,) = export.serve_in_fresh_process(path, {"past_target": sample(3)}).values()
+    np.testing.assert_allclose(served, model(sample(3)), atol=1e-5)
+    with pytest.raises(ValueError, match="already exists"):
+        export.export_saved_model(model, path)
+
+
+def cudnn_saved_model(path):
+    import tensorflow as tf
+
+    class CudnnGRU(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([5, 2, 3], tf.float32)])
+        def serving_default(self, x):
+            h = tf.zeros([1, 2, 4])
+            out = tf.raw_ops.CudnnRNNV3(
+                input=x, input_h=h, input_c=h, params=tf.zeros([120]), sequence_lengths=tf.fill([2], 5),
+                rnn_mode="gru", is_training=False,
+            )
+            return {"y": out[0]}
+
+    module = CudnnGRU()
+    tf.saved_model.save(module, path, signatures={"serving_default": module.serving_default})
+
+
+def test_check_portable_refuses_cudnn_ops(tmp_path):
+    cudnn_saved_model(str(tmp_path))
+    assert "CudnnRNNV3" in export.saved_model_op_types(str(tmp_path))
+    with pytest.raises(ValueError, match=r"GPU-only ops \['CudnnRNNV3'\]"):
+        export.check_portable(str(tmp_path))
+
+
+def test_refused_or_interrupted_export_leaves_nothing(tmp_path, monkeypatch):
+    def interrupted(path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export, "check_portable", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export.export_saved_model(tsgate_model(), tmp_path / "1")
+    assert os.listdir(tmp_path) == []
