@@ -1,0 +1,1 @@
+"""Data files bundled with tsgate, installed as `tsgate.bundled`; see README.md."""

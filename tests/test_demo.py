@@ -1,0 +1,29 @@
+"""The README's main job, end to end, through the `tsgate` command."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import BACKEND
+
+pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the demo exports a SavedModel")
+
+
+def test_demo_command_trains_evaluates_plots_and_exports(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "tsgate.cli", "demo", "--output", str(tmp_path), "--epochs", "1", "--verbose", "0"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "seasonal naive" in result.stdout and "served without tsgate" in result.stdout
+    with open(tmp_path / "report.json") as f:
+        report = json.load(f)
+    assert set(report["metrics_raw_units"]) == {"tsgate GRU", "naive (last value)", "seasonal naive (24 h)"}
+    assert all(m["MAE"] > 0 and m["RMSE"] >= m["MAE"] for m in report["metrics_raw_units"].values())
+    assert os.path.getsize(report["plot"]) > 10_000
+    assert os.path.exists(os.path.join(report["saved_model"], "saved_model.pb"))
+    assert report["serving_max_abs_diff"] <= 1e-4
