@@ -59,25 +59,24 @@ class GRUCell(GatedCell):
     def gates(self, inputs, h_prev, training):
         """Returns the update gate `z` and the candidate `ĥ`, each `(batch, U)`."""
         inputs, h_dropped = self.dropped_inputs(inputs, h_prev, training)
-        units = self.units
+        gate_width = 2 * self.units  # z and r side by side, then the candidate block
         x = ops.matmul(inputs, self.kernel)
         if self.reset_after:
             h = ops.matmul(h_dropped, self.recurrent_kernel)
             if self.use_bias:
                 x = x + self.bias[0]
                 h = h + self.bias[1]
-            zr = self.recurrent_activation(x[:, : 2 * units] + h[:, : 2 * units])
-            z, r = zr[:, :units], zr[:, units:]
-            candidate = self.activation(x[:, 2 * units :] + r * h[:, 2 * units :])
+            x_zr, x_h = ops.split(x, [gate_width], axis=-1)
+            h_zr, h_h = ops.split(h, [gate_width], axis=-1)
+            z, r = ops.split(self.recurrent_activation(x_zr + h_zr), 2, axis=-1)
+            candidate = self.activation(x_h + r * h_h)
         else:
             if self.use_bias:
                 x = x + self.bias
-            h = ops.matmul(h_dropped, self.recurrent_kernel[:, : 2 * units])
-            zr = self.recurrent_activation(x[:, : 2 * units] + h)
-            z, r = zr[:, :units], zr[:, units:]
-            candidate = self.activation(
-                x[:, 2 * units :] + ops.matmul(r * h_dropped, self.recurrent_kernel[:, 2 * units :])
-            )
+            x_zr, x_h = ops.split(x, [gate_width], axis=-1)
+            u_zr, u_h = ops.split(self.recurrent_kernel, [gate_width], axis=-1)
+            z, r = ops.split(self.recurrent_activation(x_zr + ops.matmul(h_dropped, u_zr)), 2, axis=-1)
+            candidate = self.activation(x_h + ops.matmul(r * h_dropped, u_h))
         return z, candidate
 
     def call(self, inputs, states, training=False):

@@ -135,15 +135,13 @@ class LSTMCell(GatedCell):
             a = ops.reshape(self.normalize(per_gate), (-1, 4 * units)) * self.gate_norm_gamma
         if self.use_bias:
             a = a + self.bias
+        a_i, a_f, a_c, a_o = ops.split(a, 4, axis=-1)
         if self.peephole:
-            p_i, p_f, p_o = self.peephole_kernel[0], self.peephole_kernel[1], self.peephole_kernel[2]
-            i = self.recurrent_activation(a[:, :units] + p_i * c_prev)
-            f = self.recurrent_activation(a[:, units : 2 * units] + p_f * c_prev)
-        else:
-            i_f = self.recurrent_activation(a[:, : 2 * units])
-            i, f = i_f[:, :units], i_f[:, units:]
-        c = f * c_prev + i * self.activation(a[:, 2 * units : 3 * units])
-        a_o = a[:, 3 * units :]
+            p_i, p_f, p_o = ops.unstack(self.peephole_kernel)
+            a_i = a_i + p_i * c_prev
+            a_f = a_f + p_f * c_prev
+        i, f = self.recurrent_activation(a_i), self.recurrent_activation(a_f)
+        c = f * c_prev + i * self.activation(a_c)
         if self.peephole:
             a_o = a_o + p_o * c
         o = self.recurrent_activation(a_o)
