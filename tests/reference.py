@@ -11,25 +11,35 @@ def layer_norm(v, eps):
     return (v - v.mean(-1, keepdims=True)) / np.sqrt(v.var(-1, keepdims=True) + eps)
 
 
-def gru(x, kernel, recurrent_kernel, bias, reset_after):
-    """x (B, T, D) -> h for every step (B, T, U)."""
+def block_norm(v, gamma, eps, units):
+    """gamma ⊙ LN of each `units`-wide block of v."""
+    blocks = v.reshape(*v.shape[:-1], -1, units)
+    return layer_norm(blocks, eps).reshape(v.shape) * gamma
+
+
+def gru(x, kernel, recurrent_kernel, bias, reset_after, norm=None, eps=1e-3, zoneout=0.0):
+    """x (B, T, D) -> h for every step (B, T, U). norm: (input_gamma (3U,),
+    recurrent_gamma (3U,)) or None. zoneout: the inference-time expectation."""
     units = recurrent_kernel.shape[0]
     w_z, w_r, w_h = np.split(kernel, 3, axis=1)
     u_z, u_r, u_h = np.split(recurrent_kernel, 3, axis=1)
     b_in, b_rec = (bias[0], bias[1]) if reset_after else (bias, np.zeros_like(bias))
     bi_z, bi_r, bi_h = np.split(b_in, 3)
     br_z, br_r, br_h = np.split(b_rec, 3)
+    gi = np.split(norm[0], 3) if norm is not None else [1.0] * 3
+    gr = np.split(norm[1], 3) if norm is not None else [1.0] * 3
+    ln = (lambda v, g: layer_norm(v, eps) * g) if norm is not None else (lambda v, g: v)
     h = np.zeros((x.shape[0], units))
     out = []
     for t in range(x.shape[1]):
         xt = x[:, t]
-        z = sigmoid(xt @ w_z + bi_z + h @ u_z + br_z)
-        r = sigmoid(xt @ w_r + bi_r + h @ u_r + br_r)
+        z = sigmoid(ln(xt @ w_z, gi[0]) + bi_z + ln(h @ u_z, gr[0]) + br_z)
+        r = sigmoid(ln(xt @ w_r, gi[1]) + bi_r + ln(h @ u_r, gr[1]) + br_r)
         if reset_after:
-            cand = np.tanh(xt @ w_h + bi_h + r * (h @ u_h + br_h))
+            cand = np.tanh(ln(xt @ w_h, gi[2]) + bi_h + r * (ln(h @ u_h, gr[2]) + br_h))
         else:
-            cand = np.tanh(xt @ w_h + (r * h) @ u_h + bi_h)
-        h = z * h + (1 - z) * cand
+            cand = np.tanh(ln(xt @ w_h, gi[2]) + ln((r * h) @ u_h, gr[2]) + bi_h)
+        h = zoneout * h + (1 - zoneout) * (z * h + (1 - z) * cand)
         out.append(h)
     return np.stack(out, 1)
 
@@ -56,26 +66,26 @@ def memory_gru(x, kernel, recurrent_kernel, bias):
 
 
 def lstm(x, kernel, recurrent_kernel, bias, peephole=None, norm=None, eps=1e-3):
-    """peephole: (3, U) rows [p_i, p_f, p_o] or None.
-    norm: (gate_gamma (4U,), cell_gamma (U,), cell_beta (U,)) or None.
+    """peephole: (3, U) rows [p_i, p_f, p_o] or None. norm: (input_gamma (4U,),
+    recurrent_gamma (4U,), cell_gamma (U,), cell_beta (U,)) or None.
     Returns (h_seq, c_last)."""
     units = recurrent_kernel.shape[0]
     h = np.zeros((x.shape[0], units))
     c = np.zeros_like(h)
     out = []
     for t in range(x.shape[1]):
-        a = x[:, t] @ kernel + h @ recurrent_kernel
+        x_part, h_part = x[:, t] @ kernel, h @ recurrent_kernel
         if norm is not None:
-            gamma = np.split(norm[0], 4)
-            a = np.concatenate([layer_norm(g, eps) * gm for g, gm in zip(np.split(a, 4, axis=1), gamma)], 1)
-        a_i, a_f, a_c, a_o = np.split(a + bias, 4, axis=1)
+            x_part = block_norm(x_part, norm[0], eps, units)
+            h_part = block_norm(h_part, norm[1], eps, units)
+        a_i, a_f, a_c, a_o = np.split(x_part + h_part + bias, 4, axis=1)
         if peephole is not None:
             a_i = a_i + peephole[0] * c
             a_f = a_f + peephole[1] * c
         c = sigmoid(a_f) * c + sigmoid(a_i) * np.tanh(a_c)
         if peephole is not None:
             a_o = a_o + peephole[2] * c
-        shown = c if norm is None else layer_norm(c, eps) * norm[1] + norm[2]
+        shown = c if norm is None else layer_norm(c, eps) * norm[2] + norm[3]
         h = sigmoid(a_o) * np.tanh(shown)
         out.append(h)
     return np.stack(out, 1), c

@@ -43,6 +43,10 @@ def twin_models(name, wrap=None, mask=False, **layer_kwargs):
     return models
 
 
+def weights_by_name(layer):
+    return {w.name: np.asarray(w).astype("float64") for w in layer.weights}
+
+
 def max_diff(a, b):
     a, b = keras.tree.flatten(a), keras.tree.flatten(b)
     assert len(a) == len(b)
@@ -137,12 +141,16 @@ def test_lstm_variants_match_numpy_reference(peephole, layer_norm, record_proper
     x = inputs(3) * 3.0
     layer(x)
     randomize(layer, seed=5)
-    weights = [w.astype("float64") for w in layer.get_weights()]
-    kernel, recurrent, bias = weights[:3]
-    rest = weights[3:]
-    peep = rest.pop(0) if peephole else None
-    norm = tuple(rest) if layer_norm else None
-    h_seq, c_last = reference.lstm(x.astype("float64"), kernel, recurrent, bias, peep, norm)
+    w = weights_by_name(layer)
+    peep = w["peephole_kernel"] if peephole else None
+    norm = (
+        (w["input_norm_gamma"], w["recurrent_norm_gamma"], w["cell_norm_gamma"], w["cell_norm_beta"])
+        if layer_norm
+        else None
+    )
+    h_seq, c_last = reference.lstm(
+        x.astype("float64"), w["kernel"], w["recurrent_kernel"], w["bias"], peep, norm
+    )
     out, h, c = layer(x)
     diff = max_diff([out, h, c], [h_seq, h_seq[:, -1], c_last])
     record_property("max_abs_diff", diff)
@@ -167,7 +175,7 @@ def test_peephole_weights_change_the_output():
     randomize(layer, seed=8)
     before = np.asarray(layer(x))
     weights = layer.get_weights()
-    weights[3] = np.zeros_like(weights[3])
+    weights[-1] = np.zeros_like(weights[-1])  # the peephole kernel
     layer.set_weights(weights)
     assert np.abs(before - np.asarray(layer(x))).max() > 1e-4
 

@@ -18,7 +18,7 @@ _TO_TSGATE = {
 _TO_KERAS = {tsgate: keras_class for keras_class, tsgate in _TO_TSGATE.items()}
 # Options that exist on one side only, with the value that keeps the layouts equal.
 _KERAS_ONLY = {"use_cudnn": "auto", "implementation": 2}
-_TSGATE_ONLY = {"peephole": False, "layer_norm": False}
+_TSGATE_ONLY = {"peephole": False, "layer_norm": False, "zoneout": 0.0}
 
 
 def from_keras(layer):
@@ -44,9 +44,10 @@ def to_keras(layer):
         )
     config = layer.get_config()
     for key, keras_value in _TSGATE_ONLY.items():
-        if config.pop(key, keras_value) != keras_value:
+        value = config.pop(key, keras_value)
+        if value != keras_value:
             raise ValueError(
-                f"Cannot convert {type(layer).__name__} with `{key}=True` to Keras: "
+                f"Cannot convert {type(layer).__name__} with `{key}={value!r}` to Keras: "
                 "keras.layers has no such option."
             )
     config.pop("norm_epsilon", None)

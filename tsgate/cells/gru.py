@@ -21,14 +21,22 @@ class GRUCell(GatedCell):
         ĥ  = tanh(x W_h + b_h + r ⊙ (h U_h + b_hr))       reset_after=True
         h' = z ⊙ h + (1 − z) ⊙ ĥ
 
+    With layer_norm=True each gate block of `x W` and of `h U` (of `(r ⊙ h) U_h`
+    with reset_after=False) is layer-normalised with its own gain before the
+    bias is added (Ba et al. 2016); with zoneout=p, `h'` is zoned out (see
+    `RecurrentCell`).
+
     Weights (Keras layout, gate blocks in the order `[z, r, h]`): `kernel`
     `(D, 3U)`, `recurrent_kernel` `(U, 3U)`, `bias` `(3U,)`, or `(2, 3U)` with
-    reset_after=True (row 0 input bias, row 1 recurrent bias).
+    reset_after=True (row 0 input bias, row 1 recurrent bias); with layer_norm
+    `input_norm_gamma` and `recurrent_norm_gamma` `(3U,)`.
 
     Args:
         units: positive int `U`, size of the hidden state.
         reset_after: bool, default True: apply the reset gate after the
             recurrent matmul (the cuDNN and Keras default).
+        layer_norm: bool, default False. norm_epsilon: float, default 1e-3.
+        zoneout: float in [0, 1), default 0.
         activation, recurrent_activation, use_bias, *_initializer,
         *_regularizer, *_constraint, dropout, recurrent_dropout, seed: as in
             `keras.layers.GRUCell`. Dropout draws one mask per sequence.
@@ -56,33 +64,40 @@ class GRUCell(GatedCell):
         width = self.num_gates * self.units
         return (2, width) if self.reset_after else (width,)
 
-    def gates(self, inputs, h_prev, training):
-        """Returns the update gate `z` and the candidate `ĥ`, each `(batch, U)`."""
-        inputs, h_dropped = self.dropped_inputs(inputs, h_prev, training)
+    def input_bias(self):
+        return self.bias[0] if self.use_bias and self.reset_after else self.bias
+
+    def recurrent_bias(self):
+        return self.bias[1] if self.use_bias and self.reset_after else None
+
+    def gates(self, projected, h_prev, training):
+        """The update gate `z` and the candidate `ĥ` from the projected input
+        `x W + b` and the previous state, each `(batch, U)`."""
+        h = self.dropped_state(h_prev, training)
         gate_width = 2 * self.units  # z and r side by side, then the candidate block
-        x = ops.matmul(inputs, self.kernel)
+        x_zr, x_h = ops.split(projected, [gate_width], axis=-1)
+        gamma_zr = gamma_h = None
+        if self.layer_norm:
+            gamma_zr, gamma_h = ops.split(self.recurrent_norm_gamma, [gate_width])
         if self.reset_after:
-            h = ops.matmul(h_dropped, self.recurrent_kernel)
-            if self.use_bias:
-                x = x + self.bias[0]
-                h = h + self.bias[1]
-            x_zr, x_h = ops.split(x, [gate_width], axis=-1)
-            h_zr, h_h = ops.split(h, [gate_width], axis=-1)
+            gamma = self.recurrent_norm_gamma if self.layer_norm else None
+            h_zr, h_h = ops.split(
+                self.recurrent_transform(h, self.recurrent_kernel, gamma, self.recurrent_bias()),
+                [gate_width],
+                axis=-1,
+            )
             z, r = ops.split(self.recurrent_activation(x_zr + h_zr), 2, axis=-1)
             candidate = self.activation(x_h + r * h_h)
         else:
-            if self.use_bias:
-                x = x + self.bias
-            x_zr, x_h = ops.split(x, [gate_width], axis=-1)
             u_zr, u_h = ops.split(self.recurrent_kernel, [gate_width], axis=-1)
-            z, r = ops.split(self.recurrent_activation(x_zr + ops.matmul(h_dropped, u_zr)), 2, axis=-1)
-            candidate = self.activation(x_h + ops.matmul(r * h_dropped, u_h))
+            z, r = ops.split(self.recurrent_activation(x_zr + self.recurrent_transform(h, u_zr, gamma_zr)), 2, axis=-1)
+            candidate = self.activation(x_h + self.recurrent_transform(r * h, u_h, gamma_h))
         return z, candidate
 
-    def call(self, inputs, states, training=False):
+    def step(self, projected, states, training=False, zoneout_noise=None):
         h_prev = states[0] if isinstance(states, (list, tuple)) else states
-        z, candidate = self.gates(inputs, h_prev, training)
-        h = z * h_prev + (1.0 - z) * candidate
+        z, candidate = self.gates(projected, h_prev, training)
+        (h,) = self.zone_out([z * h_prev + (1.0 - z) * candidate], [h_prev], training, zoneout_noise)
         return h, [h] if isinstance(states, (list, tuple)) else h
 
     def get_config(self):

@@ -4,7 +4,7 @@ layer normalisation."""
 import keras
 from keras import ops
 
-from tsgate.cells.base import GatedCell, check_bool
+from tsgate.cells.base import GatedCell, check_bool, normalize
 from tsgate.cells.sequence import SequenceLayer
 
 
@@ -16,9 +16,8 @@ class LSTMCell(GatedCell):
 
     With `σ` the recurrent activation, `tanh` the activation, state `[h, c]`:
 
-        a  = x W + h U                              (batch, 4U), blocks [i, f, c, o]
-        a  = γ ⊙ LN(a) per gate block               layer_norm=True
-        a  = a + b
+        a  = x W + h U + b                          (batch, 4U), blocks [i, f, c, o]
+        a  = γ_x ⊙ LN(x W) + γ_h ⊙ LN(h U) + b      layer_norm=True, LN per gate block
         i  = σ(a_i + p_i ⊙ c)                       p_* only with peephole=True
         f  = σ(a_f + p_f ⊙ c)
         c' = f ⊙ c + i ⊙ tanh(a_c)
@@ -27,23 +26,24 @@ class LSTMCell(GatedCell):
         h' = o ⊙ tanh(γ_c ⊙ LN(c') + β_c)           layer_norm=True
 
     Peepholes are the diagonal connections of Gers & Schmidhuber (2000). Layer
-    normalisation follows Ba et al. (2016): each gate's pre-activation and the
-    cell output are normalised over the units, with `b` as the gates' shift,
-    while the carried cell state `c'` stays un-normalised. `LN(v) = (v − mean) /
-    sqrt(var + norm_epsilon)` over the last axis.
+    normalisation follows Ba et al. (2016): the input and recurrent
+    contributions to each gate and the cell output are normalised over the
+    units, `b` being the gates' shift, while the carried cell state `c'` stays
+    un-normalised. `LN(v) = (v − mean) / sqrt(var + norm_epsilon)` over the
+    last axis. With zoneout=p both `h'` and `c'` are zoned out (`RecurrentCell`).
 
     Weights: `kernel` `(D, 4U)`, `recurrent_kernel` `(U, 4U)`, `bias` `(4U,)`
     (Keras layout, gates `[i, f, c, o]`); with peephole `peephole_kernel`
     `(3, U)` rows `[p_i, p_f, p_o]` (kernel initializer, regularizer and
-    constraint); with layer_norm `gate_norm_gamma` `(4U,)`,
-    `cell_norm_gamma` and `cell_norm_beta` `(U,)`.
+    constraint); with layer_norm `input_norm_gamma`, `recurrent_norm_gamma`
+    `(4U,)`, `cell_norm_gamma` and `cell_norm_beta` `(U,)`.
 
     Args:
         units: positive int `U`.
         unit_forget_bias: bool, default True: initialise the forget-gate bias to 1.
         peephole: bool, default False.
-        layer_norm: bool, default False.
-        norm_epsilon: float > 0, default 1e-3.
+        layer_norm: bool, default False. norm_epsilon: float > 0, default 1e-3.
+        zoneout: float in [0, 1), default 0.
         activation, recurrent_activation, use_bias, *_initializer,
         *_regularizer, *_constraint, dropout, recurrent_dropout, seed: as in
             `keras.layers.LSTMCell`. Dropout draws one mask per sequence.
@@ -62,25 +62,10 @@ class LSTMCell(GatedCell):
 
     num_gates = 4
 
-    def __init__(
-        self,
-        units,
-        unit_forget_bias=True,
-        peephole=False,
-        layer_norm=False,
-        norm_epsilon=1e-3,
-        **kwargs,
-    ):
+    def __init__(self, units, unit_forget_bias=True, peephole=False, **kwargs):
         super().__init__(units, **kwargs)
         self.unit_forget_bias = check_bool("unit_forget_bias", unit_forget_bias)
         self.peephole = check_bool("peephole", peephole)
-        self.layer_norm = check_bool("layer_norm", layer_norm)
-        if isinstance(norm_epsilon, bool) or not isinstance(norm_epsilon, (int, float)) or norm_epsilon <= 0:
-            raise ValueError(
-                "Received an invalid value for argument `norm_epsilon`, "
-                f"expected a positive float, got {norm_epsilon!r}."
-            )
-        self.norm_epsilon = float(norm_epsilon)
         self.state_size = [self.units, self.units]
 
     def make_bias_initializer(self):
@@ -110,34 +95,17 @@ class LSTMCell(GatedCell):
                 constraint=self.kernel_constraint,
             )
         if self.layer_norm:
-            self.gate_norm_gamma = self.add_weight(
-                shape=(4 * self.units,), name="gate_norm_gamma", initializer="ones"
-            )
-            self.cell_norm_gamma = self.add_weight(
-                shape=(self.units,), name="cell_norm_gamma", initializer="ones"
-            )
-            self.cell_norm_beta = self.add_weight(
-                shape=(self.units,), name="cell_norm_beta", initializer="zeros"
-            )
+            self.cell_norm_gamma = self.add_weight(shape=(self.units,), name="cell_norm_gamma", initializer="ones")
+            self.cell_norm_beta = self.add_weight(shape=(self.units,), name="cell_norm_beta", initializer="zeros")
 
-    def normalize(self, values):
-        """LN over the last axis of `values` `(..., U)`."""
-        mean, variance = ops.moments(values, axes=[-1], keepdims=True)
-        return (values - mean) * ops.rsqrt(variance + self.norm_epsilon)
-
-    def call(self, inputs, states, training=False):
+    def step(self, projected, states, training=False, zoneout_noise=None):
         h_prev, c_prev = states
-        inputs, h_dropped = self.dropped_inputs(inputs, h_prev, training)
-        units = self.units
-        a = ops.matmul(inputs, self.kernel) + ops.matmul(h_dropped, self.recurrent_kernel)
-        if self.layer_norm:
-            per_gate = ops.reshape(a, (-1, 4, units))
-            a = ops.reshape(self.normalize(per_gate), (-1, 4 * units)) * self.gate_norm_gamma
-        if self.use_bias:
-            a = a + self.bias
+        h = self.dropped_state(h_prev, training)
+        gamma = self.recurrent_norm_gamma if self.layer_norm else None
+        a = projected + self.recurrent_transform(h, self.recurrent_kernel, gamma)
         a_i, a_f, a_c, a_o = ops.split(a, 4, axis=-1)
         if self.peephole:
-            p_i, p_f, p_o = ops.unstack(self.peephole_kernel)
+            p_i, p_f, p_o = self.peephole_kernel[0], self.peephole_kernel[1], self.peephole_kernel[2]
             a_i = a_i + p_i * c_prev
             a_f = a_f + p_f * c_prev
         i, f = self.recurrent_activation(a_i), self.recurrent_activation(a_f)
@@ -146,18 +114,14 @@ class LSTMCell(GatedCell):
             a_o = a_o + p_o * c
         o = self.recurrent_activation(a_o)
         if self.layer_norm:
-            h = o * self.activation(self.normalize(c) * self.cell_norm_gamma + self.cell_norm_beta)
+            h = o * self.activation(normalize(c, self.norm_epsilon) * self.cell_norm_gamma + self.cell_norm_beta)
         else:
             h = o * self.activation(c)
+        h, c = self.zone_out([h, c], [h_prev, c_prev], training, zoneout_noise)
         return h, [h, c]
 
     def get_config(self):
-        config = {
-            "unit_forget_bias": self.unit_forget_bias,
-            "peephole": self.peephole,
-            "layer_norm": self.layer_norm,
-            "norm_epsilon": self.norm_epsilon,
-        }
+        config = {"unit_forget_bias": self.unit_forget_bias, "peephole": self.peephole}
         return {**super().get_config(), **config}
 
 

@@ -21,6 +21,8 @@ class MemoryGRUCell(GRUCell):
     the default `reset_after=False` gives the equations above, `reset_after=True`
     the cuDNN-style candidate `tanh(x W_c + b_c + r ⊙ (h U_c + b_rc))`.
 
+    With zoneout=p the memory `c'` is zoned out and `h' = tanh(c')` follows.
+
     Args: as `GRUCell`, with `reset_after` defaulting to False.
 
     Call arguments:
@@ -37,10 +39,12 @@ class MemoryGRUCell(GRUCell):
         super().__init__(units, reset_after=reset_after, **kwargs)
         self.state_size = [self.units, self.units]
 
-    def call(self, inputs, states, training=False):
+    def step(self, projected, states, training=False, zoneout_noise=None):
         h_prev, c_prev = states
-        z, candidate = self.gates(inputs, h_prev, training)
-        c = z * c_prev + (1.0 - z) * candidate
+        z, candidate = self.gates(projected, h_prev, training)
+        # Zoneout acts on the memory; h' = tanh(c') follows it.
+        noise = None if zoneout_noise is None else zoneout_noise[1:]
+        (c,) = self.zone_out([z * c_prev + (1.0 - z) * candidate], [c_prev], training, noise)
         h = self.activation(c)
         return h, [h, c]
 

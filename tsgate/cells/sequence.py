@@ -4,6 +4,11 @@ cell's arguments flattened into the layer's own, as `keras.layers.GRU` does."""
 import inspect
 
 import keras
+from keras import ops
+
+# The backend's time loop (tf.while_loop, lax.scan, ...) with masking and
+# go_backwards, as `keras.layers.RNN.inner_loop` uses it; Keras does not export it.
+from keras.src.backend import rnn as backend_rnn
 
 _LAYER_KEYS = ("name", "trainable", "dtype")
 
@@ -72,6 +77,34 @@ class SequenceLayer(keras.layers.RNN):
                 f"with a known number of features, got shape {tuple(sequences_shape)}."
             )
         super().build(sequences_shape, initial_state_shape)
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        """The input projection of every timestep in one op, then the loop over
+        `cell.step`; zoneout noise for all steps is drawn before the loop too."""
+        cell = self.cell
+        step_inputs = cell.project_inputs(sequences, training, over_time=True)
+        if training and cell.zoneout > 0.0:
+            noise = [
+                keras.random.uniform((*ops.shape(sequences)[:2], *ops.shape(s)[1:]), seed=cell.seed_generator)
+                for s in initial_state
+            ]
+            step_inputs = (step_inputs, noise)
+
+        def step(inputs, states):
+            projected, noise = inputs if isinstance(inputs, tuple) else (inputs, None)
+            return cell.step(projected, states, training, noise)
+
+        return backend_rnn(
+            step,
+            step_inputs,
+            list(initial_state),
+            go_backwards=self.go_backwards,
+            mask=mask,
+            unroll=self.unroll,
+            input_length=sequences.shape[1],
+            zero_output_for_mask=self.zero_output_for_mask,
+            return_all_outputs=self.return_sequences,
+        )
 
     def get_config(self):
         config = super().get_config()
