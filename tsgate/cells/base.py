@@ -117,10 +117,11 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
 
     def project_inputs(self, inputs, training=False, over_time=False):
         """Input dropout, then `input_transform`; `inputs` is one step
-        `(batch, *features)` or, with over_time, all steps `(batch, time, *features)`."""
+        `(batch, *features)` or, with over_time, all steps time-major
+        `(time, batch, *features)`."""
         if training and self.dropout > 0.0:
-            mask = self.get_dropout_mask(inputs[:, 0] if over_time else inputs)
-            inputs = inputs * (ops.expand_dims(mask, 1) if over_time else mask)
+            mask = self.get_dropout_mask(inputs[0] if over_time else inputs)
+            inputs = inputs * mask
         return self.input_transform(inputs, over_time)
 
     def call(self, inputs, states, training=False):
@@ -252,7 +253,12 @@ class GatedCell(RecurrentCell):
 
     def input_transform(self, inputs, over_time=False):
         """`γ_x ⊙ LN(x W) + b` (LN only with layer_norm), for any leading axes."""
-        projected = ops.matmul(inputs, self.kernel)
+        if over_time:  # one 2-D matmul: cheaper than a broadcast batch matmul
+            shape = ops.shape(inputs)
+            projected = ops.matmul(ops.reshape(inputs, (-1, shape[-1])), self.kernel)
+            projected = ops.reshape(projected, (*shape[:-1], self.kernel.shape[-1]))
+        else:
+            projected = ops.matmul(inputs, self.kernel)
         if self.layer_norm:
             projected = self.normalize_blocks(projected, self.input_norm_gamma)
         bias = self.input_bias()

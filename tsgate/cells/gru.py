@@ -74,24 +74,24 @@ class GRUCell(GatedCell):
         """The update gate `z` and the candidate `ĥ` from the projected input
         `x W + b` and the previous state, each `(batch, U)`."""
         h = self.dropped_state(h_prev, training)
-        gate_width = 2 * self.units  # z and r side by side, then the candidate block
-        x_zr, x_h = ops.split(projected, [gate_width], axis=-1)
-        gamma_zr = gamma_h = None
+        x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
         if self.layer_norm:
-            gamma_zr, gamma_h = ops.split(self.recurrent_norm_gamma, [gate_width])
+            gamma_z, gamma_r, gamma_h = ops.split(self.recurrent_norm_gamma, 3)
         if self.reset_after:
             gamma = self.recurrent_norm_gamma if self.layer_norm else None
-            h_zr, h_h = ops.split(
-                self.recurrent_transform(h, self.recurrent_kernel, gamma, self.recurrent_bias()),
-                [gate_width],
-                axis=-1,
-            )
-            z, r = ops.split(self.recurrent_activation(x_zr + h_zr), 2, axis=-1)
+            recurrent = self.recurrent_transform(h, self.recurrent_kernel, gamma, self.recurrent_bias())
+            h_z, h_r, h_h = ops.split(recurrent, 3, axis=-1)
+        else:
+            u_z, u_r, u_h = ops.split(self.recurrent_kernel, 3, axis=-1)
+            u_zr = ops.concatenate([u_z, u_r], axis=-1)
+            gamma_zr = ops.concatenate([gamma_z, gamma_r]) if self.layer_norm else None
+            h_z, h_r = ops.split(self.recurrent_transform(h, u_zr, gamma_zr), 2, axis=-1)
+        z = self.recurrent_activation(x_z + h_z)
+        r = self.recurrent_activation(x_r + h_r)
+        if self.reset_after:
             candidate = self.activation(x_h + r * h_h)
         else:
-            u_zr, u_h = ops.split(self.recurrent_kernel, [gate_width], axis=-1)
-            z, r = ops.split(self.recurrent_activation(x_zr + self.recurrent_transform(h, u_zr, gamma_zr)), 2, axis=-1)
-            candidate = self.activation(x_h + self.recurrent_transform(r * h, u_h, gamma_h))
+            candidate = self.activation(x_h + self.recurrent_transform(r * h, u_h, gamma_h if self.layer_norm else None))
         return z, candidate
 
     def step(self, projected, states, training=False, zoneout_noise=None):

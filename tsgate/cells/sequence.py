@@ -80,12 +80,14 @@ class SequenceLayer(keras.layers.RNN):
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         """The input projection of every timestep in one op, then the loop over
-        `cell.step`; zoneout noise for all steps is drawn before the loop too."""
+        `cell.step`; zoneout noise for all steps is drawn before the loop too.
+        The loop runs time-major, so only the small raw input is transposed."""
         cell = self.cell
-        step_inputs = cell.project_inputs(sequences, training, over_time=True)
+        time_first = lambda t: ops.swapaxes(t, 0, 1)  # noqa: E731
+        step_inputs = cell.project_inputs(time_first(sequences), training, over_time=True)
         if training and cell.zoneout > 0.0:
             noise = [
-                keras.random.uniform((*ops.shape(sequences)[:2], *ops.shape(s)[1:]), seed=cell.seed_generator)
+                keras.random.uniform((sequences.shape[1] or ops.shape(sequences)[1], *ops.shape(s)), seed=cell.seed_generator)
                 for s in initial_state
             ]
             step_inputs = (step_inputs, noise)
@@ -94,17 +96,19 @@ class SequenceLayer(keras.layers.RNN):
             projected, noise = inputs if isinstance(inputs, tuple) else (inputs, None)
             return cell.step(projected, states, training, noise)
 
-        return backend_rnn(
+        last_output, outputs, states = backend_rnn(
             step,
             step_inputs,
             list(initial_state),
             go_backwards=self.go_backwards,
-            mask=mask,
+            mask=None if mask is None else time_first(mask),
             unroll=self.unroll,
             input_length=sequences.shape[1],
+            time_major=True,
             zero_output_for_mask=self.zero_output_for_mask,
             return_all_outputs=self.return_sequences,
         )
+        return last_output, time_first(outputs) if self.return_sequences else outputs, states
 
     def get_config(self):
         config = super().get_config()
