@@ -89,3 +89,74 @@ def lstm(x, kernel, recurrent_kernel, bias, peephole=None, norm=None, eps=1e-3):
         h = sigmoid(a_o) * np.tanh(shown)
         out.append(h)
     return np.stack(out, 1), c
+
+
+def conv(x, kernel, strides, padding, dilation):
+    """N-D convolution, channels-last, TensorFlow's padding rules.
+    x (B, *S, C), kernel (*K, C, F)."""
+    rank = kernel.ndim - 2
+    ksize = kernel.shape[:rank]
+    if padding == "same":
+        pads = []
+        for size, k, s, d in zip(x.shape[1:-1], ksize, strides, dilation):
+            out = -(-size // s)
+            total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+            pads.append((total // 2, total - total // 2))
+        x = np.pad(x, [(0, 0), *pads, (0, 0)])
+    out_shape = [
+        (size - (d * (k - 1) + 1)) // s + 1 for size, k, s, d in zip(x.shape[1:-1], ksize, strides, dilation)
+    ]
+    out = np.zeros((x.shape[0], *out_shape, kernel.shape[-1]))
+    for offset in np.ndindex(*ksize):
+        window = tuple(
+            slice(o * d, o * d + (n - 1) * s + 1, s) for o, d, n, s in zip(offset, dilation, out_shape, strides)
+        )
+        out += x[(slice(None), *window)] @ kernel[offset]
+    return out
+
+
+def conv_gru(x, kernel, recurrent_kernel, bias, reset_after, strides, padding, dilation, rec_dilation):
+    """x (B, T, *S, C) channels-last -> h for every step."""
+    rank = kernel.ndim - 2
+    ones = (1,) * rank
+    w = np.split(kernel, 3, axis=-1)
+    u = np.split(recurrent_kernel, 3, axis=-1)
+    b_in, b_rec = (bias[0], bias[1]) if reset_after else (bias, np.zeros_like(bias))
+    bi, br = np.split(b_in, 3), np.split(b_rec, 3)
+    h = None
+    out = []
+    for t in range(x.shape[1]):
+        xc = [conv(x[:, t], wk, strides, padding, dilation) + b for wk, b in zip(w, bi)]
+        if h is None:
+            h = np.zeros_like(xc[0])
+        hc = lambda v, k: conv(v, k, ones, "same", rec_dilation)  # noqa: E731
+        z = sigmoid(xc[0] + hc(h, u[0]) + br[0])
+        r = sigmoid(xc[1] + hc(h, u[1]) + br[1])
+        if reset_after:
+            cand = np.tanh(xc[2] + r * (hc(h, u[2]) + br[2]))
+        else:
+            cand = np.tanh(xc[2] + hc(r * h, u[2]))
+        h = z * h + (1 - z) * cand
+        out.append(h)
+    return np.stack(out, 1)
+
+
+def sru(x, kernel, bias, cell_kernel=None, norm_gamma=None, eps=1e-3):
+    """Returns (h_seq, c_last)."""
+    units = bias.shape[0] // 2
+    projected = x @ kernel
+    if norm_gamma is not None:
+        projected = block_norm(projected, norm_gamma, eps, units)
+    blocks = np.split(projected, kernel.shape[1] // units, axis=-1)
+    cand, a_f, a_r = blocks[:3]
+    skip = blocks[3] if len(blocks) == 4 else x
+    b_f, b_r = np.split(bias, 2)
+    c = np.zeros((x.shape[0], units))
+    out = []
+    for t in range(x.shape[1]):
+        v_f, v_r = (cell_kernel[0] * c, cell_kernel[1] * c) if cell_kernel is not None else (0.0, 0.0)
+        f = sigmoid(a_f[:, t] + v_f + b_f)
+        r = sigmoid(a_r[:, t] + v_r + b_r)
+        c = f * c + (1 - f) * cand[:, t]
+        out.append(r * np.tanh(c) + (1 - r) * skip[:, t])
+    return np.stack(out, 1), c

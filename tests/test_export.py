@@ -40,6 +40,18 @@ def test_keras_export_serves_without_tsgate(tmp_path):
     assert "MatMul" in ops and not any(op.startswith("CudnnRNN") for op in ops)
 
 
+def test_conv_gru_and_sru_export_serves_without_tsgate(tmp_path):
+    frames = keras.Input((T, 6, 6, 1), name="frames")
+    h = tsgate.ConvGRU2D(3, 3, padding="same", return_sequences=True, zoneout=0.1)(frames)
+    h = keras.layers.Reshape((T, 6 * 6 * 3))(h)
+    h = tsgate.SRU(4, layer_norm=True)(h)
+    model = randomize(keras.Model(frames, keras.layers.Dense(2)(h)))
+    x = np.random.default_rng(0).normal(size=(3, T, 6, 6, 1)).astype("float32")
+    path = export.export_saved_model(model, tmp_path / "1")
+    (served,) = export.serve_in_fresh_process(path, {"frames": x}).values()
+    np.testing.assert_allclose(served, model(x), atol=1e-5)
+
+
 def test_export_saved_model_writes_a_checked_version(tmp_path):
     model = tsgate_model()
     path = export.export_saved_model(model, tmp_path / "models" / "1")

@@ -15,6 +15,9 @@ LAYERS = {
     "lstm": lambda **kw: tsgate.LSTM(U, **kw),
     "lstm_peephole_norm": lambda **kw: tsgate.LSTM(U, peephole=True, layer_norm=True, **kw),
     "memory_gru": lambda **kw: tsgate.MemoryGRU(U, **kw),
+    "gru_norm_zoneout": lambda **kw: tsgate.GRU(U, layer_norm=True, zoneout=0.1, **kw),
+    "sru": lambda **kw: tsgate.SRU(U, **kw),
+    "sru_original_norm": lambda **kw: tsgate.SRU(U, cell_connections=False, layer_norm=True, **kw),
 }
 
 
@@ -106,7 +109,8 @@ def test_input_dropout_draws_one_mask_per_sequence():
 
 @pytest.mark.parametrize("name", LAYERS)
 def test_dropout_only_acts_in_training(name):
-    layer = LAYERS[name](dropout=0.3, recurrent_dropout=0.3, seed=1)
+    recurrent = {} if name.startswith("sru") else {"recurrent_dropout": 0.3}  # SRU has no h -> h matrix
+    layer = LAYERS[name](dropout=0.3, seed=1, **recurrent)
     x = inputs()
     np.testing.assert_array_equal(layer(x), layer(x))
     assert np.abs(np.asarray(layer(x, training=True)) - np.asarray(layer(x))).max() > 1e-4

@@ -101,7 +101,7 @@ class SequenceLayer(keras.layers.RNN):
             step_inputs,
             list(initial_state),
             go_backwards=self.go_backwards,
-            mask=None if mask is None else time_first(mask),
+            mask=None if mask is None else self._loop_mask(time_first(mask), initial_state[0]),
             unroll=self.unroll,
             input_length=sequences.shape[1],
             time_major=True,
@@ -109,6 +109,12 @@ class SequenceLayer(keras.layers.RNN):
             return_all_outputs=self.return_sequences,
         )
         return last_output, time_first(outputs) if self.return_sequences else outputs, states
+
+    @staticmethod
+    def _loop_mask(mask, state):
+        """`(time, batch)` mask with trailing unit axes to the state's rank, so
+        that every backend broadcasts it over states of any rank."""
+        return ops.reshape(mask, (*ops.shape(mask), *[1] * (len(state.shape) - 1)))
 
     def get_config(self):
         config = super().get_config()
