@@ -1,0 +1,102 @@
+"""Forecasting models built from tsgate cells: pluggable builders that take
+the input spec and return a Keras model over named inputs.
+
+Inputs (whichever the data has): "past_target" `(b, lookback, n_target)`,
+"past_covariates" `(b, lookback, n_past)`, "future_covariates"
+`(b, horizon, n_future)`, "static" `(b, n_static)`. Output `(b, horizon,
+n_target)`, or `(b, horizon, n_target, n_quantiles)` with quantiles.
+"""
+
+import keras
+
+from tsgate.cells import GRU, LSTM, SRU, MemoryGRU
+
+CELLS = {"gru": GRU, "lstm": LSTM, "memory_gru": MemoryGRU, "sru": SRU}
+BUILDERS = {}
+
+
+def register_builder(name):
+    """Registers `builder(spec, **options) -> keras.Model` under `name`."""
+
+    def register(builder):
+        BUILDERS[name] = builder
+        return builder
+
+    return register
+
+
+def model_inputs(spec):
+    shapes = {
+        "past_target": (spec["lookback"], spec["n_target"]),
+        "past_covariates": (spec["lookback"], spec["n_past"]),
+        "future_covariates": (spec["horizon"], spec["n_future"]),
+        "static": (spec["n_static"],),
+    }
+    return {name: keras.Input(shape, name=name) for name, shape in shapes.items() if shape[-1] > 0}
+
+
+@keras.saving.register_keras_serializable(package="tsgate")
+class LastValue(keras.layers.Layer):
+    """The last observed step of a `(b, time, n)` sequence, `(b, 1, n)`."""
+
+    def call(self, sequence):
+        return sequence[:, -1:, :]
+
+
+@register_builder("recurrent")
+def recurrent_model(spec, cell="gru", units=32, layers=1, quantiles=None, dropout=0.0):
+    """Stacked recurrent encoder over past target and past covariates, then a
+    direct multi-horizon Dense head that also sees the flattened future
+    covariates and the static covariates. The head predicts the change from
+    the last observed target (as NLinear does), robust to level shifts.
+
+    cell: a name in `CELLS` or a Keras layer returning `(b, features)` (it is
+        used as the whole encoder).
+    """
+    inputs = model_inputs(spec)
+    past = inputs["past_target"]
+    last = LastValue()(past)
+    sequence = keras.layers.Subtract()([past, last])
+    if "past_covariates" in inputs:
+        sequence = keras.layers.Concatenate()([sequence, inputs["past_covariates"]])
+    if isinstance(cell, keras.layers.Layer):
+        encoded = cell(sequence)
+    else:
+        if cell not in CELLS:
+            raise ValueError(f"Unknown cell {cell!r}; choose from {sorted(CELLS)} or pass a Keras layer.")
+        encoded = sequence
+        for depth in range(layers):
+            encoded = CELLS[cell](units, dropout=dropout, return_sequences=depth < layers - 1)(encoded)
+    features = [encoded]
+    if "future_covariates" in inputs:
+        features.append(keras.layers.Flatten()(inputs["future_covariates"]))
+    if "static" in inputs:
+        features.append(inputs["static"])
+    hidden = keras.layers.Concatenate()(features) if len(features) > 1 else encoded
+    n_q = len(quantiles) if quantiles else 1
+    out = keras.layers.Dense(spec["horizon"] * spec["n_target"] * n_q)(hidden)
+    if quantiles:
+        out = keras.layers.Reshape((spec["horizon"], spec["n_target"], n_q))(out)
+        out = keras.layers.Add()([out, keras.layers.Reshape((1, spec["n_target"], 1))(last)])
+    else:
+        out = keras.layers.Reshape((spec["horizon"], spec["n_target"]))(out)
+        out = keras.layers.Add()([out, last])
+    return keras.Model(inputs, out, name="tsgate_forecaster")
+
+
+@keras.saving.register_keras_serializable(package="tsgate")
+class PinballLoss(keras.losses.Loss):
+    """Mean pinball (quantile) loss over the last axis of quantiles:
+    `max(q (y − ŷ_q), (q − 1)(y − ŷ_q))`."""
+
+    def __init__(self, quantiles, name="pinball", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.quantiles = [float(q) for q in quantiles]
+
+    def call(self, y_true, y_pred):
+        q = keras.ops.convert_to_tensor(self.quantiles, y_pred.dtype)
+        error = keras.ops.expand_dims(y_true, -1) - y_pred
+        return keras.ops.mean(keras.ops.maximum(q * error, (q - 1.0) * error), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "quantiles": self.quantiles}
