@@ -21,3 +21,19 @@ def test_convgru_sensor_grid_example_runs():
     assert result.returncode == 0, result.stderr[-2000:]
     for name in ("persistence", "per-pixel GRU", "ConvGRU2D"):
         assert name in result.stdout
+
+
+@pytest.mark.parametrize(
+    "script,args,expected",
+    [
+        ("stock_forecast.py", ["--epochs", "1", "--plot", "{tmp}/stock.png"], ["naive", "close_q0.9"]),
+        ("sensor_forecast.py", ["--epochs", "1", "--folds", "2"], ["seasonal naive (7)", "fold"]),
+        ("compose_keras_model.py", [], ["reloaded equals original: True", "served without tsgate"]),
+    ],
+)
+def test_forecasting_examples_run(script, args, expected, tmp_path):
+    args = [a.format(tmp=tmp_path) for a in args]
+    result = subprocess.run([sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for text in expected:
+        assert text in result.stdout

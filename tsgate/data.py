@@ -64,8 +64,9 @@ class Panel:
         df: DatetimeIndex, or a `time_column`; optionally a `series_column`
             holding several series, each of its own length.
         freq: pandas frequency ("h", "D", "B", ...); inferred when None.
-        fill: None (NaN/inf is an error naming the column and rows), "ffill",
-            "interpolate" or "zero".
+        fill: None (NaN/inf is an error naming the column and rows; missing
+            timestamps are gaps that no window covers), or "ffill",
+            "interpolate" or "zero" to fill NaN, inf and missing timestamps.
         """
         if not isinstance(df, pd.DataFrame):
             raise ValueError(f"Expected a pandas DataFrame, got {type(df).__name__}.")
@@ -99,21 +100,19 @@ class Panel:
             if (order == 0).any():
                 i = int(np.argmax(order == 0)) + 1
                 raise ValueError(f"Duplicate timestamp {t[i]}{label} at row {i}.")
-            step = freq or (t.freq or pd.infer_freq(t) if len(t) >= 3 else None)
-            if step is None:
-                raise ValueError(
-                    f"Cannot infer the frequency{label}; pass `freq` (for example 'h', 'D' or 'B')."
-                )
-            step = pd.tseries.frequencies.to_offset(step)
+            step = pd.tseries.frequencies.to_offset(freq) if freq else _infer_step(t, label)
             grid = pd.date_range(t[0], t[-1], freq=step)
             if len(grid.intersection(t)) != len(t):
                 off = t.difference(grid)[0]
                 raise ValueError(f"Timestamp {off}{label} is not on the {step.freqstr} grid starting at {t[0]}.")
             data = part[list(columns)].set_axis(t).astype("float64")
-            data = _check_finite(data, label, fill)
-            data = data.reindex(grid)
+            _check_finite(data, label, fill)
             present = grid.isin(t)
             gap_rows += int((~present).sum())
+            data = data.reindex(grid)
+            if fill is not None:  # NaN, inf and missing timestamps alike
+                data = _fill(data, fill)
+                present = np.ones(len(grid), bool)
             blocks.append(data.to_numpy("float32"))
             valid.append(present)
             stamps.append(grid.to_numpy())
@@ -157,17 +156,29 @@ class Panel:
         return np.concatenate(starts) if starts else np.zeros(0, int), dropped
 
 
+def _infer_step(t, label):
+    """pandas' inferred frequency, else the most common spacing (so that a
+    series with gaps still gets its grid)."""
+    step = t.freq or (pd.infer_freq(t) if len(t) >= 3 else None)
+    if step is None and len(t) >= 3:
+        step = pd.Series(t).diff().mode()[0]
+    if step is None:
+        raise ValueError(f"Cannot infer the frequency{label}; pass `freq` (for example 'h', 'D' or 'B').")
+    return pd.tseries.frequencies.to_offset(step)
+
+
 def _check_finite(data, label, fill):
     bad = ~np.isfinite(data.to_numpy())
-    if not bad.any():
-        return data
-    if fill is None:
+    if bad.any() and fill is None:
         column = data.columns[bad.any(axis=0)][0]
         rows = data.index[bad[:, list(data.columns).index(column)]][:3]
         raise ValueError(
             f"Column {column!r}{label} has NaN or inf at {[str(r) for r in rows]}"
             f"{' ...' if bad.sum() > 3 else ''}; clean it or pass fill='ffill', 'interpolate' or 'zero'."
         )
+
+
+def _fill(data, fill):
     data = data.replace([np.inf, -np.inf], np.nan)
     if fill == "ffill":
         return data.ffill().bfill()
@@ -175,7 +186,10 @@ def _check_finite(data, label, fill):
         return data.interpolate(limit_direction="both")
     if fill == "zero":
         return data.fillna(0.0)
-    raise ValueError(f"Received an invalid value for argument `fill`, expected None, 'ffill', 'interpolate' or 'zero', got {fill!r}.")
+    raise ValueError(
+        "Received an invalid value for argument `fill`, expected None, 'ffill', 'interpolate' "
+        f"or 'zero', got {fill!r}."
+    )
 
 
 def window_dataset(arrays, starts, lookback, horizon, batch_size, shuffle=False, seed=None, static=None, series_of_row=None):

@@ -85,16 +85,19 @@ class SequenceLayer(keras.layers.RNN):
         cell = self.cell
         time_first = lambda t: ops.swapaxes(t, 0, 1)  # noqa: E731
         step_inputs = cell.project_inputs(time_first(sequences), training, over_time=True)
-        if training and cell.zoneout > 0.0:
-            noise = [
-                keras.random.uniform((sequences.shape[1] or ops.shape(sequences)[1], *ops.shape(s)), seed=cell.seed_generator)
-                for s in initial_state
-            ]
-            step_inputs = (step_inputs, noise)
+        width = step_inputs.shape[-1]
+        zoned = training and cell.zoneout > 0.0
+        if zoned:  # uniform noise for every step and state, carried beside the projection
+            state_shape = ops.shape(initial_state[0])
+            noise_shape = (ops.shape(step_inputs)[0], *state_shape[:-1], len(initial_state) * state_shape[-1])
+            noise = keras.random.uniform(noise_shape, seed=cell.seed_generator)
+            step_inputs = ops.concatenate([step_inputs, noise], axis=-1)
 
         def step(inputs, states):
-            projected, noise = inputs if isinstance(inputs, tuple) else (inputs, None)
-            return cell.step(projected, states, training, noise)
+            if not zoned:
+                return cell.step(inputs, states, training)
+            projected, noise = ops.split(inputs, [width], axis=-1)
+            return cell.step(projected, states, training, ops.split(noise, len(states), axis=-1))
 
         last_output, outputs, states = backend_rnn(
             step,
