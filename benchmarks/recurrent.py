@@ -1,22 +1,25 @@
-"""tsgate GRU/LSTM against keras.layers.GRU/LSTM: training step and inference
-of `Input(T, F) -> recurrent layer -> Dense(horizon)`, in one process, with
-interleaved rounds. Prints one JSON line per (layer, units, mode).
+"""tsgate GRU/LSTM/SRU against keras.layers.GRU/LSTM: training step and
+inference of `Input(T, F) -> recurrent layer -> Dense(horizon)`, in one
+process, interleaved rounds. One JSON line per (layer, units, mode); `ratio`
+is tsgate's median time over the Keras median (below 1: tsgate is faster).
+SRU is compared with the Keras LSTM of the same units.
 
     python -m benchmarks.recurrent --units 64 128
 """
 
 import argparse
-import json
-import os
-import platform
 
 import keras
 import numpy as np
 
 import tsgate
-from benchmarks.timing import interleaved
+from benchmarks.timing import interleaved, report
 
-PAIRS = {"gru": (keras.layers.GRU, tsgate.GRU), "lstm": (keras.layers.LSTM, tsgate.LSTM)}
+PAIRS = {
+    "gru": (keras.layers.GRU, tsgate.GRU),
+    "lstm": (keras.layers.LSTM, tsgate.LSTM),
+    "sru": (keras.layers.LSTM, tsgate.SRU),
+}
 
 
 def forecaster(layer, timesteps, features, horizon):
@@ -34,7 +37,7 @@ def main(argv=None):
     parser.add_argument("--timesteps", type=int, default=96)
     parser.add_argument("--features", type=int, default=7)
     parser.add_argument("--horizon", type=int, default=24)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
 
@@ -43,10 +46,11 @@ def main(argv=None):
     y = rng.normal(size=(args.batch, args.horizon)).astype("float32")
     for name in args.layers:
         for units in args.units:
-            models = {}
-            for label, layer_class in zip(("keras", "tsgate"), PAIRS[name]):
-                models[label] = forecaster(layer_class(units), args.timesteps, args.features, args.horizon)
-            models["tsgate"].set_weights(models["keras"].get_weights())
+            keras_class, tsgate_class = PAIRS[name]
+            models = {
+                "keras": forecaster(keras_class(units), args.timesteps, args.features, args.horizon),
+                "tsgate": forecaster(tsgate_class(units), args.timesteps, args.features, args.horizon),
+            }
             for mode in ("train", "inference"):
                 if mode == "train":
                     calls = {label: (lambda m=m: m.train_on_batch(x, y)) for label, m in models.items()}
@@ -56,27 +60,9 @@ def main(argv=None):
                     call()
                     call()
                 times = interleaved(calls, args.rounds, args.repeats)
-                print(
-                    json.dumps(
-                        {
-                            "benchmark": "recurrent",
-                            "layer": name,
-                            "units": units,
-                            "mode": mode,
-                            "batch": args.batch,
-                            "timesteps": args.timesteps,
-                            "features": args.features,
-                            "keras": times["keras"],
-                            "tsgate": times["tsgate"],
-                            "ratio_tsgate_over_keras": round(
-                                times["tsgate"]["median_ms"] / times["keras"]["median_ms"], 3
-                            ),
-                            "backend": keras.backend.backend(),
-                            "cpu_count": os.cpu_count(),
-                            "machine": platform.machine(),
-                        }
-                    ),
-                    flush=True,
+                report(
+                    "recurrent", times, "tsgate", "keras", layer=name, keras_layer=keras_class.__name__,
+                    units=units, mode=mode, batch=args.batch, timesteps=args.timesteps, features=args.features,
                 )
 
 

@@ -10,7 +10,7 @@ origins with the scalers re-fitted per fold.
 import argparse
 
 from tsgate import datasets
-from tsgate.forecaster import Forecaster
+from tsgate import Forecaster
 
 
 def main(argv=None):

@@ -12,7 +12,7 @@ the naive (last close) baseline, which is hard to beat on prices.
 import argparse
 
 from tsgate import datasets
-from tsgate.forecaster import Forecaster
+from tsgate import Forecaster
 
 
 def main(argv=None):

@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from tsgate import datasets, export
-from tsgate.forecaster import Forecaster
+from tsgate import Forecaster
 
 HOURS_PER_MONTH = 30 * 24
 

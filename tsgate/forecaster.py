@@ -222,6 +222,7 @@ class Forecaster:
             validation_data=self._dataset(panel, arrays, val, batch_size),
             epochs=epochs,
             callbacks=callbacks,
+            shuffle=False,  # the dataset reshuffles the training windows every epoch
             verbose=verbose,
         )
 

@@ -111,9 +111,23 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
         self.recurrent_dropout = 0.0
 
-    @property
-    def num_states(self):
-        return len(self.state_size) if isinstance(self.state_size, (list, tuple)) else 1
+    def add_kernel(self, shape):
+        return self.add_weight(
+            shape=shape,
+            name="kernel",
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+
+    def add_bias(self, shape, initializer=None):
+        return self.add_weight(
+            shape=shape,
+            name="bias",
+            initializer=initializer or self.bias_initializer,
+            regularizer=self.bias_regularizer,
+            constraint=self.bias_constraint,
+        )
 
     def project_inputs(self, inputs, training=False, over_time=False):
         """Input dropout, then `input_transform`; `inputs` is one step
@@ -128,8 +142,8 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         return self.step(self.project_inputs(inputs, training), states, training)
 
     def zone_out(self, new_states, old_states, training, noise=None):
-        """Applies zoneout to a list of states. `noise`, uniform in [0, 1) with
-        shape `(num_states, batch, *state)`, is drawn here when not given."""
+        """Applies zoneout to a list of states. `noise`, one uniform [0, 1)
+        tensor per state of the state's shape, is drawn here when not given."""
         if self.zoneout == 0.0:
             return new_states
         if not training:
@@ -204,34 +218,23 @@ class GatedCell(RecurrentCell):
                 "(batch, timesteps, features) sequences."
             )
         width = self.num_gates * self.units
-        self.kernel = self.add_weight(
-            shape=(input_shape[-1], width),
-            name="kernel",
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        self.recurrent_kernel = self.add_weight(
-            shape=(self.units, width),
-            name="recurrent_kernel",
-            initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint,
-        )
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                shape=self.bias_shape(),
-                name="bias",
-                initializer=self.make_bias_initializer(),
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+        self.kernel = self.add_kernel((input_shape[-1], width))
+        self.recurrent_kernel = self.add_recurrent_kernel((self.units, width))
+        self.bias = self.add_bias(self.bias_shape(), self.make_bias_initializer()) if self.use_bias else None
         if self.layer_norm:
             self.input_norm_gamma = self.add_weight(shape=(width,), name="input_norm_gamma", initializer="ones")
             self.recurrent_norm_gamma = self.add_weight(
                 shape=(width,), name="recurrent_norm_gamma", initializer="ones"
             )
+
+    def add_recurrent_kernel(self, shape):
+        return self.add_weight(
+            shape=shape,
+            name="recurrent_kernel",
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
+        )
 
     def bias_shape(self):
         return (self.num_gates * self.units,)

@@ -101,29 +101,9 @@ class ConvGRUCell(GRUCell):
         channels = input_shape[-1]
         self.state_shape = self.compute_output_shape(input_shape)[1:]
         width = 3 * self.filters
-        self.kernel = self.add_weight(
-            shape=(*self.kernel_size, channels, width),
-            name="kernel",
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        self.recurrent_kernel = self.add_weight(
-            shape=(*self.recurrent_kernel_size, self.filters, width),
-            name="recurrent_kernel",
-            initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint,
-        )
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                shape=self.bias_shape(),
-                name="bias",
-                initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+        self.kernel = self.add_kernel((*self.kernel_size, channels, width))
+        self.recurrent_kernel = self.add_recurrent_kernel((*self.recurrent_kernel_size, self.filters, width))
+        self.bias = self.add_bias(self.bias_shape()) if self.use_bias else None
 
     def compute_output_shape(self, input_shape):
         spatial = []

@@ -59,22 +59,8 @@ class SRUCell(RecurrentCell):
             )
         self.projected_skip = input_shape[-1] != self.units
         width = (4 if self.projected_skip else 3) * self.units
-        self.kernel = self.add_weight(
-            shape=(input_shape[-1], width),
-            name="kernel",
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                shape=(2 * self.units,),
-                name="bias",
-                initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+        self.kernel = self.add_kernel((input_shape[-1], width))
+        self.bias = self.add_bias((2 * self.units,)) if self.use_bias else None
         if self.cell_connections:
             self.cell_kernel = self.add_weight(
                 shape=(2, self.units), name="cell_kernel", initializer=self.kernel_initializer
