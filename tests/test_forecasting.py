@@ -173,6 +173,14 @@ def test_bad_input_is_named_before_tensorflow_sees_it(mutate, message):
     assert forecaster.model is None
 
 
+def test_stride_keeps_every_nth_window():
+    full = Forecaster("y", lookback=24, horizon=6, units=4)
+    full.fit(hourly(300), epochs=1, verbose=0)
+    strided = Forecaster("y", lookback=24, horizon=6, units=4, stride=4)
+    strided.fit(hourly(300), epochs=1, verbose=0)
+    assert strided.windows_["train"] == -(-full.windows_["train"] // 4)
+
+
 def test_fill_repairs_nan_only_when_asked():
     df = hourly(200)
     df.iloc[10, 0] = np.nan
@@ -190,6 +198,8 @@ def test_cli_trains_evaluates_and_forecasts(tmp_path):
     assert trained.returncode == 0, trained.stderr[-2000:]
     evaluated = run("evaluate", str(csv), "--model", str(tmp_path / "m"))
     assert evaluated.returncode == 0 and "naive" in evaluated.stdout, evaluated.stderr[-2000:]
-    forecast = run("forecast", str(csv), "--model", str(tmp_path / "m"), "--output", str(tmp_path / "f.csv"))
+    parquet = tmp_path / "series.parquet"
+    hourly(300).reset_index().to_parquet(parquet)
+    forecast = run("forecast", str(parquet), "--model", str(tmp_path / "m"), "--output", str(tmp_path / "f.csv"))
     assert forecast.returncode == 0, forecast.stderr[-2000:]
     assert len(pd.read_csv(tmp_path / "f.csv")) == 6

@@ -38,6 +38,8 @@ class Forecaster:
     Args:
         target: column name(s) to forecast.
         lookback, horizon: input and output lengths in timesteps.
+        stride: keep every stride-th window for training and validation
+            (evaluation uses every window).
         cell: "gru", "lstm", "memory_gru", "sru", or a Keras layer used as the
             encoder. units, layers: size of the recurrent stack.
         past_covariates: columns known up to the forecast origin.
@@ -60,6 +62,7 @@ class Forecaster:
         target,
         lookback,
         horizon,
+        stride=1,
         cell="gru",
         units=32,
         layers=1,
@@ -78,7 +81,9 @@ class Forecaster:
         learning_rate=3e-3,
         seed=0,
     ):
-        for name, value in (("lookback", lookback), ("horizon", horizon), ("units", units), ("layers", layers)):
+        for name, value in (
+            ("lookback", lookback), ("horizon", horizon), ("stride", stride), ("units", units), ("layers", layers)
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"Received an invalid value for argument `{name}`, expected a positive integer, got {value!r}.")
         if quantiles is not None and (0.5 not in quantiles or not all(0 < q < 1 for q in quantiles)):
@@ -86,7 +91,7 @@ class Forecaster:
         if builder not in BUILDERS:
             raise ValueError(f"Unknown builder {builder!r}; registered: {sorted(BUILDERS)}.")
         self.targets = _as_list(target)
-        self.lookback, self.horizon = lookback, horizon
+        self.lookback, self.horizon, self.stride = lookback, horizon, stride
         self.cell, self.units, self.layers = cell, units, layers
         self.past_covariates = _as_list(past_covariates)
         self.future_covariates = _as_list(future_covariates)
@@ -196,6 +201,7 @@ class Forecaster:
         arrays = self._arrays(panel, scaled)
         train, dropped = self._windows(panel, before=cutoff)
         val, _ = self._windows(panel, after=cutoff)
+        train, val = train[:: self.stride], val[:: self.stride]
         if len(train) == 0 or len(val) == 0:
             raise ValueError(
                 f"Not enough data: {len(train)} training and {len(val)} validation windows of "
@@ -421,7 +427,7 @@ class Forecaster:
         """Constructor arguments; a layer passed as `cell` or a transformer
         object as `scaler` live on in model.keras and the scaler JSON."""
         return {
-            "target": self.targets, "lookback": self.lookback, "horizon": self.horizon,
+            "target": self.targets, "lookback": self.lookback, "horizon": self.horizon, "stride": self.stride,
             "cell": self.cell if isinstance(self.cell, str) else None,
             "units": self.units, "layers": self.layers, "past_covariates": self.past_covariates,
             "future_covariates": self.future_covariates, "calendar": self.calendar,
