@@ -20,6 +20,7 @@ def test_demo_command_trains_evaluates_plots_and_exports(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "seasonal naive" in result.stdout and "served without tsgate" in result.stdout
+    assert os.path.isdir(tmp_path / "saved_model")
     with open(tmp_path / "report.json") as f:
         report = json.load(f)
     assert set(report["metrics_raw_units"]) == {"tsgate", "naive", "seasonal naive (24)"}

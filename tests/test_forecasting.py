@@ -203,3 +203,6 @@ def test_cli_trains_evaluates_and_forecasts(tmp_path):
     forecast = run("forecast", str(parquet), "--model", str(tmp_path / "m"), "--output", str(tmp_path / "f.csv"))
     assert forecast.returncode == 0, forecast.stderr[-2000:]
     assert len(pd.read_csv(tmp_path / "f.csv")) == 6
+    exported = run("export", "--model", str(tmp_path / "m"), "--output", str(tmp_path / "serving"), "--version", "7")
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    assert (tmp_path / "serving" / "7" / "saved_model.pb").exists()

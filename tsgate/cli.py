@@ -42,6 +42,12 @@ def build_parser():
     train.add_argument("--validation", type=float, default=0.2)
     train.add_argument("--verbose", type=int, default=2, choices=[0, 1, 2])
 
+    exporter = commands.add_parser("export", help="write a raw-unit SavedModel for TF Serving")
+    exporter.add_argument("--model", required=True, help="directory of a saved Forecaster")
+    exporter.add_argument("--output", required=True, help="the model base path; the version is a subdirectory")
+    exporter.add_argument("--version", type=int, help="default: the current Unix time")
+    exporter.add_argument("--xla", action="store_true", help="add the XLA-compiled `serving_xla` signature")
+
     for name, help_text in (("evaluate", "metrics against the naive baselines"), ("forecast", "forecast the next horizon")):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("data", help="CSV or Parquet file")
@@ -50,7 +56,7 @@ def build_parser():
             command.add_argument("--test", type=float, default=0.2, help="fraction of the time span held out")
         command.add_argument("--output", help="write the result as CSV here (default: print it)")
     for command in commands.choices.values():
-        if command.prog.split()[-1] != "demo":
+        if command.prog.split()[-1] not in ("demo", "export"):
             command.add_argument("--time-column", default="time")
     return parser
 
@@ -65,6 +71,9 @@ def main(argv=None):
 
     from tsgate.forecaster import Forecaster
 
+    if args.command == "export":
+        print(Forecaster.load(args.model).export(args.output, version=args.version, xla=args.xla))
+        return
     df = read_table(args.data, args.time_column)
     if args.command == "train":
         config = {}

@@ -38,11 +38,10 @@ def check_portable(path):
         )
 
 
-def export_saved_model(model, path, input_signature=None):
-    """`model.export(path)` made safe for serving: written to a temporary
-    directory beside `path`, checked by `check_portable`, then renamed into
-    place, so `path` either holds a complete portable SavedModel or nothing.
-    """
+def _write_atomically(path, write):
+    """Calls `write(staging_dir)` on a temporary directory beside `path`,
+    checks the result with `check_portable`, then renames it to `path`; on any
+    failure or interruption nothing is left at `path`."""
     path = os.path.abspath(path)
     if os.path.exists(path):
         raise ValueError(f"Export path {path} already exists; choose a new one (e.g. a new version).")
@@ -50,13 +49,79 @@ def export_saved_model(model, path, input_signature=None):
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".tsgate-export-", dir=parent)
     try:
-        model.export(staging, format="tf_saved_model", input_signature=input_signature, verbose=False)
+        write(staging)
         check_portable(staging)
         os.rename(staging, path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return path
+
+
+def export_saved_model(model, path, input_signature=None):
+    """`model.export(path)` made safe for serving: written to a temporary
+    directory beside `path`, checked by `check_portable`, then renamed into
+    place, so `path` either holds a complete portable SavedModel or nothing.
+    """
+    return _write_atomically(
+        path,
+        lambda staging: model.export(staging, format="tf_saved_model", input_signature=input_signature, verbose=False),
+    )
+
+
+def export_forecast_model(model, path, input_scaling, output_scaling, metadata, quantiles=None, xla=False):
+    """A SavedModel that serves raw units: `serving_default` takes the model's
+    named inputs in raw units (variable batch), scales them in the graph
+    (`raw * scale + offset`), runs the model and returns `forecast` `(b,
+    horizon, n_target)` in raw units (and `quantiles` `(b, horizon, n_target,
+    n_quantiles)` when the model has a quantile head; `forecast` is then its
+    median). A `metadata` signature and `assets/tsgate.json` carry `metadata`.
+    With xla=True a `serving_xla` signature is added: the same function
+    compiled with XLA (TF Serving then needs `--xla_cpu_compilation_enabled`).
+
+    input_scaling: {input name: (scale, offset)} vectors over its last axis
+        (inputs not named pass through). output_scaling: (scale, offset) of the
+        targets, inverted on the output. Written atomically to `path`.
+    """
+    import json
+
+    import keras
+    import tensorflow as tf
+
+    specs = {t.name: tf.TensorSpec((None, *t.shape[1:]), tf.float32, name=t.name) for t in model.inputs}
+    unknown = set(input_scaling) - set(specs)
+    if unknown:
+        raise ValueError(f"input_scaling names {sorted(unknown)}, which the model does not take ({sorted(specs)}).")
+    scaling = {name: [tf.constant(np.asarray(v, "float32")) for v in pair] for name, pair in input_scaling.items()}
+    out_scale, out_offset = (tf.constant(np.asarray(v, "float32")) for v in output_scaling)
+    median = None if not quantiles else list(quantiles).index(0.5)
+
+    def serve(inputs):
+        scaled = {
+            name: value * scaling[name][0] + scaling[name][1] if name in scaling else value
+            for name, value in inputs.items()
+        }
+        out = model(scaled, training=False)
+        if median is None:
+            return {"forecast": (out - out_offset) / out_scale}
+        raw = (out - out_offset[:, None]) / out_scale[:, None]
+        return {"forecast": raw[..., median], "quantiles": raw}
+
+    text = json.dumps(metadata, indent=2)
+
+    def write(staging):
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint("serving_default", serve, input_signature=[specs])
+        if xla:
+            archive.add_endpoint("serving_xla", tf.function(serve, input_signature=[specs], jit_compile=True))
+        archive.add_endpoint("metadata", lambda: {"json": tf.constant(text)}, input_signature=[])
+        archive.write_out(staging, verbose=False)
+        os.makedirs(os.path.join(staging, "assets"), exist_ok=True)
+        with open(os.path.join(staging, "assets", "tsgate.json"), "w") as f:
+            f.write(text)
+
+    return _write_atomically(path, write)
 
 
 # Runs in a fresh interpreter where importing tsgate fails: the SavedModel must
@@ -66,16 +131,16 @@ import sys
 sys.modules["tsgate"] = None
 import numpy as np
 import tensorflow as tf
-model_dir, inputs_file, outputs_file = sys.argv[1:]
-serve = tf.saved_model.load(model_dir).signatures["serving_default"]
+model_dir, inputs_file, outputs_file, signature = sys.argv[1:]
+serve = tf.saved_model.load(model_dir).signatures[signature]
 inputs = dict(np.load(inputs_file))
 outputs = serve(**{name: tf.constant(value) for name, value in inputs.items()})
 np.savez(outputs_file, **{name: value.numpy() for name, value in outputs.items()})
 """
 
 
-def serve_in_fresh_process(path, inputs):
-    """Calls the `serving_default` signature of the SavedModel at `path` in a new
+def serve_in_fresh_process(path, inputs, signature="serving_default"):
+    """Calls a signature (default `serving_default`) of the SavedModel at `path` in a new
     Python process that cannot import tsgate. `inputs` maps the signature's
     input names to arrays; returns its outputs by name as NumPy arrays."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -83,7 +148,7 @@ def serve_in_fresh_process(path, inputs):
         outputs_file = os.path.join(scratch, "outputs.npz")
         np.savez(inputs_file, **inputs)
         result = subprocess.run(
-            [sys.executable, "-I", "-c", _SERVE_SCRIPT, path, inputs_file, outputs_file],
+            [sys.executable, "-I", "-c", _SERVE_SCRIPT, str(path), inputs_file, outputs_file, signature],
             capture_output=True,
             text=True,
         )

@@ -260,20 +260,22 @@ class Forecaster:
         series in `df` (its last `lookback` rows must have no gap). `future`
         holds the future covariates for those steps when the model uses them.
         Returns a DataFrame in raw units indexed by (series,) time."""
+        panel, starts = self._origins(df, future)
+        scaled = self.scaler_.transform(np.nan_to_num(panel.values), self._series_groups(panel))
+        forecast = self._predict_scaled(panel, self._arrays(panel, scaled), starts)
+        return self._frame(panel, starts, forecast)
+
+    def _origins(self, df, future):
+        """The panel of `df` extended by the horizon, and the start row of the
+        last complete input window of each series."""
         self._check_fitted()
         self._check_columns(df)
-        if self.future_covariates:
-            if future is None:
-                raise ValueError(
-                    f"This model needs future covariates {self.future_covariates} for the "
-                    f"{self.horizon} forecast steps; pass them as `future`."
-                )
-            df = self._append_future(df, future)
-        else:
-            df = self._append_future(df, None)
-        panel = self._panel(df, self.freq_)
-        scaled = self.scaler_.transform(np.nan_to_num(panel.values), self._series_groups(panel))
-        arrays = self._arrays(panel, scaled)
+        if self.future_covariates and future is None:
+            raise ValueError(
+                f"This model needs future covariates {self.future_covariates} for the "
+                f"{self.horizon} forecast steps; pass them as `future`."
+            )
+        panel = self._panel(self._append_future(df, future if self.future_covariates else None), self.freq_)
         starts = []
         for k, rows in enumerate(panel.series_slices()):
             start = rows.stop - self.horizon - self.lookback
@@ -283,9 +285,70 @@ class Forecaster:
                     f"before the forecast origin."
                 )
             starts.append(start)
-        starts = np.asarray(starts)
-        forecast = self._predict_scaled(panel, arrays, starts)
-        return self._frame(panel, starts, forecast)
+        return panel, np.asarray(starts)
+
+    def serving_inputs(self, df, future=None):
+        """The raw-unit inputs of the exported model for the forecast after
+        the end of each series in `df`, as {name: array}, and the forecast's
+        index (what `predict` would return it with)."""
+        panel, starts = self._origins(df, future)
+        arrays = self._arrays(panel, panel.values)  # raw values, calendar features added
+        past = starts[:, None] + np.arange(self.lookback)
+        inputs = {"past_target": arrays["target"][past]}
+        if "past_covariates" in arrays:
+            inputs["past_covariates"] = arrays["past_covariates"][past]
+        if "future_covariates" in arrays:
+            inputs["future_covariates"] = arrays["future_covariates"][past[:, -1:] + 1 + np.arange(self.horizon)]
+        if panel.static is not None:
+            inputs["static"] = panel.static
+        empty = np.zeros((len(starts), self.horizon, len(self.targets), len(self.quantiles or [0])))
+        index = self._frame(panel, starts, empty if self.quantiles else empty[..., 0]).index
+        return {name: value.astype("float32") for name, value in inputs.items()}, index
+
+    def export(self, path, version=None, xla=False):
+        """Writes a SavedModel for TF Serving to `path/<version>/` (version:
+        an int, default the current Unix time): raw-unit inputs, the fitted
+        scaler and its inverse inside the graph, raw-unit `forecast` (and
+        `quantiles`), metadata in a `metadata` signature and
+        `assets/tsgate.json`. See `tsgate.export.export_forecast_model`."""
+        import time
+
+        from tsgate import export
+
+        self._check_fitted()
+        if self.scale_per_series:
+            raise ValueError("Export needs one scaler for all series: fit with scale_per_series=False.")
+        scale, offset = self.scaler_.scale_[0], self.scaler_.offset_[0]
+        n_t, n_p = len(self.targets), len(self.past_covariates)
+        calendar = 2 * len(self.calendar)  # sin/cos features pass through unscaled
+        scaling = {"past_target": (scale[:n_t], offset[:n_t])}
+        if n_p:
+            scaling["past_covariates"] = (scale[n_t : n_t + n_p], offset[n_t : n_t + n_p])
+        if self.future_covariates or calendar:
+            scaling["future_covariates"] = (
+                np.concatenate([scale[n_t + n_p :], np.ones(calendar)]),
+                np.concatenate([offset[n_t + n_p :], np.zeros(calendar)]),
+            )
+        calendar_names = list(calendar_features(pd.DatetimeIndex([]), self.calendar).columns)
+        metadata = {
+            "tsgate_version": __version__,
+            "lookback": self.lookback,
+            "horizon": self.horizon,
+            "freq": self.freq_,
+            "targets": self.targets,
+            "inputs": {
+                "past_target": self.targets,
+                "past_covariates": self.past_covariates,
+                "future_covariates": self.future_covariates + calendar_names,
+                "static": self.static_covariates,
+            },
+            "quantiles": self.quantiles,
+            "scaler": self.scaler_.to_json(),
+        }
+        version_dir = os.path.join(path, str(version if version is not None else int(time.time())))
+        return export.export_forecast_model(
+            self.model, version_dir, scaling, (scale[:n_t], offset[:n_t]), metadata, self.quantiles, xla
+        )
 
     def _append_future(self, df, future):
         """Appends the horizon's rows (covariates from `future`, NaN targets)."""

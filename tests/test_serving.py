@@ -1,0 +1,126 @@
+"""Forecaster export: a raw-unit SavedModel that TensorFlow alone serves, and
+the TF Serving request and response forms."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import BACKEND
+from tests.test_forecasting import two_series
+from tsgate import Forecaster, export, serving
+
+pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="SavedModel export needs TensorFlow")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    df = two_series()
+    forecaster = Forecaster(
+        "y", lookback=24, horizon=6, units=8, series_column="site", past_covariates=["x"],
+        static_covariates=["elevation"], calendar=["hour"], quantiles=(0.1, 0.5, 0.9),
+    )
+    forecaster.fit(df, epochs=2, verbose=0)
+    path = forecaster.export(tmp_path_factory.mktemp("models"), version=3, xla=True)
+    return forecaster, df, path
+
+
+def test_served_raw_units_match_predict(exported):
+    forecaster, df, path = exported
+    assert os.path.basename(path) == "3"
+    inputs, index = forecaster.serving_inputs(df)
+    assert set(inputs) == {"past_target", "past_covariates", "future_covariates", "static"}
+    served = export.serve_in_fresh_process(path, inputs)
+    expected = forecaster.predict(df)
+    np.testing.assert_allclose(served["forecast"][:, :, 0].ravel(), expected["y"], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(served["quantiles"][:, :, 0, 2].ravel(), expected["y_q0.9"], rtol=1e-4, atol=1e-4)
+    xla = export.serve_in_fresh_process(path, inputs, signature="serving_xla")
+    np.testing.assert_allclose(xla["forecast"], served["forecast"], rtol=1e-4, atol=1e-4)
+    assert not any(op.startswith("CudnnRNN") for op in export.saved_model_op_types(path))
+
+
+def test_metadata_travels_with_the_model(exported):
+    forecaster, _, path = exported
+    with open(os.path.join(path, "assets", "tsgate.json")) as f:
+        metadata = json.load(f)
+    assert metadata["horizon"] == 6 and metadata["lookback"] == 24 and metadata["freq"] == "h"
+    assert metadata["inputs"]["future_covariates"] == ["hour_sin", "hour_cos"]
+    assert metadata["scaler"]["scale"] == forecaster.scaler_.to_json()["scale"]
+    served = export.serve_in_fresh_process(path, {}, signature="metadata")
+    assert json.loads(served["json"].item()) == metadata
+
+
+def test_saved_model_cli_lists_the_signature(exported):
+    _, _, path = exported
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    shown = subprocess.run(
+        [cli, "show", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default"],
+        capture_output=True, text=True,
+    )
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    for text in ("inputs['past_target']", "shape: (-1, 24, 1)", "inputs['future_covariates']", "shape: (-1, 6, 2)",
+                 "outputs['forecast']", "shape: (-1, 6, 1)", "outputs['quantiles']", "shape: (-1, 6, 1, 3)",
+                 "dtype: DT_FLOAT"):
+        assert text in shown.stdout
+
+
+def test_predict_request_proto_builds_for_the_signature(exported):
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2
+
+    forecaster, df, path = exported
+    inputs, _ = forecaster.serving_inputs(df)
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "forecaster"
+    request.model_spec.signature_name = "serving_default"
+    for name, spec in signature.structured_input_signature[1].items():
+        assert spec.shape[1:] == inputs[name].shape[1:]
+        request.inputs[name].CopyFrom(tf.make_tensor_proto(inputs[name], dtype=spec.dtype))
+    decoded = predict_pb2.PredictRequest.FromString(request.SerializeToString())
+    np.testing.assert_array_equal(tf.make_ndarray(decoded.inputs["past_target"]), inputs["past_target"])
+
+
+@pytest.mark.parametrize("form", ["instances", "inputs"])
+def test_rest_bodies_round_trip(exported, form):
+    forecaster, df, path = exported
+    inputs, index = forecaster.serving_inputs(df)
+    body = json.loads(json.dumps(serving.request_body(inputs, form)))
+    if form == "instances":
+        decoded = {name: np.asarray([row[name] for row in body["instances"]], "float32") for name in inputs}
+    else:
+        decoded = {name: np.asarray(value, "float32") for name, value in body["inputs"].items()}
+    for name in inputs:
+        np.testing.assert_array_equal(decoded[name], inputs[name])
+    served = export.serve_in_fresh_process(path, decoded)
+    response = (
+        {"predictions": [{k: v[i].tolist() for k, v in served.items()} for i in range(len(index) // 6)]}
+        if form == "instances"
+        else {"outputs": {k: v.tolist() for k, v in served.items()}}
+    )
+    with open(os.path.join(path, "assets", "tsgate.json")) as f:
+        frame = serving.response_frame(json.loads(json.dumps(response)), index, json.load(f))
+    pd.testing.assert_frame_equal(frame, forecaster.predict(df), rtol=1e-4, atol=1e-4, check_dtype=False)
+
+
+def test_interrupted_export_leaves_no_version(exported, tmp_path, monkeypatch):
+    forecaster, _, _ = exported
+
+    def interrupted(path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export, "check_portable", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        forecaster.export(tmp_path, version=1)
+    assert os.listdir(tmp_path) == []
+
+
+def test_export_refuses_per_series_scaling():
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4, series_column="site", scale_per_series=True)
+    forecaster.fit(two_series(), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="scale_per_series=False"):
+        forecaster.export("unused")
