@@ -124,3 +124,46 @@ def test_export_refuses_per_series_scaling():
     forecaster.fit(two_series(), epochs=1, verbose=0)
     with pytest.raises(ValueError, match="scale_per_series=False"):
         forecaster.export("unused")
+
+
+def test_streaming_in_chunks_equals_the_whole_sequence(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    import tsgate
+    from tests.conftest import randomize
+
+    model = keras.Sequential([
+        keras.Input((None, 3)),
+        tsgate.GRU(5, return_sequences=True),
+        tsgate.LSTM(4, return_sequences=True, peephole=True),
+        keras.layers.Dense(2),
+    ])
+    randomize(model)
+    x = np.random.default_rng(0).normal(size=(2, 12, 3)).astype("float32")
+    path = export.export_streaming(model, tmp_path / "1")
+    with open(os.path.join(path, "assets", "tsgate.json")) as f:
+        state_size = json.load(f)["state_size"]
+    assert state_size == 5 + 4 + 4
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    state, outputs = np.zeros((2, state_size), "float32"), []
+    for chunk in (x[:, :4], x[:, 4:9], x[:, 9:]):
+        result = serve(inputs=tf.constant(chunk), state=tf.constant(state))
+        outputs.append(result["outputs"].numpy())
+        state = result["state"].numpy()
+    np.testing.assert_allclose(np.concatenate(outputs, axis=1), model(x), atol=1e-5)
+    with pytest.raises(ValueError, match="return_sequences=True"):
+        export.export_streaming(keras.Sequential([keras.Input((None, 3)), tsgate.GRU(2)]), tmp_path / "2")
+
+
+def test_tflite_matches_predict(exported, tmp_path):
+    import tensorflow as tf
+
+    forecaster, df, _ = exported
+    path = forecaster.export_tflite(str(tmp_path / "forecaster.tflite"))
+    runner = tf.lite.Interpreter(model_path=path).get_signature_runner()
+    inputs, _ = forecaster.serving_inputs(df)
+    expected = forecaster.predict(df)["y"].to_numpy().reshape(len(inputs["past_target"]), -1)
+    for i, row in enumerate(expected):
+        out = runner(**{name: value[i : i + 1] for name, value in inputs.items()})
+        np.testing.assert_allclose(out["forecast"].ravel(), row, rtol=1e-4, atol=1e-4)

@@ -69,6 +69,58 @@ def export_saved_model(model, path, input_signature=None):
     )
 
 
+def _raw_unit_function(model, input_scaling, output_scaling, quantiles, batch=None, frozen=False):
+    """The raw-unit serving function of `export_forecast_model` and its input
+    specs; `frozen` reads the weights as constants (for TF Lite)."""
+    import tensorflow as tf
+
+    specs = {t.name: tf.TensorSpec((batch, *t.shape[1:]), tf.float32, name=t.name) for t in model.inputs}
+    unknown = set(input_scaling) - set(specs)
+    if unknown:
+        raise ValueError(f"input_scaling names {sorted(unknown)}, which the model does not take ({sorted(specs)}).")
+    scaling = {name: [tf.constant(np.asarray(v, "float32")) for v in pair] for name, pair in input_scaling.items()}
+    out_scale, out_offset = (tf.constant(np.asarray(v, "float32")) for v in output_scaling)
+    median = None if not quantiles else list(quantiles).index(0.5)
+    if frozen:
+        trainable = [np.asarray(v) for v in model.trainable_variables]
+        non_trainable = [np.asarray(v) for v in model.non_trainable_variables]
+
+    def serve(inputs):
+        scaled = {
+            name: value * scaling[name][0] + scaling[name][1] if name in scaling else value
+            for name, value in inputs.items()
+        }
+        if frozen:
+            out, _ = model.stateless_call(
+                [tf.constant(v) for v in trainable], [tf.constant(v) for v in non_trainable], scaled, training=False
+            )
+        else:
+            out = model(scaled, training=False)
+        if median is None:
+            return {"forecast": (out - out_offset) / out_scale}
+        raw = (out - out_offset[:, None]) / out_scale[:, None]
+        return {"forecast": raw[..., median], "quantiles": raw}
+
+    return serve, specs
+
+
+def export_tflite(model, path, input_scaling, output_scaling, quantiles=None):
+    """The raw-unit serving function as a TF Lite flatbuffer with batch 1 and
+    builtin ops only (the time loop is lowered), written atomically to `path`."""
+    import tensorflow as tf
+
+    serve, specs = _raw_unit_function(model, input_scaling, output_scaling, quantiles, batch=1, frozen=True)
+    function = tf.function(serve, input_signature=[specs])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], model)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    blob = converter.convert()
+    staging = f"{path}.tmp"
+    with open(staging, "wb") as f:
+        f.write(blob)
+    os.replace(staging, path)
+    return path
+
+
 def export_forecast_model(model, path, input_scaling, output_scaling, metadata, quantiles=None, xla=False):
     """A SavedModel that serves raw units: `serving_default` takes the model's
     named inputs in raw units (variable batch), scales them in the graph
@@ -88,25 +140,7 @@ def export_forecast_model(model, path, input_scaling, output_scaling, metadata, 
     import keras
     import tensorflow as tf
 
-    specs = {t.name: tf.TensorSpec((None, *t.shape[1:]), tf.float32, name=t.name) for t in model.inputs}
-    unknown = set(input_scaling) - set(specs)
-    if unknown:
-        raise ValueError(f"input_scaling names {sorted(unknown)}, which the model does not take ({sorted(specs)}).")
-    scaling = {name: [tf.constant(np.asarray(v, "float32")) for v in pair] for name, pair in input_scaling.items()}
-    out_scale, out_offset = (tf.constant(np.asarray(v, "float32")) for v in output_scaling)
-    median = None if not quantiles else list(quantiles).index(0.5)
-
-    def serve(inputs):
-        scaled = {
-            name: value * scaling[name][0] + scaling[name][1] if name in scaling else value
-            for name, value in inputs.items()
-        }
-        out = model(scaled, training=False)
-        if median is None:
-            return {"forecast": (out - out_offset) / out_scale}
-        raw = (out - out_offset[:, None]) / out_scale[:, None]
-        return {"forecast": raw[..., median], "quantiles": raw}
-
+    serve, specs = _raw_unit_function(model, input_scaling, output_scaling, quantiles)
     text = json.dumps(metadata, indent=2)
 
     def write(staging):
@@ -116,6 +150,76 @@ def export_forecast_model(model, path, input_scaling, output_scaling, metadata, 
         if xla:
             archive.add_endpoint("serving_xla", tf.function(serve, input_signature=[specs], jit_compile=True))
         archive.add_endpoint("metadata", lambda: {"json": tf.constant(text)}, input_signature=[])
+        archive.write_out(staging, verbose=False)
+        os.makedirs(os.path.join(staging, "assets"), exist_ok=True)
+        with open(os.path.join(staging, "assets", "tsgate.json"), "w") as f:
+            f.write(text)
+
+    return _write_atomically(path, write)
+
+
+def export_streaming(model, path):
+    """A stateless streaming SavedModel for online sensors, written atomically.
+
+    `serving_default` takes `inputs` `(b, t, d)` (any t) and `state` `(b, s)`
+    and returns `outputs` `(b, t, ...)` and the next `state` `(b, s)`: the
+    server keeps nothing, the client carries the state (zeros to start; `s`
+    is in `assets/tsgate.json`), and feeding a sequence in chunks gives exactly
+    the outputs of the whole sequence.
+
+    model: a `keras.Sequential` of tsgate sequence layers with
+        return_sequences=True (dense cells) and per-step layers (Dense, ...).
+    """
+    import json
+
+    import keras
+    import tensorflow as tf
+
+    from tsgate.cells.sequence import SequenceLayer
+
+    stages, sizes = [], []
+    for layer in model.layers:
+        if isinstance(layer, SequenceLayer):
+            state_size = layer.cell.state_size
+            if not layer.return_sequences or layer.go_backwards or not isinstance(state_size, (int, list)):
+                raise ValueError(
+                    f"Layer {layer.name} cannot stream: it needs return_sequences=True, go_backwards=False "
+                    "and a dense cell."
+                )
+            config = {**layer.get_config(), "return_state": True, "stateful": False, "name": f"{layer.name}_stream"}
+            stream = type(layer).from_config(config)
+            stream.build(layer.input.shape)
+            stream.set_weights(layer.get_weights())
+            sizes.append(state_size if isinstance(state_size, list) else [state_size])
+            stages.append(stream)
+        else:
+            stages.append(layer)
+    total = sum(sum(s) for s in sizes)
+    spec = {
+        "inputs": tf.TensorSpec((None, None, *model.inputs[0].shape[2:]), tf.float32, name="inputs"),
+        "state": tf.TensorSpec((None, total), tf.float32, name="state"),
+    }
+
+    def serve(request):
+        x, state = request["inputs"], request["state"]
+        chunks = iter(tf.split(state, [n for layer_sizes in sizes for n in layer_sizes], axis=-1))
+        new_states = []
+        for stage in stages:
+            if isinstance(stage, SequenceLayer):
+                n = len(stage.cell.state_size) if isinstance(stage.cell.state_size, list) else 1
+                x, *states = stage(x, initial_state=[next(chunks) for _ in range(n)])
+                new_states += states
+            else:
+                x = stage(x)
+        return {"outputs": x, "state": tf.concat(new_states, axis=-1)}
+
+    text = json.dumps({"state_size": total, "layers": [s.name for s in stages]})
+
+    def write(staging):
+        archive = keras.export.ExportArchive()
+        for stage in stages:
+            archive.track(stage)
+        archive.add_endpoint("serving_default", serve, input_signature=[spec])
         archive.write_out(staging, verbose=False)
         os.makedirs(os.path.join(staging, "assets"), exist_ok=True)
         with open(os.path.join(staging, "assets", "tsgate.json"), "w") as f:

@@ -315,20 +315,7 @@ class Forecaster:
 
         from tsgate import export
 
-        self._check_fitted()
-        if self.scale_per_series:
-            raise ValueError("Export needs one scaler for all series: fit with scale_per_series=False.")
-        scale, offset = self.scaler_.scale_[0], self.scaler_.offset_[0]
-        n_t, n_p = len(self.targets), len(self.past_covariates)
-        calendar = 2 * len(self.calendar)  # sin/cos features pass through unscaled
-        scaling = {"past_target": (scale[:n_t], offset[:n_t])}
-        if n_p:
-            scaling["past_covariates"] = (scale[n_t : n_t + n_p], offset[n_t : n_t + n_p])
-        if self.future_covariates or calendar:
-            scaling["future_covariates"] = (
-                np.concatenate([scale[n_t + n_p :], np.ones(calendar)]),
-                np.concatenate([offset[n_t + n_p :], np.zeros(calendar)]),
-            )
+        scaling, output_scaling = self._serving_scaling()
         calendar_names = list(calendar_features(pd.DatetimeIndex([]), self.calendar).columns)
         metadata = {
             "tsgate_version": __version__,
@@ -346,9 +333,34 @@ class Forecaster:
             "scaler": self.scaler_.to_json(),
         }
         version_dir = os.path.join(path, str(version if version is not None else int(time.time())))
-        return export.export_forecast_model(
-            self.model, version_dir, scaling, (scale[:n_t], offset[:n_t]), metadata, self.quantiles, xla
-        )
+        return export.export_forecast_model(self.model, version_dir, scaling, output_scaling, metadata, self.quantiles, xla)
+
+    def export_tflite(self, path):
+        """Writes the raw-unit forecast function as a TF Lite model (batch 1,
+        builtin ops) to `path`; its `serving_default` signature takes the
+        inputs of `serving_inputs` one series at a time."""
+        from tsgate import export
+
+        scaling, output_scaling = self._serving_scaling()
+        return export.export_tflite(self.model, path, scaling, output_scaling, self.quantiles)
+
+    def _serving_scaling(self):
+        """{input: (scale, offset)} and the targets' (scale, offset) for export."""
+        self._check_fitted()
+        if self.scale_per_series:
+            raise ValueError("Export needs one scaler for all series: fit with scale_per_series=False.")
+        scale, offset = self.scaler_.scale_[0], self.scaler_.offset_[0]
+        n_t, n_p = len(self.targets), len(self.past_covariates)
+        calendar = 2 * len(self.calendar)  # sin/cos features pass through unscaled
+        scaling = {"past_target": (scale[:n_t], offset[:n_t])}
+        if n_p:
+            scaling["past_covariates"] = (scale[n_t : n_t + n_p], offset[n_t : n_t + n_p])
+        if self.future_covariates or calendar:
+            scaling["future_covariates"] = (
+                np.concatenate([scale[n_t + n_p :], np.ones(calendar)]),
+                np.concatenate([offset[n_t + n_p :], np.zeros(calendar)]),
+            )
+        return scaling, (scale[:n_t], offset[:n_t])
 
     def _append_future(self, df, future):
         """Appends the horizon's rows (covariates from `future`, NaN targets)."""
