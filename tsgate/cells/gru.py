@@ -82,8 +82,7 @@ class GRUCell(GatedCell):
             recurrent = self.recurrent_transform(h, self.recurrent_kernel, gamma, self.recurrent_bias())
             h_z, h_r, h_h = ops.split(recurrent, 3, axis=-1)
         else:
-            u_z, u_r, u_h = ops.split(self.recurrent_kernel, 3, axis=-1)
-            u_zr = ops.concatenate([u_z, u_r], axis=-1)
+            u_zr, u_h = self.recurrent_kernel[..., : 2 * self.units], self.recurrent_kernel[..., 2 * self.units :]
             gamma_zr = ops.concatenate([gamma_z, gamma_r]) if self.layer_norm else None
             h_z, h_r = ops.split(self.recurrent_transform(h, u_zr, gamma_zr), 2, axis=-1)
         z = self.recurrent_activation(x_z + h_z)
