@@ -93,6 +93,13 @@ def test_affine_scaler_per_series_json_and_keras_ops():
         AffineScaler(PowerTransformer()).fit(np.abs(np.random.default_rng(0).normal(size=(50, 1))) + 1)
 
 
+@pytest.mark.parametrize("freq,season", [("h", 24), ("15min", 96), ("2h", 12), ("D", 7), ("B", 5), ("7min", 1)])
+def test_seasonal_naive_season_follows_the_frequency(freq, season):
+    forecaster = Forecaster("y", lookback=4, horizon=2)
+    forecaster.freq_ = pd.tseries.frequencies.to_offset(freq).freqstr
+    assert forecaster.season() == season
+
+
 def test_calendar_features_are_sin_cos_of_the_field():
     index = pd.date_range("2024-01-01", periods=48, freq="h")
     features = calendar_features(index, ["hour"])

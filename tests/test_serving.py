@@ -122,6 +122,8 @@ def test_interrupted_export_leaves_no_version(exported, tmp_path, monkeypatch):
 def test_export_refuses_per_series_scaling():
     forecaster = Forecaster("y", lookback=24, horizon=6, units=4, series_column="site", scale_per_series=True)
     forecaster.fit(two_series(), epochs=1, verbose=0)
+    forecast = forecaster.predict(two_series())  # each series inverted with its own scaler
+    assert 5 < forecast.loc["a", "y"].mean() < 15 and 15 < forecast.loc["b", "y"].mean() < 25
     with pytest.raises(ValueError, match="scale_per_series=False"):
         forecaster.export("unused")
 

@@ -12,7 +12,8 @@ from tsgate.data import Panel, calendar_features, window_dataset
 from tsgate.models import BUILDERS, PinballLoss
 from tsgate.scaling import AffineScaler
 
-SEASONS = {"h": 24, "min": 60, "D": 7, "B": 5, "W": 52, "MS": 12, "ME": 12, "M": 12}
+# Steps per season for calendar frequencies; sub-daily ones use one day.
+SEASONS = {"D": 7, "B": 5, "W": 52, "MS": 12, "ME": 12, "M": 12}
 
 
 def _as_list(value):
@@ -244,15 +245,13 @@ class Forecaster:
 
     def _predict_scaled(self, panel, arrays, starts):
         out = self.model.predict(self._dataset(panel, arrays, starts, 256), verbose=0)
-        groups = None if not self.scale_per_series else panel.series_index()[starts]
-        n_t = len(self.targets)
-        scale = self.scaler_.scale_[:, :n_t]
-        offset = self.scaler_.offset_[:, :n_t]
-        keys = np.zeros(len(starts), int) if groups is None else groups
-        s, o = scale[keys][:, None, :], offset[keys][:, None, :]
-        if self.quantiles:
-            return (out - o[..., None]) / s[..., None]
-        return (out - o) / s
+        groups = panel.series_index()[starts] if self.scale_per_series else None
+        targets = slice(0, len(self.targets))
+        if not self.quantiles:
+            return self.scaler_.inverse_transform(out, groups, targets)
+        # (windows, horizon, targets, quantiles): targets on the last axis while inverting
+        raw = self.scaler_.inverse_transform(np.moveaxis(out, -1, -2), groups, targets)
+        return np.moveaxis(raw, -1, -2)
 
     # -------------------------------------------------------------- predict
     def predict(self, df, future=None):
@@ -411,8 +410,18 @@ class Forecaster:
 
     # ------------------------------------------------------------- evaluate
     def season(self):
-        base = pd.tseries.frequencies.to_offset(self.freq_).name
-        return SEASONS.get(base, 1)
+        """Steps per season for the seasonal-naive baseline: a day for
+        sub-daily data (24 at "h", 96 at "15min"), a week for daily, 5 for
+        business days, a year for weekly and monthly; 1 if unknown."""
+        offset = pd.tseries.frequencies.to_offset(self.freq_)
+        if offset.name in SEASONS and offset.n == 1:
+            return SEASONS[offset.name]
+        try:
+            step = pd.Timedelta(offset)
+        except ValueError:
+            return 1
+        day = pd.Timedelta("1D")
+        return int(day // step) if step < day and day % step == pd.Timedelta(0) else 1
 
     def evaluate(self, df, test=0.2):
         """Metrics in raw units on the windows whose targets lie in the last

@@ -17,7 +17,7 @@ _TO_TSGATE = {
 }
 _TO_KERAS = {tsgate: keras_class for keras_class, tsgate in _TO_TSGATE.items()}
 # Options that exist on one side only, with the value that keeps the layouts equal.
-_KERAS_ONLY = {"use_cudnn": "auto", "implementation": 2}
+_KERAS_ONLY = {"use_cudnn": "auto"}
 _TSGATE_ONLY = {"peephole": False, "layer_norm": False, "zoneout": 0.0}
 
 

@@ -79,10 +79,12 @@ class AffineScaler:
         scale, offset = self._coefficients(groups, len(values))
         return (np.asarray(values, "float64") * scale + offset).astype("float32")
 
-    def inverse_transform(self, values, groups=None):
-        """values `(rows, ..., n_columns)` with groups `(rows,)`."""
+    def inverse_transform(self, values, groups=None, columns=slice(None)):
+        """values `(rows, ..., n)` with groups `(rows,)`; `columns` selects the
+        fitted columns the last axis holds (default: all)."""
         values = np.asarray(values, "float64")
         scale, offset = self._coefficients(groups, len(values))
+        scale, offset = scale[:, columns], offset[:, columns]
         shape = (len(values),) + (1,) * (values.ndim - 2) + (values.shape[-1],)
         return (values - offset.reshape(shape)) / scale.reshape(shape)
 
