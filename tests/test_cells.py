@@ -22,13 +22,13 @@ def inputs(seed=0, shape=(B, T, D)):
     return np.random.default_rng(seed).normal(size=shape).astype("float32")
 
 
-def twin_models(name, wrap=None, mask=False, **layer_kwargs):
+def twin_models(name, wrap=None, mask=False, initial_state=False, tsgate_kwargs=None, **layer_kwargs):
     """The same architecture with the Keras layer and with the tsgate layer,
     sharing random weights (non-zero biases included)."""
     keras_class, tsgate_class, cell_kwargs = PAIRS[name]
     models = []
-    for layer_class in (keras_class, tsgate_class):
-        layer = layer_class(U, **cell_kwargs, **layer_kwargs)
+    for layer_class, own_kwargs in ((keras_class, {}), (tsgate_class, tsgate_kwargs or {})):
+        layer = layer_class(U, **cell_kwargs, **layer_kwargs, **own_kwargs)
         if wrap is not None:
             layer = wrap(layer)
         seq = keras.Input((T, D))
@@ -36,6 +36,9 @@ def twin_models(name, wrap=None, mask=False, **layer_kwargs):
             mask_in = keras.Input((T,), dtype="bool")
             outputs = layer(seq, mask=mask_in)
             models.append(keras.Model([seq, mask_in], outputs))
+        elif initial_state:
+            states = [keras.Input((U,)) for _ in range(2 if name == "lstm" else 1)]
+            models.append(keras.Model([seq, *states], layer(seq, initial_state=states)))
         else:
             models.append(keras.Model(seq, layer(seq)))
     randomize(models[0])
@@ -98,16 +101,59 @@ def test_parity_bidirectional(name, record_property):
     assert diff <= TOL
 
 
+GRADIENT_VARIANTS = {
+    "sequences": {"return_sequences": True},
+    "last_output_and_states": {"return_state": True},
+    "go_backwards": {"go_backwards": True, "return_sequences": True},
+    "initial_state": {"initial_state": True, "return_sequences": True, "return_state": True},
+    "no_bias": {"use_bias": False},
+}
+
+
+@pytest.mark.parametrize("loop", ["fused", "symbolic"])
+@pytest.mark.parametrize("variant", GRADIENT_VARIANTS)
 @pytest.mark.parametrize("name", PAIRS)
-def test_gradient_parity(name, record_property):
-    keras_model, tsgate_model = twin_models(name, return_sequences=True)
+def test_gradient_parity(name, variant, loop, record_property):
+    """Gradients wrt the inputs (initial states included) and every weight,
+    through the fused kernel (the default for these short sequences) and
+    through the symbolic loop over `cell.step`."""
+    unroll = {"fused": None, "symbolic": False}[loop]
+    kwargs = dict(GRADIENT_VARIANTS[variant])
+    keras_model, tsgate_model = twin_models(name, tsgate_kwargs={"unroll": unroll}, **kwargs)
+    layer = tsgate_model.layers[-1]
+    fused = layer.unrolls(T) and layer.fusable(training=True)
+    assert fused == (loop == "fused" and PAIRS[name][2].get("reset_after", True))
     x = inputs()
+    if kwargs.get("initial_state"):
+        rng = np.random.default_rng(5)
+        x = [x] + [rng.normal(size=(B, U)).astype("float32") for _ in tsgate_model.inputs[1:]]
     keras_grads, tsgate_grads = gradients(keras_model, x), gradients(tsgate_model, x)
-    assert len(keras_grads) == len(tsgate_grads) == 4  # inputs, kernel, recurrent kernel, bias
+    weights = 2 if kwargs.get("use_bias") is False else 3  # kernel, recurrent kernel[, bias]
+    assert len(keras_grads) == len(tsgate_grads) == len(tsgate_model.inputs) + weights
     diff = max_diff(keras_grads, tsgate_grads)
     record_property("max_abs_diff", diff)
     assert diff <= 1e-4
     assert all(np.abs(g).max() > 0 for g in tsgate_grads)
+
+
+@pytest.mark.parametrize("name", ["gru_reset_after", "lstm"])
+def test_fused_kernel_matches_symbolic_loop_in_training(name):
+    """One training step from the same weights takes the fused and the
+    symbolic path to the same weights, dropout on the inputs included."""
+    _, tsgate_class, cell_kwargs = PAIRS[name]
+    models = []
+    for unroll in (None, False):
+        seq = keras.Input((T, D))
+        layer = tsgate_class(U, unroll=unroll, dropout=0.25, seed=3, return_sequences=True, **cell_kwargs)
+        model = keras.Model(seq, keras.layers.Dense(2)(layer(seq)))
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        models.append(model)
+    randomize(models[0])
+    models[1].set_weights(models[0].get_weights())
+    x, y = inputs(), np.random.default_rng(9).normal(size=(B, T, 2)).astype("float32")
+    losses = [float(m.train_on_batch(x, y)) for m in models]
+    assert abs(losses[0] - losses[1]) <= 1e-5
+    assert max_diff(models[0].get_weights(), models[1].get_weights()) <= 1e-5
 
 
 @pytest.mark.parametrize("reset_after", [True, False])

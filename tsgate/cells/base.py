@@ -133,10 +133,13 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         """Input dropout, then `input_transform`; `inputs` is one step
         `(batch, *features)` or, with over_time, all steps time-major
         `(time, batch, *features)`."""
+        return self.input_transform(self.dropped_inputs(inputs, training, over_time), over_time)
+
+    def dropped_inputs(self, inputs, training=False, over_time=False):
+        """`inputs` times the sequence's input dropout mask while training."""
         if training and self.dropout > 0.0:
-            mask = self.get_dropout_mask(inputs[0] if over_time else inputs)
-            inputs = inputs * mask
-        return self.input_transform(inputs, over_time)
+            return inputs * self.get_dropout_mask(inputs[0] if over_time else inputs)
+        return inputs
 
     def call(self, inputs, states, training=False):
         return self.step(self.project_inputs(inputs, training), states, training)
@@ -273,6 +276,17 @@ class GatedCell(RecurrentCell):
         if self.layer_norm:
             projected = self.normalize_blocks(projected, gamma)
         return projected if bias is None else projected + bias
+
+    def fusable(self, training):
+        """Whether the fused kernels (`tsgate.cells.fused`) compute this cell:
+        sigmoid gates, tanh, no layer norm, zoneout or recurrent dropout."""
+        return (
+            self.recurrent_activation is activations.sigmoid
+            and self.activation is activations.tanh
+            and not self.layer_norm
+            and self.zoneout == 0.0
+            and not (training and self.recurrent_dropout > 0.0)
+        )
 
     def dropped_state(self, h_prev, training):
         if training and self.recurrent_dropout > 0.0:

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from tsgate.cells.base import GatedCell, check_bool
+from tsgate.cells.fused import gru_sequence
 from tsgate.cells.sequence import SequenceLayer
 
 
@@ -114,9 +115,30 @@ class GRU(SequenceLayer):
     (`return_sequences`, `return_state`, `go_backwards`, `stateful`, `unroll`,
     `zero_output_for_mask`); `mask` and `initial_state` at call time.
 
+    An unrolled sequence (`unroll`, by default up to 128 known timesteps)
+    without a mask runs through the fused kernel `tsgate.cells.fused.gru_sequence`
+    when the cell has reset_after=True, sigmoid/tanh, no layer norm, zoneout
+    or (while training) recurrent dropout; otherwise the loop over `GRUCell.step`.
+
     Example:
     >>> tsgate.GRU(8, return_state=True)(np.zeros((2, 5, 3)))[1].shape
     (2, 8)
     """
 
     cell_class = GRUCell
+
+    def fusable(self, training):
+        return type(self.cell) is GRUCell and self.cell.reset_after and self.cell.fusable(training)
+
+    def fused_loop(self, inputs, initial_state):
+        cell, units = self.cell, self.cell.units
+        bias = candidate_bias = None
+        if cell.use_bias:  # the z and r recurrent biases join the input bias
+            input_bias, recurrent_bias = cell.bias[0], cell.bias[1]
+            candidate_bias = recurrent_bias[2 * units :]
+            bias = input_bias + ops.concatenate([recurrent_bias[: 2 * units], ops.zeros_like(candidate_bias)])
+        outputs = gru_sequence(
+            inputs, initial_state[0], cell.kernel, cell.recurrent_kernel, bias, candidate_bias, self.return_sequences
+        )
+        last = outputs[-1] if self.return_sequences else outputs
+        return last, outputs, [last]

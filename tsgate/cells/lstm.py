@@ -5,6 +5,7 @@ import keras
 from keras import ops
 
 from tsgate.cells.base import GatedCell, check_bool, normalize
+from tsgate.cells.fused import lstm_sequence
 from tsgate.cells.sequence import SequenceLayer
 
 
@@ -133,6 +134,11 @@ class LSTM(SequenceLayer):
     Input `(batch, timesteps, D)`; output `(batch, U)`, or `(batch, timesteps, U)`
     with return_sequences, followed by the final `h` and `c` with return_state.
 
+    An unrolled sequence (`unroll`, by default up to 128 known timesteps)
+    without a mask runs through the fused kernel `tsgate.cells.fused.lstm_sequence`
+    when the cell has sigmoid/tanh and no peepholes, layer norm, zoneout or
+    (while training) recurrent dropout; otherwise the loop over `LSTMCell.step`.
+
     Example:
     >>> out, h, c = tsgate.LSTM(8, return_state=True)(np.zeros((2, 5, 3)))
     >>> c.shape
@@ -140,3 +146,15 @@ class LSTM(SequenceLayer):
     """
 
     cell_class = LSTMCell
+
+    def fusable(self, training):
+        return type(self.cell) is LSTMCell and not self.cell.peephole and self.cell.fusable(training)
+
+    def fused_loop(self, inputs, initial_state):
+        cell = self.cell
+        h0, c0 = initial_state
+        outputs, c = lstm_sequence(
+            inputs, h0, c0, cell.kernel, cell.recurrent_kernel, cell.bias, self.return_sequences
+        )
+        last = outputs[-1] if self.return_sequences else outputs
+        return last, outputs, [last, c]

@@ -12,6 +12,11 @@ from keras.src.backend import rnn as backend_rnn
 
 _LAYER_KEYS = ("name", "trainable", "dtype")
 
+# With unroll=None, sequences of a known length up to this many steps are
+# unrolled: on TensorFlow's CPU executor a symbolic loop costs more per step
+# than the ops of a small cell.
+AUTO_UNROLL_STEPS = 128
+
 
 def cell_argument_names(cell_class):
     """Names of the constructor arguments of `cell_class` and its tsgate bases."""
@@ -31,6 +36,11 @@ class SequenceLayer(keras.layers.RNN):
     Subclasses set `cell_class`. Everything `keras.layers.RNN` offers works:
     `return_sequences`, `return_state`, `go_backwards`, `stateful`, `unroll`,
     masking, `initial_state`, `keras.layers.Bidirectional`.
+
+    `unroll`: True, False, or None (the default): unroll when the number of
+    timesteps is known and at most `AUTO_UNROLL_STEPS` (128), else loop
+    symbolically. Subclasses may run an unrolled sequence through a fused
+    kernel (`fused_loop`).
     """
 
     cell_class = None
@@ -42,10 +52,14 @@ class SequenceLayer(keras.layers.RNN):
         return_state=False,
         go_backwards=False,
         stateful=False,
-        unroll=False,
+        unroll=None,
         zero_output_for_mask=False,
         **kwargs,
     ):
+        if unroll is not None and not isinstance(unroll, bool):
+            raise ValueError(
+                f"Received an invalid value for argument `unroll`, expected True, False or None, got {unroll!r}."
+            )
         cell_names = cell_argument_names(self.cell_class)
         cell_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in cell_names}
         cell = self.cell_class(
@@ -78,12 +92,36 @@ class SequenceLayer(keras.layers.RNN):
             )
         super().build(sequences_shape, initial_state_shape)
 
+    def unrolls(self, timesteps):
+        """Whether a sequence of `timesteps` (None: unknown) is unrolled."""
+        if self.unroll is None:
+            return timesteps is not None and timesteps <= AUTO_UNROLL_STEPS
+        return self.unroll
+
+    def fusable(self, training):
+        """Whether `fused_loop` can run this layer's configuration."""
+        return False
+
+    def fused_loop(self, inputs, initial_state):
+        """`(last_output, outputs, states)` of an unrolled, unmasked sequence
+        from its time-major inputs (input dropout applied), in processing
+        order; outputs time-major. Layers with a fused kernel implement it
+        with `fusable`."""
+        raise NotImplementedError
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
         """The input projection of every timestep in one op, then the loop over
-        `cell.step`; zoneout noise for all steps is drawn before the loop too.
-        The loop runs time-major, so only the small raw input is transposed."""
+        `cell.step`, or the fused kernel where the layer has one; zoneout noise
+        for all steps is drawn before the loop too. The loop runs time-major,
+        so only the small raw input is transposed."""
         cell = self.cell
         time_first = lambda t: ops.swapaxes(t, 0, 1)  # noqa: E731
+        unroll = self.unrolls(sequences.shape[1])
+        if unroll and mask is None and self.fusable(training):
+            inputs = cell.dropped_inputs(time_first(sequences), training, over_time=True)
+            ordered = ops.flip(inputs, 0) if self.go_backwards else inputs
+            last_output, outputs, states = self.fused_loop(ordered, list(initial_state))
+            return last_output, time_first(outputs) if self.return_sequences else outputs, states
         step_inputs = cell.project_inputs(time_first(sequences), training, over_time=True)
         width = step_inputs.shape[-1]
         zoned = training and cell.zoneout > 0.0
@@ -105,7 +143,7 @@ class SequenceLayer(keras.layers.RNN):
             list(initial_state),
             go_backwards=self.go_backwards,
             mask=None if mask is None else self._loop_mask(time_first(mask), initial_state[0]),
-            unroll=self.unroll,
+            unroll=unroll,
             input_length=sequences.shape[1],
             time_major=True,
             zero_output_for_mask=self.zero_output_for_mask,
