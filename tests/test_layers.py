@@ -7,6 +7,7 @@ import pytest
 
 import tsgate
 from tests.conftest import randomize
+from tsgate.cells.sequence import AUTO_UNROLL_STEPS
 
 B, T, D, U = 4, 8, 3, 5
 LAYERS = {
@@ -169,3 +170,22 @@ def test_interchange_refuses_what_keras_cannot_hold():
         tsgate.to_keras(tsgate.MemoryGRU(U))
     with pytest.raises(ValueError, match="Dense"):
         tsgate.from_keras(keras.layers.Dense(U))
+
+
+def test_unroll_none_unrolls_only_short_known_lengths():
+    layer = tsgate.GRU(U)
+    assert layer.unroll is None
+    assert layer.unrolls(AUTO_UNROLL_STEPS) and not layer.unrolls(AUTO_UNROLL_STEPS + 1)
+    assert not layer.unrolls(None)
+    assert tsgate.GRU(U, unroll=True).unrolls(500) and not tsgate.GRU(U, unroll=False).unrolls(5)
+    # Unknown length: the symbolic loop, same numbers as the unrolled fused kernel.
+    x = np.random.default_rng(0).normal(size=(2, 7, 3)).astype("float32")
+    fixed = keras.Sequential([keras.Input((7, 3)), tsgate.GRU(U, return_sequences=True)])
+    free = keras.Sequential([keras.Input((None, 3)), tsgate.GRU(U, return_sequences=True)])
+    free.set_weights(fixed.get_weights())
+    np.testing.assert_allclose(free(x), fixed(x), atol=1e-6)
+
+
+def test_bad_unroll_names_the_argument():
+    with pytest.raises(ValueError, match="`unroll`"):
+        tsgate.LSTM(U, unroll="auto")
