@@ -287,3 +287,21 @@ def test_wrong_input_rank_is_a_clear_error(layer_class, shape):
 def test_cell_rejects_sequence_input():
     with pytest.raises(ValueError, match=r"\(batch, features\)"):
         tsgate.GRUCell(U).build((B, T, D))
+
+
+@pytest.mark.parametrize("name", ["gru_reset_after", "lstm"])
+def test_fused_kernel_runs_in_mixed_precision(name):
+    _, tsgate_class, cell_kwargs = PAIRS[name]
+    models = []
+    for unroll in (None, False):
+        seq = keras.Input((T, D))
+        layer = tsgate_class(U, unroll=unroll, dtype="mixed_float16", **cell_kwargs)
+        model = keras.Model(seq, keras.layers.Dense(2, dtype="float32")(layer(seq)))
+        model.compile(optimizer="sgd", loss="mse")
+        models.append(model)
+    models[1].set_weights(models[0].get_weights())
+    x, y = inputs(), np.random.default_rng(9).normal(size=(B, 2)).astype("float32")
+    assert keras.backend.standardize_dtype(models[0].layers[1](x).dtype) == "float16"
+    assert max_diff(models[0](x), models[1](x)) <= 1e-3
+    losses = [float(m.train_on_batch(x, y)) for m in models]
+    assert np.isfinite(losses).all() and abs(losses[0] - losses[1]) <= 1e-3

@@ -45,13 +45,12 @@ def _upstream(upstream, outputs):
 
 def _input_gradients(inputs, kernel, d_projected):
     """Gradients of the inputs, the input kernel and the bias, each one
-    matmul or sum over all steps, from the per-step gradients of the
-    pre-activations (a list in reverse time order, each `(B, G·U)`). Also
-    returns those gradients stacked in time order and flattened, `(T·B, G·U)`."""
-    d_projected = ops.reshape(ops.stack(d_projected[::-1]), (-1, kernel.shape[-1]))
+    matmul or sum over all steps, from the gradients of the input
+    pre-activations `(T, B, G·U)`."""
+    d_projected = ops.reshape(d_projected, (-1, kernel.shape[-1]))
     d_inputs = ops.reshape(ops.matmul(d_projected, ops.transpose(kernel)), ops.shape(inputs))
     d_kernel = ops.matmul(ops.transpose(ops.reshape(inputs, (-1, kernel.shape[0]))), d_projected)
-    return d_inputs, d_kernel, ops.sum(d_projected, axis=0), d_projected
+    return d_inputs, d_kernel, ops.sum(d_projected, axis=0)
 
 
 def gru_sequence(inputs, h0, kernel, recurrent_kernel, bias, candidate_bias, return_sequences):
@@ -97,7 +96,7 @@ def gru_sequence(inputs, h0, kernel, recurrent_kernel, bias, candidate_bias, ret
             d_steps = ops.unstack(d_result) if return_sequences else None
             kernel_t = ops.transpose(recurrent_kernel)
             dh = d_steps[-1] if return_sequences else d_result
-            d_projected, d_recurrent_kernel = [], 0.0
+            d_recurrent, d_candidate, d_recurrent_kernel = [], [], 0.0
             for t in reversed(range(len(saved))):
                 h_prev, z, r, candidate, a_h = saved[t]
                 if return_sequences and t < len(saved) - 1:
@@ -106,14 +105,18 @@ def gru_sequence(inputs, h0, kernel, recurrent_kernel, bias, candidate_bias, ret
                 f_z = (h_prev - candidate) * (z * (1.0 - z))
                 f_h = (1.0 - z) * (1.0 - candidate * candidate)
                 f_r = f_h * a_h * (r * (1.0 - r))
-                dh3 = ops.tile(dh, (1, 3))
-                d_a = dh3 * ops.concatenate([f_z, f_r, f_h * r], axis=-1)
-                d_projected.append(dh3 * ops.concatenate([f_z, f_r, f_h], axis=-1))
+                d_a = ops.tile(dh, (1, 3)) * ops.concatenate([f_z, f_r, f_h * r], axis=-1)
+                d_recurrent.append(d_a)
+                d_candidate.append(dh * f_h)
                 d_recurrent_kernel = d_recurrent_kernel + ops.matmul(ops.transpose(h_prev), d_a)
                 dh = dh * z + ops.matmul(d_a, kernel_t)
-            d_inputs, d_kernel, d_bias, d_projected = _input_gradients(inputs, kernel, d_projected)
-            resets = ops.reshape(ops.stack([step[2] for step in saved]), (-1, units))
-            d_candidate_bias = ops.sum(d_projected[:, 2 * units :] * resets, axis=0)
+            # The input pre-activations share the z and r blocks; the candidate's
+            # lacks the reset gate's factor.
+            d_recurrent = ops.stack(d_recurrent[::-1])
+            d_candidate = ops.stack(d_candidate[::-1])
+            d_projected = ops.concatenate([d_recurrent[..., : 2 * units], d_candidate], axis=-1)
+            d_inputs, d_kernel, d_bias = _input_gradients(inputs, kernel, d_projected)
+            d_candidate_bias = ops.sum(d_recurrent[..., 2 * units :], axis=(0, 1))
             return d_inputs, dh, d_kernel, d_recurrent_kernel, d_bias, d_candidate_bias
 
         return result, grad
@@ -178,7 +181,7 @@ def lstm_sequence(inputs, h0, c0, kernel, recurrent_kernel, bias, return_sequenc
                 d_recurrent_kernel = d_recurrent_kernel + ops.matmul(ops.transpose(h_prev), d_a)
                 dh = ops.matmul(d_a, kernel_t)
                 dc = dc * f
-            d_inputs, d_kernel, d_bias, _ = _input_gradients(inputs, kernel, d_pre)
+            d_inputs, d_kernel, d_bias = _input_gradients(inputs, kernel, ops.stack(d_pre[::-1]))
             return d_inputs, dh, dc, d_kernel, d_recurrent_kernel, d_bias
 
         return (result, c), grad
