@@ -127,12 +127,21 @@ def test_conv_gru_wrong_input_rank():
         tsgate.ConvGRU2D(4, 3)(np.zeros((2, 5, 8, 1), "float32"))
 
 
+@pytest.mark.parametrize("loop", ["unrolled", "symbolic"])
 @pytest.mark.parametrize("features", [8, 5])  # identity skip, projected skip
 @pytest.mark.parametrize("cell_connections", [True, False])
 @pytest.mark.parametrize("layer_norm", [False, True])
-def test_sru_matches_numpy_reference(features, cell_connections, layer_norm, record_property):
+def test_sru_matches_numpy_reference(features, cell_connections, layer_norm, loop, record_property):
     x = np.random.default_rng(8).normal(size=(3, 7, features)).astype("float32")
-    layer = tsgate.SRU(8, cell_connections=cell_connections, layer_norm=layer_norm, return_sequences=True, return_state=True)
+    layer = tsgate.SRU(
+        8,
+        cell_connections=cell_connections,
+        layer_norm=layer_norm,
+        return_sequences=True,
+        return_state=True,
+        unroll={"unrolled": None, "symbolic": False}[loop],
+    )
+    assert layer.unrolls(7) == (loop == "unrolled")
     layer(x)
     randomize(layer, seed=9)
     w = weights_by_name(layer)
