@@ -161,6 +161,8 @@ def test_weights_move_between_keras_and_tsgate(keras_class):
     back = tsgate.to_keras(converted)
     assert type(back) is keras_class
     np.testing.assert_allclose(back(x), original(x), atol=1e-5)
+    # tsgate's automatic unrolling (None) becomes Keras' default, a symbolic loop.
+    assert tsgate.to_keras(type(converted)(U)).unroll is False
 
 
 def test_interchange_refuses_what_keras_cannot_hold():

@@ -51,6 +51,8 @@ def to_keras(layer):
                 "keras.layers has no such option."
             )
     config.pop("norm_epsilon", None)
+    if config.get("unroll", False) is None:  # Keras has no automatic unrolling
+        config["unroll"] = False
     return _copy(layer, target.from_config(config))
 
 

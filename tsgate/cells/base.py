@@ -19,6 +19,8 @@ from keras import activations, constraints, initializers, ops, regularizers
 # Keras does not export it under `keras.layers`, so it is imported from its module.
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
+from tsgate.cells import fused
+
 
 def check_positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -279,9 +281,11 @@ class GatedCell(RecurrentCell):
 
     def fusable(self, training):
         """Whether the fused kernels (`tsgate.cells.fused`) compute this cell:
-        sigmoid gates, tanh, no layer norm, zoneout or recurrent dropout."""
+        a backend they serve, sigmoid gates, tanh, no layer norm, zoneout or
+        recurrent dropout."""
         return (
-            self.recurrent_activation is activations.sigmoid
+            keras.backend.backend() in fused.BACKENDS
+            and self.recurrent_activation is activations.sigmoid
             and self.activation is activations.tanh
             and not self.layer_norm
             and self.zoneout == 0.0

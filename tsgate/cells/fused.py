@@ -18,14 +18,19 @@ run beside one another. These kernels keep that chain short:
 Autodiff of the same loop saves every intermediate and puts about twice as
 many ops on the chain.
 Unrolling spares the symbolic loop's per-step cost (its TensorArray reads and
-writes). Only `keras.ops` is used, so the kernels run on every
-backend (`keras.ops.custom_gradient`). Equations: those of `GRUCell`
-(reset_after=True) and `LSTMCell` (no peepholes, no layer norm) with sigmoid
-gates and tanh; gradients are checked against autodiff of the Keras
-built-ins in the tests.
+writes).
+
+Only `keras.ops` is used; `keras.ops.custom_gradient` passes output gradients
+differently on PyTorch, so the kernels serve the TensorFlow and JAX backends
+(`BACKENDS`) and the layers loop over the cell's step elsewhere. Equations:
+those of `GRUCell` (reset_after=True) and `LSTMCell` (no peepholes, no layer
+norm) with sigmoid gates and tanh; gradients are checked against autodiff of
+the Keras built-ins in the tests.
 """
 
 from keras import ops
+
+BACKENDS = ("tensorflow", "jax")
 
 
 def _read(value):
