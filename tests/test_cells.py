@@ -323,7 +323,7 @@ FUSABLE = {
     "gru_layer_norm": (lambda: tsgate.GRU(U, layer_norm=True), False, False),
     "gru_zoneout": (lambda: tsgate.GRU(U, zoneout=0.1), False, False),
     "memory_gru": (lambda: tsgate.MemoryGRU(U, reset_after=True), False, False),
-    "lstm": (lambda: tsgate.LSTM(U, use_bias=False), True, True),
+    "lstm_no_bias": (lambda: tsgate.LSTM(U, use_bias=False), True, True),
     "lstm_peephole": (lambda: tsgate.LSTM(U, peephole=True), False, False),
 }
 

@@ -15,10 +15,11 @@ run beside one another. These kernels keep that chain short:
   are computed beside the chain; the gradients of the inputs, input kernel
   and biases are one matmul or sum over all steps after the loop.
 
-Autodiff of the same loop saves every intermediate and puts about twice as
-many ops on the chain.
 Unrolling spares the symbolic loop's per-step cost (its TensorArray reads and
-writes).
+writes); autodiff of the same unrolled loop saves every intermediate and
+puts more ops on the chain (measured on this kernel's prototype: the GRU
+layer's gradient at 64 units, batch 64, 96 steps, 14.9 ms by autodiff of
+the unrolled loop against 13.2 ms with the hand-written pass).
 
 Only `keras.ops` is used; `keras.ops.custom_gradient` passes output gradients
 differently on PyTorch, so the kernels serve the TensorFlow and JAX backends
