@@ -213,3 +213,17 @@ def test_cli_trains_evaluates_and_forecasts(tmp_path):
     exported = run("export", "--model", str(tmp_path / "m"), "--output", str(tmp_path / "serving"), "--version", "7")
     assert exported.returncode == 0, exported.stderr[-2000:]
     assert (tmp_path / "serving" / "7" / "saved_model.pb").exists()
+
+
+@pytest.mark.parametrize("quantiles", [None, (0.1, 0.5, 0.9)])
+def test_a_series_forecast_does_not_depend_on_the_series_beside_it(quantiles):
+    # Three series with horizon 3 (and 3 quantiles): a batch of exactly
+    # `horizon` windows, which keras.ops.add on TensorFlow adds along the wrong axis.
+    frames = [hourly(120, seed=k, level=10.0 * (k + 1)).assign(site=name) for k, name in enumerate("abc")]
+    df = pd.concat(frames)
+    forecaster = Forecaster("y", lookback=12, horizon=3, units=4, series_column="site", quantiles=quantiles)
+    forecaster.fit(df, epochs=1, batch_size=3, verbose=0)
+    together = forecaster.predict(df)
+    for name, frame in zip("abc", frames):
+        alone = forecaster.predict(frame)
+        np.testing.assert_allclose(together.loc[name, "y"], alone.loc[name, "y"], rtol=1e-5)

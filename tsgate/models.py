@@ -10,6 +10,7 @@ n_target)`, or `(b, horizon, n_target, n_quantiles)` with quantiles.
 import keras
 
 from tsgate.cells import GRU, LSTM, SRU, MemoryGRU
+from tsgate.keras_compat import broadcast_add
 
 CELLS = {"gru": GRU, "lstm": LSTM, "memory_gru": MemoryGRU, "sru": SRU}
 BUILDERS = {}
@@ -41,6 +42,20 @@ class LastValue(keras.layers.Layer):
 
     def call(self, sequence):
         return sequence[:, -1:, :]
+
+
+@keras.saving.register_keras_serializable(package="tsgate")
+class AddLastValue(keras.layers.Layer):
+    """`changes + last`: the last observed value `(b, 1, n)` added back to the
+    predicted changes `(b, horizon, n)` or `(b, horizon, n, q)`, per window.
+    Through `broadcast_add`, never `keras.layers.Add`, whose TensorFlow path
+    adds a `(b, 1, 1)` operand along the wrong axis when `b` equals the
+    horizon (the forecast of one series would take another series' level)."""
+
+    def call(self, changes, last):
+        if len(changes.shape) == 4:
+            last = keras.ops.expand_dims(last, -1)
+        return broadcast_add(changes, last)
 
 
 @register_builder("recurrent")
@@ -77,10 +92,9 @@ def recurrent_model(spec, cell="gru", units=32, layers=1, quantiles=None, dropou
     out = keras.layers.Dense(spec["horizon"] * spec["n_target"] * n_q)(hidden)
     if quantiles:
         out = keras.layers.Reshape((spec["horizon"], spec["n_target"], n_q))(out)
-        out = keras.layers.Add()([out, keras.layers.Reshape((1, spec["n_target"], 1))(last)])
     else:
         out = keras.layers.Reshape((spec["horizon"], spec["n_target"]))(out)
-        out = keras.layers.Add()([out, last])
+    out = AddLastValue()(out, last)
     return keras.Model(inputs, out, name="tsgate_forecaster")
 
 

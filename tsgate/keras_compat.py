@@ -1,0 +1,25 @@
+"""What tsgate takes from Keras beyond its public API, and the Keras bugs it
+works around: in one place, so that a Keras upgrade is checked here."""
+
+from keras import ops
+
+# Keras' own mixin: `keras.layers.RNN` recognises it (isinstance) and draws the
+# dropout masks once per sequence before the loop, which the JAX backend needs.
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell  # noqa: F401
+
+# The backend's time loop (tf.while_loop, lax.scan, ...) with masking and
+# go_backwards, as `keras.layers.RNN.inner_loop` uses it.
+from keras.src.backend import rnn as backend_rnn  # noqa: F401
+
+
+def broadcast_add(x, y):
+    """`x + y` with NumPy broadcasting on every backend.
+
+    `keras.ops.add` on TensorFlow (Keras 3.15) sends a `y` with one non-unit
+    axis to `tf.nn.bias_add` along `x`'s axis 1 or last axis whenever the sizes
+    match, even when `y`'s axis is another one: `(2, 2, 1) + (2, 1, 1)` adds
+    the batch values along axis 1. `y` broadcast to `x`'s shape first has its
+    non-unit axes where `x` has them, so the shortcut, if taken, adds along the
+    right axis. `x` must already have the result's shape.
+    """
+    return ops.add(x, ops.broadcast_to(y, ops.shape(x)))
