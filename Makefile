@@ -19,7 +19,7 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -n 2 -q
-	KERAS_BACKEND=jax $(PY) -m pytest -n 2 -q tests/test_cells.py tests/test_layers.py tests/test_variants.py
+	KERAS_BACKEND=jax $(PY) -m pytest -n 2 -q tests/cells
 
 benchmark: $(VENV)/.installed
 	$(PY) -m benchmarks.run_all

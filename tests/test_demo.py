@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import BACKEND
+from tests.helpers import BACKEND
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the demo exports a SavedModel")
 

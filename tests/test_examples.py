@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BACKEND
+from tests.helpers import BACKEND
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="examples run on the default backend")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tsgate
-from tests.conftest import BACKEND, randomize
+from tests.helpers import BACKEND, randomize
 from tsgate import export
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="SavedModel export needs TensorFlow")

@@ -9,28 +9,12 @@ import pandas as pd
 import pytest
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from tests.conftest import BACKEND
+from tests.helpers import BACKEND, hourly, two_series
 from tsgate.data import Panel, calendar_features, window_dataset
 from tsgate.forecaster import Forecaster
 from tsgate.scaling import AffineScaler
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
-
-
-def hourly(n, start="2024-01-01", seed=0, period=24, level=10.0):
-    rng = np.random.default_rng(seed)
-    index = pd.date_range(start, periods=n, freq="h", name="time")
-    t = np.arange(n)
-    return pd.DataFrame(
-        {"y": level + 3 * np.sin(2 * np.pi * t / period) + rng.normal(0, 0.1, n), "x": rng.normal(size=n)},
-        index=index,
-    )
-
-
-def two_series():
-    a = hourly(400, seed=1).assign(site="a", elevation=1.0)
-    b = hourly(300, start="2024-01-05", seed=2, level=20.0).assign(site="b", elevation=2.0)
-    return pd.concat([a, b])
 
 
 def test_windows_align_targets_after_the_input():

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import BACKEND
-from tests.test_forecasting import two_series
+from tests.helpers import BACKEND
+from tests.helpers import two_series
 from tsgate import Forecaster, export, serving
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="SavedModel export needs TensorFlow")
@@ -133,7 +133,7 @@ def test_streaming_in_chunks_equals_the_whole_sequence(tmp_path):
     import tensorflow as tf
 
     import tsgate
-    from tests.conftest import randomize
+    from tests.helpers import randomize
 
     model = keras.Sequential([
         keras.Input((None, 3)),

@@ -14,47 +14,9 @@ half for all timesteps at once:
 import keras
 from keras import activations, constraints, initializers, ops, regularizers
 
-# Keras' own mixin: `keras.layers.RNN` recognises it (isinstance) and draws the
-# dropout masks once per sequence before the loop, which the JAX backend needs.
-# Keras does not export it under `keras.layers`, so it is imported from its module.
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
-
 from tsgate.cells import fused
-
-
-def check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, "
-            f"expected a positive integer, got {value!r}."
-        )
-    return value
-
-
-def check_rate(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, "
-            f"expected a float in [0, 1), got {value!r}."
-        )
-    return float(value)
-
-
-def check_bool(name, value):
-    if not isinstance(value, bool):
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected True or False, "
-            f"got {value!r}."
-        )
-    return value
-
-
-def check_positive_float(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected a positive float, got {value!r}."
-        )
-    return float(value)
+from tsgate.keras_compat import DropoutRNNCell
+from tsgate.validation import check_bool, check_positive_float, check_positive_int, check_rate
 
 
 def normalize(values, epsilon, axis=-1):

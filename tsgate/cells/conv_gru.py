@@ -4,7 +4,7 @@ matmuls, for grids of sensors."""
 import keras
 from keras import ops
 
-from tsgate.cells.base import check_positive_int
+from tsgate.validation import check_positive_int
 from tsgate.cells.gru import GRUCell
 from tsgate.cells.sequence import SequenceLayer
 

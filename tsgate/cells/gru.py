@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from tsgate.cells.base import GatedCell, check_bool
+from tsgate.cells.base import GatedCell
+from tsgate.validation import check_bool
 from tsgate.cells.fused import gru_sequence
 from tsgate.cells.sequence import SequenceLayer
 

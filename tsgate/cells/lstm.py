@@ -4,7 +4,8 @@ layer normalisation."""
 import keras
 from keras import ops
 
-from tsgate.cells.base import GatedCell, check_bool, normalize
+from tsgate.cells.base import GatedCell, normalize
+from tsgate.validation import check_bool
 from tsgate.cells.fused import lstm_sequence
 from tsgate.cells.sequence import SequenceLayer
 

@@ -6,9 +6,7 @@ import inspect
 import keras
 from keras import ops
 
-# The backend's time loop (tf.while_loop, lax.scan, ...) with masking and
-# go_backwards, as `keras.layers.RNN.inner_loop` uses it; Keras does not export it.
-from keras.src.backend import rnn as backend_rnn
+from tsgate.keras_compat import backend_rnn
 
 _LAYER_KEYS = ("name", "trainable", "dtype")
 

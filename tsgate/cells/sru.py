@@ -4,7 +4,8 @@ recurrence inside it."""
 import keras
 from keras import ops
 
-from tsgate.cells.base import RecurrentCell, check_bool, check_positive_float, normalize
+from tsgate.cells.base import RecurrentCell, normalize
+from tsgate.validation import check_bool, check_positive_float
 from tsgate.cells.sequence import SequenceLayer
 
 

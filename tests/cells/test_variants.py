@@ -5,18 +5,10 @@ import numpy as np
 import pytest
 
 import tsgate
-from tests import reference
-from tests.conftest import randomize
+from tests.cells import reference
+from tests.helpers import max_diff, randomize, weights_by_name
 
 TOL = 1e-5
-
-
-def weights_by_name(layer):
-    return {w.name: np.asarray(w).astype("float64") for w in layer.weights}
-
-
-def max_diff(a, b):
-    return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
 
 
 CONV_CASES = {

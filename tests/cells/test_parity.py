@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import tsgate
-from tests import reference
-from tests.conftest import gradients, randomize, right_padded_mask
+from tests.cells import reference
+from tests.helpers import gradients, max_diff, randomize, right_padded_mask, weights_by_name
 
 B, T, D, U = 4, 9, 5, 6
 TOL = 1e-5
@@ -44,16 +44,6 @@ def twin_models(name, wrap=None, mask=False, initial_state=False, tsgate_kwargs=
     randomize(models[0])
     models[1].set_weights(models[0].get_weights())
     return models
-
-
-def weights_by_name(layer):
-    return {w.name: np.asarray(w).astype("float64") for w in layer.weights}
-
-
-def max_diff(a, b):
-    a, b = keras.tree.flatten(a), keras.tree.flatten(b)
-    assert len(a) == len(b)
-    return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y)))) for x, y in zip(a, b))
 
 
 VARIANTS = {

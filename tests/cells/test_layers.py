@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tsgate
-from tests.conftest import randomize
+from tests.helpers import randomize
 from tsgate.cells.sequence import AUTO_UNROLL_STEPS
 
 B, T, D, U = 4, 8, 3, 5

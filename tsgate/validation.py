@@ -1,0 +1,47 @@
+"""Argument checks shared by the cells and the forecasting pipeline, in Keras'
+message format: "Received an invalid value for argument `x`, expected ...,
+got ...". Plain Python: importing it loads no framework."""
+
+import math
+import numbers
+
+
+def invalid(name, expected, value):
+    """The ValueError for argument `name` holding `value` instead of `expected`."""
+    return ValueError(f"Received an invalid value for argument `{name}`, expected {expected}, got {value!r}.")
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_positive_int(name, value):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
+        raise invalid(name, "a positive integer", value)
+    return int(value)
+
+
+def check_rate(name, value):
+    """A probability in [0, 1), as dropout rates are."""
+    if not _is_number(value) or not 0.0 <= value < 1.0:
+        raise invalid(name, "a float in [0, 1)", value)
+    return float(value)
+
+
+def check_positive_float(name, value):
+    if not _is_number(value) or not math.isfinite(value) or value <= 0:
+        raise invalid(name, "a positive finite float", value)
+    return float(value)
+
+
+def check_bool(name, value):
+    if not isinstance(value, bool):
+        raise invalid(name, "True or False", value)
+    return value
+
+
+def check_choice(name, value, choices):
+    """`value` if it is one of `choices` (hashable values)."""
+    if not isinstance(value, str | int | float | type(None)) or value not in choices:
+        raise invalid(name, f"one of {sorted(choices, key=str)}", value)
+    return value
