@@ -35,11 +35,11 @@ def main(argv=None):
         inputs, _ = forecaster.serving_inputs(df)
         for batch in (1, 64):
             raw = {k: tf.constant(np.repeat(v, batch, axis=0)) for k, v in inputs.items()}
-            scaled = {k: np.repeat(v, batch, axis=0) for k, v in inputs.items()}
+            batch_inputs = {k: np.repeat(v, batch, axis=0) for k, v in inputs.items()}
             calls = {
                 "portable": lambda: loaded.signatures["serving_default"](**raw),
                 "xla": lambda: loaded.signatures["serving_xla"](**raw),
-                "model.predict": lambda: forecaster.model.predict(scaled, verbose=0),
+                "model.predict": lambda: forecaster.raw_model_.predict(batch_inputs, verbose=0),
             }
             samples = {name: [] for name in calls}
             for call in calls.values():

@@ -29,7 +29,7 @@ def one_pass(method, rows, features, lookback, horizon, batch, passes):
     tf.reduce_sum(tf.zeros((8, 8)))  # start the runtime before the baseline
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     if method == "tsgate":
-        from tsgate.data import window_dataset
+        from tsgate.windows import window_dataset
 
         starts = np.arange(rows - lookback - horizon + 1)
         dataset = window_dataset({"target": data}, starts, lookback, horizon, batch)

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 import tsgate
-from tsgate import datasets, export
+from tsgate import datasets, serving
 
 
 def build(lookback, features, horizon):
@@ -39,8 +39,8 @@ def main(argv=None):
         reloaded = keras.saving.load_model(f"{tmp}/model.keras")
         sample = values[None, -lookback:]
         print("reloaded equals original:", np.allclose(reloaded.predict(sample, verbose=0), model.predict(sample, verbose=0)))
-        path = export.export_saved_model(model, f"{tmp}/serving/1")
-        served = export.serve_in_fresh_process(path, {"past": sample})["output_0"]
+        path = serving.export_saved_model(model, f"{tmp}/serving/1")
+        served = serving.serve_in_fresh_process(path, {"past": sample})["output_0"]
         print("served without tsgate, max |diff|:", float(np.abs(served - model.predict(sample, verbose=0)).max()))
 
 

@@ -1,10 +1,9 @@
-"""From a pandas DataFrame to validated, gap-aware forecasting windows.
+"""From a pandas DataFrame to validated, gap-aware series and their windows.
 
 `Panel.from_frame` checks a frame (one or many series), puts every series on
 its regular time grid (missing timestamps become gaps) and keeps all series in
 one contiguous array. Windows are start rows into that array; a window never
-covers a gap. `window_dataset` gathers windows by index in `tf.data`, so
-memory grows with rows, not with windows × lookback.
+covers a gap. `tsgate.windows` turns start rows into a `tf.data` pipeline.
 """
 
 from dataclasses import dataclass, field
@@ -12,20 +11,74 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-CALENDAR_PERIODS = {"hour": 24, "dayofweek": 7, "day": 31, "month": 12, "dayofyear": 366, "minute": 60}
+from tsgate.validation import check_choice, invalid
+
+# Steps per season for calendar frequencies; sub-daily ones use one day.
+SEASONS = {"D": 7, "B": 5, "W": 52, "MS": 12, "ME": 12, "M": 12}
+FILLS = (None, "ffill", "interpolate", "zero")
 
 
-def calendar_features(index, features=("hour", "dayofweek")):
-    """Sin/cos encodings of calendar fields of a DatetimeIndex, e.g.
-    `hour_sin`, `hour_cos`; usable as known-future covariates."""
-    columns = {}
-    for name in features:
-        if name not in CALENDAR_PERIODS:
-            raise ValueError(f"Unknown calendar feature {name!r}; choose from {sorted(CALENDAR_PERIODS)}.")
-        angle = 2 * np.pi * np.asarray(getattr(index, name), dtype="float64") / CALENDAR_PERIODS[name]
-        columns[f"{name}_sin"], columns[f"{name}_cos"] = np.sin(angle), np.cos(angle)
-    return pd.DataFrame(columns, index=index)
+def season_length(freq):
+    """Steps per season of a pandas frequency, for the seasonal-naive
+    baseline: a day for sub-daily data (24 at "h", 96 at "15min"), a week for
+    daily, 5 for business days, a year for weekly and monthly; 1 if unknown."""
+    offset = pd.tseries.frequencies.to_offset(freq)
+    if offset.name in SEASONS and offset.n == 1:
+        return SEASONS[offset.name]
+    try:
+        step = pd.Timedelta(offset)
+    except ValueError:
+        return 1
+    day = pd.Timedelta("1D")
+    return int(day // step) if step < day and day % step == pd.Timedelta(0) else 1
 
+
+def frame_times(df, time_column=None):
+    """The timestamps of `df`'s rows: its index, or its `time_column`."""
+    return pd.DatetimeIndex(df.index if time_column is None else pd.to_datetime(df[time_column]))
+
+
+def with_time_column(df, time_column=None):
+    """`df` with a default index and its timestamps in a column, and that
+    column's name (`time_column`, else the index's name or "index")."""
+    if time_column is None:
+        return df.reset_index(), df.index.name or "index"
+    return df.reset_index(drop=True), time_column
+
+
+def extend(df, horizon, freq, time_column=None, series_column=None, future=None, future_columns=(), copy_columns=()):
+    """`df` with `horizon` rows appended to each series on its `freq` grid:
+    `future_columns` taken from `future` (a frame laid out like `df`), the
+    `copy_columns` repeating the series' last value, every other column 0.0
+    (placeholders that no window reads as input)."""
+    frame, time = with_time_column(df, time_column)
+    given = None
+    if future is not None:
+        if not isinstance(future, pd.DataFrame):
+            raise invalid("future", "a DataFrame laid out like `df`", type(future).__name__)
+        given, _ = with_time_column(future, time_column)
+        if time not in given.columns:
+            raise ValueError(f"`future` has no time column {time!r}; lay it out like `df`.")
+    parts = []
+    groups = frame.groupby(series_column, sort=False) if series_column else [(None, frame)]
+    for sid, part in groups:
+        stamps = pd.date_range(pd.Timestamp(part[time].iloc[-1]), periods=horizon + 1, freq=freq)[1:]
+        extra = pd.DataFrame({column: 0.0 for column in part.columns if column != time}, index=range(horizon))
+        extra[time] = stamps
+        for column in copy_columns + ((series_column,) if series_column else ()):
+            extra[column] = part[column].iloc[-1]
+        if given is not None:
+            rows = given if not series_column else given[given[series_column] == sid]
+            rows = rows.set_index(pd.DatetimeIndex(pd.to_datetime(rows[time])))
+            missing = stamps.difference(rows.index)
+            if len(missing):
+                label = "" if sid is None else f" (series {sid!r})"
+                raise ValueError(f"`future` lacks covariates for {[str(m) for m in missing[:3]]}{label}.")
+            for column in future_columns:
+                extra[column] = rows.loc[stamps, column].to_numpy()
+        parts += [part, extra[part.columns]]
+    merged = pd.concat(parts, ignore_index=True)
+    return merged if time_column else merged.set_index(time)
 
 @dataclass
 class Panel:
@@ -70,8 +123,8 @@ class Panel:
         """
         if not isinstance(df, pd.DataFrame):
             raise ValueError(f"Expected a pandas DataFrame, got {type(df).__name__}.")
-        frame = df.reset_index() if time_column is None else df.reset_index(drop=True)
-        time_name = time_column or (df.index.name or "index")
+        check_choice("fill", fill, FILLS)
+        frame, time_name = with_time_column(df, time_column)
         if time_name not in frame.columns:
             raise ValueError(f"Time column {time_name!r} is not in the DataFrame.")
         if time_column is None and not isinstance(df.index, pd.DatetimeIndex):
@@ -82,7 +135,7 @@ class Panel:
         needed = list(columns) + list(static_columns) + ([series_column] if series_column else [])
         missing = [c for c in needed if c not in frame.columns]
         if missing:
-            raise ValueError(f"Column(s) {missing} are not in the DataFrame; it has {list(df.columns)}.")
+            raise ValueError(f"Column(s) {missing} are missing from the DataFrame; it has {list(df.columns)}.")
         for column in list(columns) + list(static_columns):
             if not pd.api.types.is_numeric_dtype(frame[column]) or pd.api.types.is_bool_dtype(frame[column]):
                 raise ValueError(f"Column {column!r} must be numeric, got dtype {frame[column].dtype}.")
@@ -137,11 +190,46 @@ class Panel:
         )
 
     def series_slices(self):
+        """The rows of each series, as slices."""
         return [slice(a, b) for a, b in zip(self.offsets[:-1], self.offsets[1:])]
 
     def series_index(self):
         """`(rows,)` the position of each row's series."""
         return np.repeat(np.arange(len(self.series)), np.diff(self.offsets))
+
+    def frame(self, series_column=None):
+        """The values as a DataFrame indexed by time, or by (series, time)
+        with a `series_column`; gap rows hold NaN."""
+        index = pd.DatetimeIndex(self.time, name="time")
+        if series_column:
+            ids = np.asarray(self.series, dtype=object)[self.series_index()]
+            index = pd.MultiIndex.from_arrays([ids, index], names=[series_column, "time"])
+        return pd.DataFrame(self.values, index=index, columns=self.columns)
+
+    def cutoff(self, fraction_or_time, name):
+        """The first timestamp of a held-out part: a timestamp, or the
+        fraction of the overall time span at the end."""
+        if isinstance(fraction_or_time, (int, float, np.floating)) and not isinstance(fraction_or_time, bool):
+            if not 0 < fraction_or_time < 1:
+                raise invalid(name, "a fraction in (0, 1) or a timestamp", fraction_or_time)
+            start, end = self.time.min(), self.time.max()
+            return start + (end - start) * (1 - fraction_or_time)
+        try:
+            return np.datetime64(pd.Timestamp(fraction_or_time).tz_localize(None))
+        except (TypeError, ValueError):
+            raise invalid(name, "a fraction in (0, 1) or a timestamp", fraction_or_time) from None
+
+    def windows(self, lookback, horizon, after=None, before=None):
+        """Start rows of the gap-free windows of `lookback` inputs and
+        `horizon` targets whose targets all lie in [after, before), and the
+        number of window positions dropped because of gaps."""
+        starts, dropped = self.window_starts(lookback + horizon)
+        keep = np.ones(len(starts), bool)
+        if after is not None:
+            keep &= self.time[starts + lookback] >= after
+        if before is not None:
+            keep &= self.time[starts + lookback + horizon - 1] < before
+        return starts[keep], dropped
 
     def window_starts(self, span):
         """Start rows of every window of `span` consecutive valid rows within
@@ -184,44 +272,4 @@ def _fill(data, fill):
         return data.ffill().bfill()
     if fill == "interpolate":
         return data.interpolate(limit_direction="both")
-    if fill == "zero":
-        return data.fillna(0.0)
-    raise ValueError(
-        "Received an invalid value for argument `fill`, expected None, 'ffill', 'interpolate' "
-        f"or 'zero', got {fill!r}."
-    )
-
-
-def window_dataset(arrays, starts, lookback, horizon, batch_size, shuffle=False, seed=None, static=None, series_of_row=None):
-    """A `tf.data.Dataset` of `(inputs, targets)` batches gathered by index.
-
-    arrays: dict with "target" `(rows, n_t)` and optionally "past_covariates"
-        `(rows, n_p)`, "future_covariates" `(rows, n_f)` (contiguous, scaled).
-    starts: window start rows. inputs: "past_target" `(b, lookback, n_t)`,
-        "past_covariates" `(b, lookback, n_p)`, "future_covariates"
-        `(b, horizon, n_f)`, "static" `(b, n_s)`; targets `(b, horizon, n_t)`.
-    """
-    import tensorflow as tf
-
-    tensors = {name: tf.constant(value) for name, value in arrays.items()}
-    static_t = tf.constant(static) if static is not None else None
-    series_t = tf.constant(series_of_row, "int32") if series_of_row is not None else None
-    index_dtype = "int32" if len(arrays["target"]) < 2**31 else "int64"  # half the index memory
-    past = tf.range(lookback, dtype=index_dtype)
-    future = tf.range(lookback, lookback + horizon, dtype=index_dtype)
-
-    def gather(start):
-        inputs = {"past_target": tf.gather(tensors["target"], start[:, None] + past)}
-        if "past_covariates" in tensors:
-            inputs["past_covariates"] = tf.gather(tensors["past_covariates"], start[:, None] + past)
-        if "future_covariates" in tensors:
-            inputs["future_covariates"] = tf.gather(tensors["future_covariates"], start[:, None] + future)
-        if static_t is not None:
-            inputs["static"] = tf.gather(static_t, tf.gather(series_t, start))
-        return inputs, tf.gather(tensors["target"], start[:, None] + future)
-
-    dataset = tf.data.Dataset.from_tensor_slices(np.asarray(starts, index_dtype))
-    if shuffle:
-        dataset = dataset.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
-    # Two batches in flight: as fast as AUTOTUNE here, and memory stays bounded.
-    return dataset.batch(batch_size).map(gather, num_parallel_calls=2).prefetch(2)
+    return data.fillna(0.0)

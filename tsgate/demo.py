@@ -8,8 +8,7 @@ import time
 
 import numpy as np
 
-from tsgate import datasets, export
-from tsgate import Forecaster
+from tsgate import Forecaster, datasets, serving
 
 HOURS_PER_MONTH = 30 * 24
 
@@ -33,7 +32,7 @@ def run(output_dir, epochs=10, verbose=2):
     model_dir = forecaster.export(os.path.join(output_dir, "saved_model"))
     history = df[df.index < test_start]
     inputs, _ = forecaster.serving_inputs(history)
-    served = export.serve_in_fresh_process(model_dir, inputs)["forecast"][0, :, 0]
+    served = serving.serve_in_fresh_process(model_dir, inputs)["forecast"][0, :, 0]
     expected = forecaster.predict(history)["OT"].to_numpy()
     serving_max_diff = float(np.max(np.abs(served - expected)))
     if serving_max_diff > 1e-4 * max(1.0, float(np.abs(expected).max())):

@@ -13,13 +13,14 @@ from keras.src.backend import rnn as backend_rnn  # noqa: F401
 
 
 def broadcast_add(x, y):
-    """`x + y` with NumPy broadcasting on every backend.
+    """`x + y` with NumPy broadcasting on every backend, computed exactly as
+    `x − (−y)`.
 
     `keras.ops.add` on TensorFlow (Keras 3.15) sends a `y` with one non-unit
     axis to `tf.nn.bias_add` along `x`'s axis 1 or last axis whenever the sizes
     match, even when `y`'s axis is another one: `(2, 2, 1) + (2, 1, 1)` adds
-    the batch values along axis 1. `y` broadcast to `x`'s shape first has its
-    non-unit axes where `x` has them, so the shortcut, if taken, adds along the
-    right axis. `x` must already have the result's shape.
+    the batch values along axis 1. Even where that shortcut is right, its
+    channels-first `BiasAdd` on rank-3 tensors does not convert to TF Lite.
+    `keras.ops.subtract` has no shortcut, and negation is exact.
     """
-    return ops.add(x, ops.broadcast_to(y, ops.shape(x)))
+    return ops.subtract(x, ops.negative(y))

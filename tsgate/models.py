@@ -1,5 +1,5 @@
 """Forecasting models built from tsgate cells: pluggable builders that take
-the input spec and return a Keras model over named inputs.
+a `tsgate.layout.ModelSpec` and return a Keras model over its named inputs.
 
 Inputs (whichever the data has): "past_target" `(b, lookback, n_target)`,
 "past_covariates" `(b, lookback, n_past)`, "future_covariates"
@@ -7,17 +7,21 @@ Inputs (whichever the data has): "past_target" `(b, lookback, n_target)`,
 n_target)`, or `(b, horizon, n_target, n_quantiles)` with quantiles.
 """
 
+import math
+
 import keras
 
 from tsgate.cells import GRU, LSTM, SRU, MemoryGRU
 from tsgate.keras_compat import broadcast_add
+from tsgate.validation import invalid
 
 CELLS = {"gru": GRU, "lstm": LSTM, "memory_gru": MemoryGRU, "sru": SRU}
 BUILDERS = {}
 
 
 def register_builder(name):
-    """Registers `builder(spec, **options) -> keras.Model` under `name`."""
+    """Registers `builder(spec, **options) -> keras.Model` under `name`; the
+    options are the Forecaster's `cell`, `units`, `layers` and its `builder_options`."""
 
     def register(builder):
         BUILDERS[name] = builder
@@ -27,13 +31,18 @@ def register_builder(name):
 
 
 def model_inputs(spec):
-    shapes = {
-        "past_target": (spec["lookback"], spec["n_target"]),
-        "past_covariates": (spec["lookback"], spec["n_past"]),
-        "future_covariates": (spec["horizon"], spec["n_future"]),
-        "static": (spec["n_static"],),
-    }
-    return {name: keras.Input(shape, name=name) for name, shape in shapes.items() if shape[-1] > 0}
+    """{name: keras.Input} for the inputs of `spec`."""
+    return {name: keras.Input(shape, name=name) for name, shape in spec.input_shapes().items()}
+
+
+def encoder_layers(cell, units, layers, dropout):
+    """The recurrent stack: `layers` tsgate layers named by `cell`, or a fresh
+    copy (same config, new weights) of a Keras layer passed as `cell`."""
+    if isinstance(cell, keras.layers.Layer):
+        return [cell.__class__.from_config(cell.get_config())]
+    if cell not in CELLS:
+        raise invalid("cell", f"one of {sorted(CELLS)} or a Keras layer", cell)
+    return [CELLS[cell](units, dropout=dropout, return_sequences=depth < layers - 1) for depth in range(layers)]
 
 
 @keras.saving.register_keras_serializable(package="tsgate")
@@ -59,14 +68,14 @@ class AddLastValue(keras.layers.Layer):
 
 
 @register_builder("recurrent")
-def recurrent_model(spec, cell="gru", units=32, layers=1, quantiles=None, dropout=0.0):
+def recurrent_model(spec, cell="gru", units=32, layers=1, dropout=0.0):
     """Stacked recurrent encoder over past target and past covariates, then a
     direct multi-horizon Dense head that also sees the flattened future
     covariates and the static covariates. The head predicts the change from
     the last observed target (as NLinear does), robust to level shifts.
 
-    cell: a name in `CELLS` or a Keras layer returning `(b, features)` (it is
-        used as the whole encoder).
+    cell: a name in `CELLS` or a Keras layer returning `(b, features)` (a
+        copy of it is used as the whole encoder).
     """
     inputs = model_inputs(spec)
     past = inputs["past_target"]
@@ -74,26 +83,17 @@ def recurrent_model(spec, cell="gru", units=32, layers=1, quantiles=None, dropou
     sequence = keras.layers.Subtract()([past, last])
     if "past_covariates" in inputs:
         sequence = keras.layers.Concatenate()([sequence, inputs["past_covariates"]])
-    if isinstance(cell, keras.layers.Layer):
-        encoded = cell(sequence)
-    else:
-        if cell not in CELLS:
-            raise ValueError(f"Unknown cell {cell!r}; choose from {sorted(CELLS)} or pass a Keras layer.")
-        encoded = sequence
-        for depth in range(layers):
-            encoded = CELLS[cell](units, dropout=dropout, return_sequences=depth < layers - 1)(encoded)
+    encoded = sequence
+    for layer in encoder_layers(cell, units, layers, dropout):
+        encoded = layer(encoded)
     features = [encoded]
     if "future_covariates" in inputs:
         features.append(keras.layers.Flatten()(inputs["future_covariates"]))
     if "static" in inputs:
         features.append(inputs["static"])
     hidden = keras.layers.Concatenate()(features) if len(features) > 1 else encoded
-    n_q = len(quantiles) if quantiles else 1
-    out = keras.layers.Dense(spec["horizon"] * spec["n_target"] * n_q)(hidden)
-    if quantiles:
-        out = keras.layers.Reshape((spec["horizon"], spec["n_target"], n_q))(out)
-    else:
-        out = keras.layers.Reshape((spec["horizon"], spec["n_target"]))(out)
+    shape = spec.output_shape()
+    out = keras.layers.Reshape(shape)(keras.layers.Dense(math.prod(shape))(hidden))
     out = AddLastValue()(out, last)
     return keras.Model(inputs, out, name="tsgate_forecaster")
 

@@ -1,19 +1,42 @@
-"""Feature scaling with scikit-learn transformers, fitted on training rows only.
+"""Feature scaling: scikit-learn transformers fitted on training rows, kept as
+the affine map they compute, and that map as a Keras layer.
 
-Each fitted transformer is kept as the affine map it computes,
-`scaled = raw * scale + offset` per column (and per series when asked), which
-is what StandardScaler, MinMaxScaler and RobustScaler do. That form persists as
-JSON (never pickle) and can be written with Keras ops for export.
+StandardScaler, MinMaxScaler and RobustScaler all compute, per column,
+
+    scaled = raw * scale + offset        raw = (scaled − offset) / scale
+
+`AffineScaler` fits one (or one per series) and keeps `scale_`, `offset_`:
+JSON, never pickle. The arithmetic is written once, in `affine` and
+`affine_inverse` (Keras ops, so NumPy arrays and tensors alike go through it);
+the `Affine` layer puts it in a model, and `raw_unit_model` wraps a model
+trained on scaled data into one that takes and returns raw units, which is
+what `Forecaster.predict` runs and what the SavedModel and TF Lite exports serve.
 """
 
+import keras
 import numpy as np
-from sklearn.base import clone
+from keras import ops
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+from tsgate.keras_compat import broadcast_add
+from tsgate.validation import check_bool, invalid
 
 SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
 
 
-class AffineScaler:
+def affine(values, scale, offset):
+    """`values * scale + offset`, coefficients broadcast over leading axes."""
+    return broadcast_add(ops.multiply(values, scale), offset)
+
+
+def affine_inverse(values, scale, offset):
+    """`(values − offset) / scale`, the inverse of `affine`."""
+    return ops.divide(ops.subtract(values, offset), scale)
+
+
+class AffineScaler(TransformerMixin, BaseEstimator):
     """Per-column (and optionally per-series) affine scaling.
 
     Args:
@@ -22,7 +45,8 @@ class AffineScaler:
             per column (checked on the training rows).
         per_series: fit one transformer per series instead of one for all.
 
-    Fitted state: `scale_`, `offset_` of shape `(n_groups, n_columns)`.
+    Fitted state: `scale_`, `offset_` `(n_groups, n_features)`, `groups_` the
+    series ids in that order (`[None]` without per_series), `feature_names_in_`.
     """
 
     def __init__(self, method="standard", per_series=False):
@@ -32,93 +56,135 @@ class AffineScaler:
     def _transformer(self):
         if isinstance(self.method, str):
             if self.method not in SCALERS:
-                raise ValueError(
-                    f"Received an invalid value for argument `scaler`, expected one of {sorted(SCALERS)} "
-                    f"or a scikit-learn transformer, got {self.method!r}."
-                )
+                raise invalid("scaler", f"one of {sorted(SCALERS)} or a scikit-learn transformer", self.method)
             return SCALERS[self.method]()
-        if not (hasattr(self.method, "fit") and hasattr(self.method, "inverse_transform")):
-            raise ValueError(
-                f"The scaler {self.method!r} needs fit, transform and inverse_transform (a scikit-learn transformer)."
-            )
+        if not all(hasattr(self.method, name) for name in ("fit", "transform", "inverse_transform")):
+            raise invalid("scaler", "a transformer with fit, transform and inverse_transform", self.method)
         return clone(self.method)
 
-    def fit(self, values, groups=None, names=None):
-        """values `(rows, n_columns)` of training rows (NaN rows ignored);
-        groups `(rows,)` series positions when per_series."""
-        values = np.asarray(values, "float64")
-        keys = np.zeros(len(values), int) if not self.per_series else np.asarray(groups)
-        n_groups = int(keys.max()) + 1 if len(keys) else 1
-        self.scale_ = np.ones((n_groups, values.shape[1]))
-        self.offset_ = np.zeros((n_groups, values.shape[1]))
-        for g in range(n_groups):
-            rows = values[(keys == g) & np.isfinite(values).all(axis=1)]
+    def fit(self, X, groups=None, feature_names=None):
+        """X `(rows, n_features)` of training rows (rows with NaN ignored);
+        groups `(rows,)` the series id of each row, with per_series."""
+        check_bool("per_series", self.per_series)
+        values = np.asarray(X, "float64")
+        keys = np.asarray(groups, dtype=object) if self.per_series else np.full(len(values), None, dtype=object)
+        ids = list(dict.fromkeys(keys.tolist())) or [None]
+        scale, offset = np.ones((len(ids), values.shape[1])), np.zeros((len(ids), values.shape[1]))
+        for g, sid in enumerate(ids):
+            rows = values[(keys == sid) & np.isfinite(values).all(axis=1)]
+            label = "" if sid is None else f" of series {sid!r}"
             if len(rows) < 2:
-                raise ValueError(f"Cannot fit the scaler on {len(rows)} training row(s) of series #{g}.")
+                raise ValueError(f"Cannot fit the scaler on {len(rows)} training row(s){label}.")
             transformer = self._transformer().fit(rows)
             zero = transformer.transform(np.zeros((1, values.shape[1])))[0]
-            one = transformer.transform(np.ones((1, values.shape[1])))[0]
-            self.scale_[g], self.offset_[g] = one - zero, zero
-            if not np.allclose(transformer.transform(rows), rows * self.scale_[g] + zero, rtol=1e-5, atol=1e-6):
+            scale[g] = transformer.transform(np.ones((1, values.shape[1])))[0] - zero
+            offset[g] = zero
+            if not np.allclose(transformer.transform(rows), rows * scale[g] + zero, rtol=1e-5, atol=1e-6):
                 raise ValueError(f"The scaler {transformer!r} is not affine per column; tsgate needs one that is.")
-            if np.any(self.scale_[g] == 0):
-                raise ValueError(f"A column of series #{g} has zero scale.")
-        self.feature_names_in_ = list(names) if names is not None else None
+            if not np.all(np.isfinite(scale[g]) & (scale[g] != 0)):
+                raise ValueError(f"A column{label} has zero or non-finite scale (is it constant?).")
+        self.scale_, self.offset_, self.groups_ = scale, offset, ids
+        self.feature_names_in_ = None if feature_names is None else np.asarray(feature_names, dtype=object)
+        self.n_features_in_ = values.shape[1]
         return self
+
+    def group_positions(self, groups):
+        """The fitted row of each series id in `groups` (all zeros without
+        per_series); an id not seen at fit time is an error naming it."""
+        self._check_fitted()
+        if not self.per_series:
+            return np.zeros(len(groups), int)
+        position = {sid: g for g, sid in enumerate(self.groups_)}
+        unknown = [sid for sid in dict.fromkeys(np.asarray(groups, dtype=object).tolist()) if sid not in position]
+        if unknown:
+            raise ValueError(f"Series {unknown[:3]} have no fitted scaler (fitted: {self.groups_[:5]}...).")
+        return np.asarray([position[sid] for sid in np.asarray(groups, dtype=object).tolist()], int)
 
     def _check_fitted(self):
         if not hasattr(self, "scale_"):
-            raise ValueError("This AffineScaler is not fitted yet; call fit first.")
+            raise NotFittedError("This AffineScaler is not fitted yet; call fit first.")
 
-    def _coefficients(self, groups, rows):
-        self._check_fitted()
-        keys = np.zeros(rows, int) if not self.per_series else np.asarray(groups)
-        return self.scale_[keys], self.offset_[keys]
+    def transform(self, X, groups=None):
+        g = self.group_positions(groups if groups is not None else np.full(len(X), None))
+        return np.asarray(affine(np.asarray(X, "float64"), self.scale_[g], self.offset_[g])).astype("float32")
 
-    def transform(self, values, groups=None):
-        scale, offset = self._coefficients(groups, len(values))
-        return (np.asarray(values, "float64") * scale + offset).astype("float32")
-
-    def inverse_transform(self, values, groups=None, columns=slice(None)):
-        """values `(rows, ..., n)` with groups `(rows,)`; `columns` selects the
+    def inverse_transform(self, X, groups=None, columns=slice(None)):
+        """X `(rows, ..., n)` with groups `(rows,)`; `columns` selects the
         fitted columns the last axis holds (default: all)."""
-        values = np.asarray(values, "float64")
-        scale, offset = self._coefficients(groups, len(values))
-        scale, offset = scale[:, columns], offset[:, columns]
-        shape = (len(values),) + (1,) * (values.ndim - 2) + (values.shape[-1],)
-        return (values - offset.reshape(shape)) / scale.reshape(shape)
+        values = np.asarray(X, "float64")
+        g = self.group_positions(groups if groups is not None else np.full(len(values), None))
+        shape = (len(values),) + (1,) * (values.ndim - 2) + (-1,)
+        scale, offset = self.scale_[g][:, columns].reshape(shape), self.offset_[g][:, columns].reshape(shape)
+        return np.asarray(affine_inverse(values, scale, offset))
 
     def to_json(self):
         self._check_fitted()
-        return {
-            "method": self.method if isinstance(self.method, str) else repr(self.method),
-            "per_series": self.per_series,
-            "scale": self.scale_.tolist(),
-            "offset": self.offset_.tolist(),
-            "feature_names": self.feature_names_in_,
-        }
+        names = None if self.feature_names_in_ is None else list(self.feature_names_in_)
+        return {"per_series": self.per_series, "groups": [_plain(g) for g in self.groups_],
+                "scale": self.scale_.tolist(), "offset": self.offset_.tolist(), "feature_names": names}
 
     @classmethod
-    def from_json(cls, state):
-        scaler = cls(state["method"], state["per_series"])
-        scaler.scale_ = np.asarray(state["scale"])
-        scaler.offset_ = np.asarray(state["offset"])
-        scaler.feature_names_in_ = state["feature_names"]
+    def from_json(cls, state, method="standard"):
+        """A fitted scaler from `to_json`; `method` only records what was fitted."""
+        scaler = cls(method, state["per_series"])
+        scaler.scale_, scaler.offset_ = np.asarray(state["scale"], "float64"), np.asarray(state["offset"], "float64")
+        scaler.groups_ = list(state["groups"])
+        names = state["feature_names"]
+        scaler.feature_names_in_ = None if names is None else np.asarray(names, dtype=object)
+        scaler.n_features_in_ = scaler.scale_.shape[1]
         return scaler
 
-    def keras_transform(self, tensor, group=0):
-        """`tensor * scale + offset` as Keras ops, for one series' coefficients."""
-        from keras import ops
 
-        self._check_fitted()
-        return tensor * ops.convert_to_tensor(self.scale_[group], "float32") + ops.convert_to_tensor(
-            self.offset_[group], "float32"
-        )
+def _plain(value):
+    """A NumPy scalar as the Python value JSON writes."""
+    return value.item() if hasattr(value, "item") else value
 
-    def keras_inverse(self, tensor, group=0):
-        from keras import ops
 
-        self._check_fitted()
-        return (tensor - ops.convert_to_tensor(self.offset_[group], "float32")) / ops.convert_to_tensor(
-            self.scale_[group], "float32"
-        )
+@keras.saving.register_keras_serializable(package="tsgate")
+class Affine(keras.layers.Layer):
+    """`affine` (or, with inverse, `affine_inverse`) with fixed coefficients
+    along `axis`: `scale`, `offset` `(n,)`, or `(n_groups, n)` with one row per
+    series. Call: `x` `(b, ..., n, ...)` with `n` at `axis`; `group` `(b,)`
+    int32 rows of the coefficients (required with more than one group)."""
+
+    def __init__(self, scale, offset, axis=-1, inverse=False, **kwargs):
+        super().__init__(**kwargs)
+        self.coefficients = np.atleast_2d(np.asarray(scale, "float64")), np.atleast_2d(np.asarray(offset, "float64"))
+        self.axis, self.inverse = axis, inverse
+        self.scale = self.add_weight(shape=self.coefficients[0].shape, trainable=False, name="scale",
+                                     initializer=keras.initializers.Constant(self.coefficients[0]))
+        self.offset = self.add_weight(shape=self.coefficients[1].shape, trainable=False, name="offset",
+                                      initializer=keras.initializers.Constant(self.coefficients[1]))
+
+    def call(self, x, group=None):
+        if group is None and self.coefficients[0].shape[0] > 1:
+            raise ValueError("Affine with one row of coefficients per series needs `group`.")
+        scale = self.scale[0] if group is None else ops.take(self.scale, group, axis=0)
+        offset = self.offset[0] if group is None else ops.take(self.offset, group, axis=0)
+        trailing = (1,) * (-1 - self.axis)
+        leading = () if group is None else (ops.shape(x)[0],) + (1,) * (len(x.shape) - 2 - len(trailing))
+        shape = (*leading, self.coefficients[0].shape[1], *trailing)
+        scale, offset = ops.cast(ops.reshape(scale, shape), x.dtype), ops.cast(ops.reshape(offset, shape), x.dtype)
+        return affine_inverse(x, scale, offset) if self.inverse else affine(x, scale, offset)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.coefficients[0].tolist(), "offset": self.coefficients[1].tolist(),
+                "axis": self.axis, "inverse": self.inverse}
+
+
+def raw_unit_model(model, layout, scaler, quantiles=None):
+    """`model` (trained on scaled inputs and targets) between the scaler and
+    its inverse: raw-unit inputs by name (and "series_index" `(b,)` int32, the
+    fitted row of each window's series, with per-series scaling) to
+    {"forecast" `(b, horizon, n_target)` [, "quantiles" `(b, horizon, n_target, q)`]}
+    in raw units."""
+    inputs = {t.name: keras.Input(t.shape[1:], name=t.name) for t in model.inputs}
+    group = keras.Input((), dtype="int32", name="series_index") if scaler.per_series else None
+    scaling = layout.input_scaling(scaler.scale_, scaler.offset_)
+    scaled = {name: Affine(*scaling[name], name=f"scale_{name}")(x, group) if name in scaling else x
+              for name, x in inputs.items()}
+    n_target = len(layout.targets)
+    raw = Affine(scaler.scale_[:, :n_target], scaler.offset_[:, :n_target], axis=-2 if quantiles else -1,
+                 inverse=True, name="unscale_forecast")(model(scaled), group)
+    outputs = {"forecast": raw} if not quantiles else {"forecast": raw[..., list(quantiles).index(0.5)], "quantiles": raw}
+    return keras.Model({**inputs, **({"series_index": group} if group is not None else {})}, outputs, name="raw_units")

@@ -8,7 +8,8 @@ import pytest
 
 import tsgate
 from tests.helpers import BACKEND, randomize
-from tsgate import export
+from tsgate import serving
+from tsgate.serving import atomic
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="SavedModel export needs TensorFlow")
 
@@ -33,10 +34,10 @@ def test_keras_export_serves_without_tsgate(tmp_path):
     path = str(tmp_path / "1")
     model.export(path, verbose=False)
     for batch in (1, 7):  # the batch dimension stays variable
-        outputs = export.serve_in_fresh_process(path, {"past_target": sample(batch)})
+        outputs = serving.serve_in_fresh_process(path, {"past_target": sample(batch)})
         (served,) = outputs.values()
         np.testing.assert_allclose(served, model(sample(batch)), atol=1e-5)
-    ops = export.saved_model_op_types(path)
+    ops = serving.saved_model_op_types(path)
     assert "MatMul" in ops and not any(op.startswith("CudnnRNN") for op in ops)
 
 
@@ -47,19 +48,19 @@ def test_conv_gru_and_sru_export_serves_without_tsgate(tmp_path):
     h = tsgate.SRU(4, layer_norm=True)(h)
     model = randomize(keras.Model(frames, keras.layers.Dense(2)(h)))
     x = np.random.default_rng(0).normal(size=(3, T, 6, 6, 1)).astype("float32")
-    path = export.export_saved_model(model, tmp_path / "1")
-    (served,) = export.serve_in_fresh_process(path, {"frames": x}).values()
+    path = serving.export_saved_model(model, tmp_path / "1")
+    (served,) = serving.serve_in_fresh_process(path, {"frames": x}).values()
     np.testing.assert_allclose(served, model(x), atol=1e-5)
 
 
 def test_export_saved_model_writes_a_checked_version(tmp_path):
     model = tsgate_model()
-    path = export.export_saved_model(model, tmp_path / "models" / "1")
+    path = serving.export_saved_model(model, tmp_path / "models" / "1")
     assert os.listdir(tmp_path / "models") == ["1"]
-    (served,) = export.serve_in_fresh_process(path, {"past_target": sample(3)}).values()
+    (served,) = serving.serve_in_fresh_process(path, {"past_target": sample(3)}).values()
     np.testing.assert_allclose(served, model(sample(3)), atol=1e-5)
     with pytest.raises(ValueError, match="already exists"):
-        export.export_saved_model(model, path)
+        serving.export_saved_model(model, path)
 
 
 def cudnn_saved_model(path):
@@ -81,16 +82,16 @@ def cudnn_saved_model(path):
 
 def test_check_portable_refuses_cudnn_ops(tmp_path):
     cudnn_saved_model(str(tmp_path))
-    assert "CudnnRNNV3" in export.saved_model_op_types(str(tmp_path))
+    assert "CudnnRNNV3" in serving.saved_model_op_types(str(tmp_path))
     with pytest.raises(ValueError, match=r"GPU-only ops \['CudnnRNNV3'\]"):
-        export.check_portable(str(tmp_path))
+        serving.check_portable(str(tmp_path))
 
 
 def test_refused_or_interrupted_export_leaves_nothing(tmp_path, monkeypatch):
     def interrupted(path):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(export, "check_portable", interrupted)
+    monkeypatch.setattr(atomic, "check_portable", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        export.export_saved_model(tsgate_model(), tmp_path / "1")
+        serving.export_saved_model(tsgate_model(), tmp_path / "1")
     assert os.listdir(tmp_path) == []

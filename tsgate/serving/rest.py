@@ -9,6 +9,8 @@ form `{"signature_name": ..., "inputs": {name: batch}}`, and answers with
 import numpy as np
 import pandas as pd
 
+from tsgate.layout import quantile_column
+
 
 def request_body(inputs, form="instances", signature="serving_default"):
     """A JSON-serialisable request body for `inputs` ({name: `(batch, ...)`
@@ -48,6 +50,6 @@ def response_frame(response, index, metadata):
     for j, name in enumerate(metadata["targets"]):
         if metadata.get("quantiles"):
             for k, q in enumerate(metadata["quantiles"]):
-                data[f"{name}_q{q:g}"] = outputs["quantiles"][:, :, j, k].ravel()
+                data[quantile_column(name, q)] = outputs["quantiles"][:, :, j, k].ravel()
         data[name] = outputs["forecast"][:, :, j].ravel()
     return pd.DataFrame(data, index=index)

@@ -1,5 +1,6 @@
-"""Small real datasets bundled with tsgate, returned as pandas DataFrames
-indexed by timestamp. Sources and licences: `datasets/README.md`."""
+"""Small real datasets bundled with tsgate (the CSV files beside this
+module), returned as pandas DataFrames indexed by timestamp. Sources and
+licences: `tsgate/datasets/README.md`."""
 
 from importlib import resources
 
@@ -8,7 +9,7 @@ import pandas as pd
 
 
 def _bundled_csv(name):
-    with resources.files("tsgate.bundled").joinpath(name).open("r") as f:
+    with resources.files(__name__).joinpath(name).open("r") as f:
         return pd.read_csv(f)
 
 

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers import BACKEND
-from tests.helpers import two_series
-from tsgate import Forecaster, export, serving
+from tests.helpers import BACKEND, two_series
+from tsgate import Forecaster, serving
+from tsgate.serving import atomic
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="SavedModel export needs TensorFlow")
 
@@ -34,13 +34,13 @@ def test_served_raw_units_match_predict(exported):
     assert os.path.basename(path) == "3"
     inputs, index = forecaster.serving_inputs(df)
     assert set(inputs) == {"past_target", "past_covariates", "future_covariates", "static"}
-    served = export.serve_in_fresh_process(path, inputs)
+    served = serving.serve_in_fresh_process(path, inputs)
     expected = forecaster.predict(df)
     np.testing.assert_allclose(served["forecast"][:, :, 0].ravel(), expected["y"], rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(served["quantiles"][:, :, 0, 2].ravel(), expected["y_q0.9"], rtol=1e-4, atol=1e-4)
-    xla = export.serve_in_fresh_process(path, inputs, signature="serving_xla")
+    xla = serving.serve_in_fresh_process(path, inputs, signature="serving_xla")
     np.testing.assert_allclose(xla["forecast"], served["forecast"], rtol=1e-4, atol=1e-4)
-    assert not any(op.startswith("CudnnRNN") for op in export.saved_model_op_types(path))
+    assert not any(op.startswith("CudnnRNN") for op in serving.saved_model_op_types(path))
 
 
 def test_metadata_travels_with_the_model(exported):
@@ -50,7 +50,7 @@ def test_metadata_travels_with_the_model(exported):
     assert metadata["horizon"] == 6 and metadata["lookback"] == 24 and metadata["freq"] == "h"
     assert metadata["inputs"]["future_covariates"] == ["hour_sin", "hour_cos"]
     assert metadata["scaler"]["scale"] == forecaster.scaler_.to_json()["scale"]
-    served = export.serve_in_fresh_process(path, {}, signature="metadata")
+    served = serving.serve_in_fresh_process(path, {}, signature="metadata")
     assert json.loads(served["json"].item()) == metadata
 
 
@@ -96,7 +96,7 @@ def test_rest_bodies_round_trip(exported, form):
         decoded = {name: np.asarray(value, "float32") for name, value in body["inputs"].items()}
     for name in inputs:
         np.testing.assert_array_equal(decoded[name], inputs[name])
-    served = export.serve_in_fresh_process(path, decoded)
+    served = serving.serve_in_fresh_process(path, decoded)
     response = (
         {"predictions": [{k: v[i].tolist() for k, v in served.items()} for i in range(len(index) // 6)]}
         if form == "instances"
@@ -113,19 +113,25 @@ def test_interrupted_export_leaves_no_version(exported, tmp_path, monkeypatch):
     def interrupted(path):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(export, "check_portable", interrupted)
+    monkeypatch.setattr(atomic, "check_portable", interrupted)
     with pytest.raises(KeyboardInterrupt):
         forecaster.export(tmp_path, version=1)
     assert os.listdir(tmp_path) == []
 
 
-def test_export_refuses_per_series_scaling():
+def test_per_series_scaling_exports_with_a_series_index(tmp_path):
+    df = two_series()
     forecaster = Forecaster("y", lookback=24, horizon=6, units=4, series_column="site", scale_per_series=True)
-    forecaster.fit(two_series(), epochs=1, verbose=0)
-    forecast = forecaster.predict(two_series())  # each series inverted with its own scaler
-    assert 5 < forecast.loc["a", "y"].mean() < 15 and 15 < forecast.loc["b", "y"].mean() < 25
-    with pytest.raises(ValueError, match="scale_per_series=False"):
-        forecaster.export("unused")
+    forecaster.fit(df, epochs=1, verbose=0)
+    inputs, _ = forecaster.serving_inputs(df[df.site == "b"])
+    np.testing.assert_array_equal(inputs["series_index"], [1])  # b's row of the fitted scaler
+    path = forecaster.export(tmp_path, version=1)
+    served = serving.serve_in_fresh_process(path, inputs)
+    np.testing.assert_allclose(served["forecast"][0, :, 0], forecaster.predict(df).loc["b", "y"], rtol=1e-4, atol=1e-4)
+    with open(os.path.join(path, "assets", "tsgate.json")) as f:
+        assert json.load(f)["scaler"]["groups"] == ["a", "b"]
+    with pytest.raises(ValueError, match="argument `version`"):
+        forecaster.export(tmp_path, version="abc")
 
 
 def test_streaming_in_chunks_equals_the_whole_sequence(tmp_path):
@@ -143,7 +149,7 @@ def test_streaming_in_chunks_equals_the_whole_sequence(tmp_path):
     ])
     randomize(model)
     x = np.random.default_rng(0).normal(size=(2, 12, 3)).astype("float32")
-    path = export.export_streaming(model, tmp_path / "1")
+    path = serving.export_streaming(model, tmp_path / "1")
     with open(os.path.join(path, "assets", "tsgate.json")) as f:
         state_size = json.load(f)["state_size"]
     assert state_size == 5 + 4 + 4
@@ -155,7 +161,7 @@ def test_streaming_in_chunks_equals_the_whole_sequence(tmp_path):
         state = result["state"].numpy()
     np.testing.assert_allclose(np.concatenate(outputs, axis=1), model(x), atol=1e-5)
     with pytest.raises(ValueError, match="return_sequences=True"):
-        export.export_streaming(keras.Sequential([keras.Input((None, 3)), tsgate.GRU(2)]), tmp_path / "2")
+        serving.export_streaming(keras.Sequential([keras.Input((None, 3)), tsgate.GRU(2)]), tmp_path / "2")
 
 
 def test_tflite_matches_predict(exported, tmp_path):

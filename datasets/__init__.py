@@ -1,1 +1,0 @@
-"""Data files bundled with tsgate, installed as `tsgate.bundled`; see README.md."""

@@ -1,0 +1,86 @@
+"""tsgate.evaluation and tsgate.plotting: metrics, baselines, backtests, plots."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.helpers import BACKEND, hourly, two_series
+from tsgate.evaluation import baselines, metrics
+from tsgate.forecaster import Forecaster
+
+pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    df = two_series()
+    forecaster = Forecaster("y", lookback=48, horizon=12, units=16, series_column="site", past_covariates=["x"],
+                            calendar=["hour"], quantiles=(0.1, 0.5, 0.9), learning_rate=1e-2)
+    return forecaster.fit(df, validation=0.25, epochs=12, verbose=0), df
+
+
+def test_trained_forecaster_beats_the_naive_baseline(fitted):
+    forecaster, df = fitted
+    table = forecaster.evaluate(df, test=0.2)
+    assert table.loc["tsgate", "MAE"] < 0.5 * table.loc["naive", "MAE"]
+    assert set(table.columns) == {"MAE", "RMSE", "MAPE", "sMAPE", "MASE"}
+    assert list(table.index) == ["tsgate", "naive", "seasonal naive (24)"]
+
+
+def test_baselines_take_the_origin_and_the_last_season():
+    index = pd.date_range("2024-01-01", periods=10, freq="h", name="time")
+    observed = pd.DataFrame({"y": np.arange(10.0)}, index=index)
+    forecasts = pd.DataFrame(
+        {"y": 0.0},
+        index=pd.MultiIndex.from_arrays([[index[5]] * 3, index[6:9]], names=["origin", "time"]),
+    )
+    actual, naive, seasonal = baselines(observed, forecasts, season=2, lookback=4)
+    np.testing.assert_array_equal(actual[:, 0], [6, 7, 8])
+    np.testing.assert_array_equal(naive[:, 0], [5, 5, 5])
+    np.testing.assert_array_equal(seasonal[:, 0], [4, 5, 4])  # steps 1, 2, 3 -> lags 2, 2, 4
+
+
+def test_metrics_of_a_known_error():
+    actual = np.array([[1.0, 2.0], [4.0, 0.0]])
+    table = metrics(actual, actual + 1.0, scale=2.0)
+    assert table["MAE"] == 1.0 and table["RMSE"] == 1.0 and table["MASE"] == 0.5
+    assert table["MAPE"] == pytest.approx(100 * (1 + 0.5 + 0.25) / 3)
+
+
+def test_backtest_fits_clones_and_leaves_the_forecaster_alone(fitted):
+    forecaster, df = fitted
+    model, before = forecaster.model_, forecaster.predict(df)
+    folds = forecaster.backtest(df, folds=2, test=0.3, epochs=1)
+    assert list(folds["fold"].unique()) == [0, 1] and set(folds.index) == {"tsgate", "naive", "seasonal naive (24)"}
+    assert forecaster.model_ is model
+    pd.testing.assert_frame_equal(forecaster.predict(df), before)
+
+
+def test_backtest_without_refit_fits_once(monkeypatch):
+    df = hourly(400)
+    fits = []
+    original = Forecaster.fit
+    monkeypatch.setattr(Forecaster, "fit", lambda self, *a, **k: fits.append(1) or original(self, *a, **k))
+    Forecaster("y", lookback=24, horizon=6, units=4).backtest(df, folds=3, test=0.4, refit=False, epochs=1)
+    assert len(fits) == 1
+
+
+def test_plots_leave_the_matplotlib_backend_alone(fitted, tmp_path):
+    import matplotlib
+
+    forecaster, df = fitted
+    backend = matplotlib.get_backend()
+    fig = forecaster.plot(df, tmp_path / "forecast.png", series="b")
+    assert matplotlib.get_backend() == backend
+    assert (tmp_path / "forecast.png").stat().st_size > 10_000
+    assert [line.get_label() for line in fig.axes[0].lines] == ["history", "forecast"]
+
+
+def test_historical_forecast_plot_shows_forecasts_against_actuals(fitted, tmp_path):
+    from tsgate.plotting import plot_historical_forecasts
+
+    forecaster, df = fitted
+    fig = plot_historical_forecasts(forecaster, df, pd.Timestamp("2024-01-15"), tmp_path / "backtest.png")
+    labels = [line.get_label() for line in fig.axes[0].lines]
+    assert labels[0] == "actual" and "forecast" in labels and len(labels) > 3  # several origins
+    assert (tmp_path / "backtest.png").stat().st_size > 10_000

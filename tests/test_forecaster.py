@@ -1,0 +1,211 @@
+"""tsgate.Forecaster: fit, predict, historical forecasts, bad input, the
+scikit-learn estimator contract, save and load."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+import tsgate
+from tests.helpers import BACKEND, hourly, two_series
+from tsgate.data import Panel
+from tsgate.forecaster import Forecaster
+
+pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
+
+
+@pytest.fixture(scope="module")
+def trained():
+    df = two_series()
+    forecaster = Forecaster(
+        "y", lookback=48, horizon=12, units=16, series_column="site", past_covariates=["x"],
+        static_covariates=["elevation"], calendar=["hour"], quantiles=(0.1, 0.5, 0.9), learning_rate=1e-2,
+    )
+    forecaster.fit(df, validation=0.25, epochs=12, verbose=0)
+    return forecaster, df
+
+
+def test_scaler_statistics_are_those_of_the_training_rows():
+    df = hourly(500)
+    df.iloc[400:, 0] += 100.0  # a shift after the cutoff must not leak into the scaler
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4).fit(df, validation=0.2, epochs=1, verbose=0)
+    cutoff = Panel.from_frame(df, ["y"]).cutoff(0.2, "validation")
+    reference = StandardScaler().fit(df[df.index < pd.Timestamp(cutoff)][["y"]])
+    np.testing.assert_allclose(forecaster.scaler_.scale_[0, 0], 1 / reference.scale_[0], rtol=1e-6)
+    np.testing.assert_allclose(forecaster.scaler_.offset_[0, 0], -reference.mean_[0] / reference.scale_[0], rtol=1e-6)
+
+
+def test_predict_returns_raw_units_at_future_timestamps(trained):
+    forecaster, df = trained
+    forecast = forecaster.predict(df)
+    assert forecast.index.names == ["site", "time"]
+    last_b = df[df.site == "b"].index[-1]
+    times_b = forecast.loc["b"].index
+    assert times_b[0] == last_b + pd.Timedelta("1h") and len(times_b) == 12
+    assert 15 < forecast.loc["b", "y"].mean() < 25 and 5 < forecast.loc["a", "y"].mean() < 15  # raw units
+    assert (forecast["y_q0.1"] <= forecast["y_q0.9"]).all()
+    assert list(forecast.columns) == ["y_q0.1", "y_q0.5", "y_q0.9", "y"]
+
+
+def test_historical_forecasts_are_the_forecasts_from_each_origin(trained):
+    forecaster, df = trained
+    history = forecaster.historical_forecasts(df, start=pd.Timestamp("2024-01-16"))
+    assert history.index.names == ["site", "origin", "time"]
+    a = history.loc["a"]
+    origin = a.index.get_level_values("origin")[-1]
+    assert (a.index.get_level_values("time")[-12:] > origin).all()
+    truncated = df[(df.site == "a") & (df.index <= origin)]
+    np.testing.assert_allclose(a.xs(origin, level="origin")["y"], forecaster.predict(truncated)["y"], rtol=1e-5)
+    assert (history.index.get_level_values("time") >= pd.Timestamp("2024-01-16")).all()
+
+
+def test_save_and_load_reproduce_predictions(trained, tmp_path):
+    forecaster, df = trained
+    forecaster.save(tmp_path / "f")
+    assert not list(tmp_path.glob("**/*.pkl"))
+    loaded = Forecaster.load(tmp_path / "f")
+    pd.testing.assert_frame_equal(loaded.predict(df), forecaster.predict(df))
+    assert loaded.get_params() == forecaster.get_params()
+
+
+def test_future_covariates_are_required_at_predict_time():
+    df = hourly(300)
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4, future_covariates=["x"]).fit(df, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="future covariates"):
+        forecaster.predict(df)
+    future = hourly(6, start=df.index[-1] + pd.Timedelta("1h"))
+    assert len(forecaster.predict(df, future=future)) == 6
+    with pytest.raises(ValueError, match="lacks covariates"):
+        forecaster.predict(df, future=future.iloc[:4])
+
+
+def test_columns_at_predict_time_must_match_fit(trained):
+    forecaster, df = trained
+    with pytest.raises(ValueError, match=r"\['x'\].*missing"):
+        forecaster.predict(df.drop(columns="x"))
+
+
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (lambda df: df.iloc[::-1], "sorted.*row 1"),
+        (lambda df: pd.concat([df.iloc[:5], df.iloc[4:]]), "Duplicate timestamp"),
+        (lambda df: df.assign(y=df.y.where(df.index != df.index[7])), r"'y'.*NaN or inf.*2024-01-01 07:00"),
+        (lambda df: df.assign(x=np.where(np.arange(len(df)) == 3, np.inf, df.x)), r"'x'.*NaN or inf"),
+        (lambda df: df.assign(x="a"), r"'x' must be numeric"),
+        (lambda df: df.iloc[:25], "Not enough data.*at least 30"),
+    ],
+)
+def test_bad_input_is_named_before_tensorflow_sees_it(mutate, message):
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4, past_covariates=["x"])
+    with pytest.raises(ValueError, match=message):
+        forecaster.fit(mutate(hourly(200)), epochs=1, verbose=0)
+    assert not hasattr(forecaster, "model_")
+
+
+@pytest.mark.parametrize(
+    "kwargs,argument",
+    [({"lookback": 0}, "lookback"), ({"units": 2.5}, "units"), ({"quantiles": (0.1, 0.9)}, "quantiles"),
+     ({"calendar": ["weekday"]}, "calendar"), ({"builder": "nope"}, "builder"), ({"learning_rate": -1.0}, "learning_rate"),
+     ({"fill": "mean"}, "fill"), ({"scaler": "zscore"}, "scaler"), ({"target": 3}, "target")],
+)
+def test_bad_arguments_are_named_at_fit(kwargs, argument):
+    forecaster = Forecaster(**{"target": "y", "lookback": 24, "horizon": 6, **kwargs})
+    with pytest.raises(ValueError, match=f"argument `{argument}`"):
+        forecaster.fit(hourly(200), epochs=1, verbose=0)
+
+
+def test_a_failed_fit_leaves_the_fitted_state_as_it_was():
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4).fit(hourly(200), epochs=1, verbose=0)
+    model, scaler = forecaster.model_, forecaster.scaler_
+    with pytest.raises(ValueError, match="Not enough data"):
+        forecaster.fit(hourly(20), epochs=1, verbose=0)
+    assert forecaster.model_ is model and forecaster.scaler_ is scaler
+
+
+def test_unfitted_forecaster_says_so():
+    with pytest.raises(NotFittedError, match="not fitted"):
+        Forecaster("y", lookback=4, horizon=2).predict(hourly(20))
+
+
+def test_constructor_stores_arguments_unchanged_and_clones():
+    scaler = MinMaxScaler(feature_range=(-1, 1))
+    forecaster = Forecaster("y", lookback=24, horizon=6, quantiles=(0.9, 0.1, 0.5), scaler=scaler,
+                            builder_options={"dropout": 0.1})
+    assert forecaster.target == "y" and forecaster.quantiles == (0.9, 0.1, 0.5) and forecaster.scaler is scaler
+    twin = clone(forecaster)
+    assert twin.get_params()["quantiles"] == (0.9, 0.1, 0.5) and twin.scaler is not scaler
+    assert twin.scaler.get_params() == scaler.get_params()
+    assert forecaster.set_params(units=8).units == 8
+
+
+def test_save_load_fit_reproduces_the_configuration(tmp_path):
+    df = hourly(300)
+    forecaster = Forecaster("y", lookback=24, horizon=6, cell=tsgate.LSTM(6, layer_norm=True),
+                            scaler=MinMaxScaler(feature_range=(-1, 1)), builder_options={"dropout": 0.1}, seed=3)
+    forecaster.fit(df, epochs=1, verbose=0)
+    forecaster.save(tmp_path / "f")
+    loaded = Forecaster.load(tmp_path / "f")
+    assert loaded.cell.get_config() == forecaster.cell.get_config()
+    assert loaded.scaler.get_params() == forecaster.scaler.get_params() and loaded.builder_options == {"dropout": 0.1}
+    refitted, original = loaded.fit(df, epochs=1, verbose=0), clone(forecaster).fit(df, epochs=1, verbose=0)
+    assert [type(layer).__name__ for layer in refitted.model_.layers] == [type(layer).__name__ for layer in original.model_.layers]
+    pd.testing.assert_frame_equal(refitted.predict(df), original.predict(df), rtol=1e-5)
+
+
+def test_save_refuses_what_it_cannot_restore(tmp_path):
+    import keras
+
+    class Unregistered(keras.layers.Layer):
+        def call(self, x):
+            return x[:, -1]
+
+    forecaster = Forecaster("y", lookback=24, horizon=6, cell=Unregistered()).fit(hourly(200), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="Cannot save `cell`"):
+        forecaster.save(tmp_path / "f")
+    assert not (tmp_path / "f").exists()
+
+
+def test_stride_keeps_every_nth_window():
+    full = Forecaster("y", lookback=24, horizon=6, units=4).fit(hourly(300), epochs=1, verbose=0)
+    strided = Forecaster("y", lookback=24, horizon=6, units=4, stride=4).fit(hourly(300), epochs=1, verbose=0)
+    assert strided.windows_["train"] == -(-full.windows_["train"] // 4)
+
+
+def test_fill_repairs_nan_only_when_asked():
+    df = hourly(200)
+    df.iloc[10, 0] = np.nan
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4, fill="interpolate").fit(df, epochs=1, verbose=0)
+    assert forecaster.windows_["train"] > 0
+
+
+def test_gaps_warn_instead_of_printing():
+    df = hourly(200).drop(pd.Timestamp("2024-01-02 05:00"))
+    with pytest.warns(UserWarning, match="dropped because they would straddle a gap"):
+        Forecaster("y", lookback=24, horizon=6, units=4).fit(df, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("quantiles", [None, (0.1, 0.5, 0.9)])
+def test_a_series_forecast_does_not_depend_on_the_series_beside_it(quantiles):
+    # Three series with horizon 3 (and 3 quantiles): a batch of exactly
+    # `horizon` windows, which keras.ops.add on TensorFlow adds along the wrong axis.
+    frames = [hourly(120, seed=k, level=10.0 * (k + 1)).assign(site=name) for k, name in enumerate("abc")]
+    df = pd.concat(frames)
+    forecaster = Forecaster("y", lookback=12, horizon=3, units=4, series_column="site", quantiles=quantiles)
+    forecaster.fit(df, epochs=1, batch_size=3, verbose=0)
+    together = forecaster.predict(df)
+    for name, frame in zip("abc", frames):
+        alone = forecaster.predict(frame)
+        np.testing.assert_allclose(together.loc[name, "y"], alone.loc[name, "y"], rtol=1e-5)
+
+
+def test_per_series_scaling_follows_the_series_id():
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4, series_column="site", scale_per_series=True)
+    df = two_series()
+    forecaster.fit(df, epochs=1, verbose=0)
+    both = forecaster.predict(df)
+    assert 5 < both.loc["a", "y"].mean() < 15 and 15 < both.loc["b", "y"].mean() < 25
+    only_b = forecaster.predict(df[df.site == "b"])  # "b" first in the frame: still b's scaler
+    np.testing.assert_allclose(only_b.loc["b", "y"], both.loc["b", "y"], rtol=1e-5)

@@ -1,0 +1,67 @@
+"""tsgate.scaling: the fitted affine map, its Keras layer and the raw-unit model."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.preprocessing import MinMaxScaler, PowerTransformer, StandardScaler
+
+from tests.helpers import BACKEND
+from tsgate.scaling import Affine, AffineScaler
+
+pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline runs on TensorFlow")
+
+
+def test_affine_scaler_per_series_json_and_keras_layer():
+    values = np.array([[1.0, 10], [3.0, 30], [5.0, 50], [100.0, 0], [300.0, 2]])
+    groups = np.array(["a", "a", "a", "b", "b"], dtype=object)
+    scaler = AffineScaler(MinMaxScaler(), per_series=True).fit(values, groups, ["u", "v"])
+    scaled = scaler.transform(values, groups)
+    np.testing.assert_allclose(scaled[:3].min(0), 0, atol=1e-6)
+    np.testing.assert_allclose(scaled[:3].max(0), 1, atol=1e-6)
+    restored = AffineScaler.from_json(json.loads(json.dumps(scaler.to_json())))
+    np.testing.assert_allclose(restored.inverse_transform(scaled, groups), values, rtol=1e-5)
+    layer = Affine(scaler.scale_, scaler.offset_)
+    np.testing.assert_allclose(np.asarray(layer(values[3:].astype("float32"), np.array([1, 1]))), scaled[3:], atol=1e-6)
+    with pytest.raises(ValueError, match="not affine"):
+        AffineScaler(PowerTransformer()).fit(np.abs(np.random.default_rng(0).normal(size=(50, 1))) + 1)
+
+
+def test_per_series_scaler_is_chosen_by_id_not_position():
+    values = np.array([[1.0], [3.0], [100.0], [300.0]])
+    scaler = AffineScaler(per_series=True).fit(values, np.array(["a", "a", "b", "b"], dtype=object))
+    # "b" alone, first in the frame, still gets b's coefficients.
+    np.testing.assert_allclose(scaler.transform(values[2:], np.array(["b", "b"], dtype=object)).ravel(), [-1, 1])
+    with pytest.raises(ValueError, match=r"\['c'\] have no fitted scaler"):
+        scaler.transform(values[:1], np.array(["c"], dtype=object))
+
+
+def test_scaler_follows_the_estimator_contract():
+    scaler = AffineScaler(StandardScaler(with_mean=False), per_series=False)
+    assert clone(scaler).get_params()["method"].get_params() == {"copy": True, "with_mean": False, "with_std": True}
+    with pytest.raises(NotFittedError):
+        scaler.transform(np.ones((2, 1)))
+    with pytest.raises(ValueError, match="argument `scaler`"):
+        AffineScaler("zscore").fit(np.ones((3, 1)))
+
+
+@pytest.mark.parametrize("axis,shape", [(-1, (4, 3)), (-2, (4, 3, 2))])
+def test_affine_layer_inverts_itself_and_round_trips_its_config(axis, shape):
+    x = np.random.default_rng(0).normal(size=(5, *shape)).astype("float32")
+    scale, offset = np.array([2.0, 0.5, 4.0]), np.array([1.0, -2.0, 0.0])
+    forward = Affine(scale, offset, axis=axis)
+    back = Affine.from_config(Affine(scale, offset, axis=axis, inverse=True).get_config())
+    np.testing.assert_allclose(np.asarray(back(forward(x))), x, atol=1e-5)
+    moved = np.moveaxis(x, axis, -1)
+    np.testing.assert_allclose(np.moveaxis(np.asarray(forward(x)), axis, -1), moved * scale + offset, rtol=1e-6)
+
+
+def test_affine_layer_adds_each_windows_own_offset():
+    # A batch as long as the time axis: keras.ops.add once added the batch's
+    # offsets along time.
+    x = np.zeros((3, 3, 1), "float32")
+    layer = Affine(np.ones((3, 1)), np.array([[10.0], [20.0], [30.0]]))
+    out = np.asarray(layer(x, np.array([0, 1, 2], "int32")))
+    np.testing.assert_array_equal(out[:, :, 0], [[10, 10, 10], [20, 20, 20], [30, 30, 30]])

@@ -1,0 +1,187 @@
+"""Where each column goes: the layout of a forecaster's values and model
+inputs, derived once from its configuration.
+
+Panel values hold the scaled columns side by side, `targets | past | future`;
+calendar features are computed from the timestamps and join the future block
+unscaled; static covariates are one row per series. The model takes them as
+named inputs:
+
+    past_target        (b, lookback, n_target)
+    past_covariates    (b, lookback, n_past)
+    future_covariates  (b, horizon, n_future + 2 n_calendar)
+    static             (b, n_static)
+
+and returns `(b, horizon, n_target)`, or `(b, horizon, n_target, n_quantiles)`.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tsgate.validation import check_choice, invalid
+
+CALENDAR_PERIODS = {"hour": 24, "dayofweek": 7, "day": 31, "month": 12, "dayofyear": 366, "minute": 60}
+
+
+def quantile_column(target, q):
+    """The forecast column of quantile `q` of `target`, e.g. `y_q0.9`."""
+    return f"{target}_q{q:g}"
+
+
+def calendar_features(index, features=("hour", "dayofweek")):
+    """Sin/cos encodings of calendar fields of a DatetimeIndex, e.g.
+    `hour_sin`, `hour_cos`; usable as known-future covariates."""
+    columns = {}
+    for name in features:
+        if name not in CALENDAR_PERIODS:
+            raise invalid("calendar", f"fields among {sorted(CALENDAR_PERIODS)}", name)
+        angle = 2 * np.pi * np.asarray(getattr(index, name), dtype="float64") / CALENDAR_PERIODS[name]
+        columns[f"{name}_sin"], columns[f"{name}_cos"] = np.sin(angle), np.cos(angle)
+    return pd.DataFrame(columns, index=index)
+
+
+def _names(name, value):
+    """A column argument (one name or several) as a tuple of str."""
+    if isinstance(value, str):
+        value = (value,)
+    names = tuple(value) if isinstance(value, (list, tuple)) else None
+    if names is None or not all(isinstance(n, str) and n for n in names):
+        raise invalid(name, "a column name or a list of column names", value)
+    return names
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a model builder needs to know: window lengths, the width of each
+    named input, and the quantiles of the head (None: a point forecast)."""
+
+    lookback: int
+    horizon: int
+    n_target: int
+    n_past: int = 0
+    n_future: int = 0
+    n_static: int = 0
+    quantiles: tuple = None
+
+    def input_shapes(self):
+        """{input name: shape without the batch axis} of the inputs that exist."""
+        shapes = {
+            "past_target": (self.lookback, self.n_target),
+            "past_covariates": (self.lookback, self.n_past),
+            "future_covariates": (self.horizon, self.n_future),
+            "static": (self.n_static,),
+        }
+        return {name: shape for name, shape in shapes.items() if shape[-1] > 0}
+
+    def output_shape(self):
+        point = (self.horizon, self.n_target)
+        return point if not self.quantiles else (*point, len(self.quantiles))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Column names by role (tuples of str), and the quantile levels of the
+    forecast (sorted, None for a point forecast)."""
+
+    targets: tuple
+    past: tuple = ()
+    future: tuple = ()
+    calendar: tuple = ()
+    static: tuple = ()
+    quantiles: tuple = None
+
+    @classmethod
+    def from_arguments(cls, target, past=(), future=(), calendar=(), static=(), quantiles=None):
+        """The layout of a Forecaster's arguments (a name or a list of names
+        each; quantile levels in any order), validated."""
+        levels = None
+        if quantiles is not None:
+            levels = tuple(sorted(float(q) for q in quantiles)) if np.ndim(quantiles) == 1 else ()
+            if 0.5 not in levels or not all(0 < q < 1 for q in levels) or len(set(levels)) < len(levels):
+                raise invalid("quantiles", "distinct levels in (0, 1) including 0.5", quantiles)
+        layout = cls(_names("target", target), _names("past_covariates", past), _names("future_covariates", future),
+                     _names("calendar", calendar), _names("static_covariates", static), levels)
+        for name in layout.calendar:
+            check_choice("calendar", name, CALENDAR_PERIODS)
+        if not layout.targets:
+            raise invalid("target", "at least one column name", target)
+        used = layout.scaled + layout.static
+        if len(set(used)) < len(used):
+            raise ValueError(f"A column may have one role only; {sorted({c for c in used if used.count(c) > 1})} have several.")
+        return layout
+
+    @property
+    def scaled(self):
+        """The columns of the panel and the scaler, in order."""
+        return self.targets + self.past + self.future
+
+    @property
+    def calendar_columns(self):
+        return tuple(f"{name}_{part}" for name in self.calendar for part in ("sin", "cos"))
+
+    def input_columns(self):
+        """{model input: the column names along its last axis}, for the inputs that exist."""
+        columns = {
+            "past_target": self.targets,
+            "past_covariates": self.past,
+            "future_covariates": self.future + self.calendar_columns,
+            "static": self.static,
+        }
+        return {name: list(names) for name, names in columns.items() if names}
+
+    def spec(self, lookback, horizon):
+        return ModelSpec(lookback, horizon, len(self.targets), len(self.past),
+                         len(self.future) + 2 * len(self.calendar), len(self.static), self.quantiles)
+
+    def arrays(self, values, time):
+        """Per-row arrays by role from panel `values` `(rows, n_scaled)` and
+        their timestamps: "target", "past_covariates", "future_covariates"
+        (future columns then calendar features), those that exist."""
+        blocks = np.split(values, np.cumsum([len(self.targets), len(self.past)]), axis=1)
+        arrays = {"target": blocks[0]}
+        if self.past:
+            arrays["past_covariates"] = blocks[1]
+        future = [blocks[2]] if self.future else []
+        if self.calendar:
+            future.append(calendar_features(pd.DatetimeIndex(time), self.calendar).to_numpy(values.dtype))
+        if future:
+            arrays["future_covariates"] = np.concatenate(future, axis=1)
+        return arrays
+
+    def input_scaling(self, scale, offset):
+        """{model input: (scale, offset) over its last axis} from the
+        coefficients of the scaled columns `(..., n_scaled)`; calendar
+        features pass through (scale 1, offset 0)."""
+        bounds = np.cumsum([0, len(self.targets), len(self.past), len(self.future)])
+        pieces = {name: slice(a, b) for name, a, b in zip(("past_target", "past_covariates", "future"), bounds, bounds[1:])}
+        scaling = {}
+        for name in ("past_target", "past_covariates"):
+            if pieces[name].stop > pieces[name].start:
+                scaling[name] = (scale[..., pieces[name]], offset[..., pieces[name]])
+        if self.future or self.calendar:
+            identity = np.ones((*scale.shape[:-1], 2 * len(self.calendar)))
+            scaling["future_covariates"] = (
+                np.concatenate([scale[..., pieces["future"]], identity], axis=-1),
+                np.concatenate([offset[..., pieces["future"]], 0 * identity], axis=-1),
+            )
+        return scaling
+
+    def output_columns(self):
+        """The columns of a forecast frame: each target (the median with
+        quantiles), preceded by its quantile columns."""
+        columns = []
+        for name in self.targets:
+            columns += [quantile_column(name, q) for q in self.quantiles or ()] + [name]
+        return columns
+
+    def forecast_values(self, forecast):
+        """`(rows, len(output_columns()))` from `forecast` `(rows, n_target)`
+        or, with quantiles, `(rows, n_target, n_quantiles)`."""
+        if not self.quantiles:
+            return forecast
+        median = self.quantiles.index(0.5)
+        return np.concatenate([np.concatenate([f, f[:, median : median + 1]], axis=1) for f in np.moveaxis(forecast, 1, 0)], axis=1)
+
+    def metadata(self):
+        return {"targets": list(self.targets), "inputs": self.input_columns()}

@@ -1,0 +1,32 @@
+"""The raw-unit forecaster as a TF Lite flatbuffer."""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tsgate.serving.saved_model import input_specs
+
+
+def export_tflite(raw_model, path):
+    """`tsgate.scaling.raw_unit_model` as TF Lite with batch 1 and builtin ops
+    only (the time loop is lowered, the weights frozen to constants), written
+    atomically to `path`; its `serving_default` signature takes the same
+    named raw-unit inputs, one series at a time."""
+    trainable = [np.asarray(v) for v in raw_model.trainable_variables]
+    non_trainable = [np.asarray(v) for v in raw_model.non_trainable_variables]
+
+    def serve(inputs):
+        constants = [tf.constant(v) for v in trainable], [tf.constant(v) for v in non_trainable]
+        outputs, _ = raw_model.stateless_call(*constants, inputs, training=False)
+        return outputs
+
+    function = tf.function(serve, input_signature=[input_specs(raw_model, batch=1)])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], raw_model)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    blob = converter.convert()
+    staging = f"{path}.tmp"
+    with open(staging, "wb") as f:
+        f.write(blob)
+    os.replace(staging, path)
+    return path
