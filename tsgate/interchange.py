@@ -16,21 +16,24 @@ _TO_TSGATE = {
     keras.layers.LSTMCell: LSTMCell,
 }
 _TO_KERAS = {tsgate: keras_class for keras_class, tsgate in _TO_TSGATE.items()}
-# Options that exist on one side only, with the value that keeps the layouts equal.
-_KERAS_ONLY = {"use_cudnn": "auto"}
+# Options that tsgate has and Keras lacks, with the value that keeps the layouts equal.
 _TSGATE_ONLY = {"peephole": False, "layer_norm": False, "zoneout": 0.0}
 
 
 def from_keras(layer):
     """A tsgate `GRU`, `LSTM`, `GRUCell` or `LSTMCell` equal to the given Keras
-    layer: same configuration, same (copied) weights if the layer is built."""
+    layer: same configuration, same (copied) weights if the layer is built.
+    A layer's `use_cudnn` (not in Keras' config) carries over as False or,
+    from True or "auto", as "auto": tsgate runs its portable kernels."""
     target = _TO_TSGATE.get(type(layer))
     if target is None:
         raise ValueError(
             "from_keras converts keras.layers.GRU, LSTM, GRUCell and LSTMCell, "
             f"got {type(layer).__name__}."
         )
-    config = {k: v for k, v in layer.get_config().items() if k not in _KERAS_ONLY}
+    config = layer.get_config()
+    if hasattr(layer, "use_cudnn"):
+        config["use_cudnn"] = False if layer.use_cudnn is False else "auto"
     return _copy(layer, target.from_config(config))
 
 
@@ -53,6 +56,8 @@ def to_keras(layer):
     config.pop("norm_epsilon", None)
     if config.get("unroll", False) is None:  # Keras has no automatic unrolling
         config["unroll"] = False
+    if hasattr(layer, "use_cudnn"):
+        config["use_cudnn"] = layer.use_cudnn
     return _copy(layer, target.from_config(config))
 
 

@@ -106,12 +106,23 @@ def test_conv_gru_masking_stateful_and_initial_state():
         (dict(kernel_size=3, recurrent_kernel_size=2), "recurrent_kernel_size"),
         (dict(kernel_size=3, padding="causal"), "padding"),
         (dict(kernel_size=3, data_format="NHWC"), "data_format"),
-        (dict(kernel_size=3, layer_norm=True), "layer_norm"),
+        (dict(kernel_size=3, strides=2, dilation_rate=2), "strides"),
+        (dict(kernel_size=3, filters=0), "filters"),
     ],
 )
 def test_conv_gru_bad_arguments(kwargs, argument):
     with pytest.raises(ValueError, match=f"`{argument}`"):
-        tsgate.ConvGRU2D(4, **kwargs)
+        tsgate.ConvGRU2D(**{"filters": 4, **kwargs})
+
+
+@pytest.mark.parametrize("argument", ["layer_norm", "norm_epsilon"])
+def test_conv_gru_has_no_layer_norm(argument):
+    """The ConvGRU cells do not take the dense cells' layer normalisation:
+    unknown arguments, refused as Keras refuses any."""
+    with pytest.raises(ValueError, match=f"Unrecognized keyword arguments.*{argument}"):
+        tsgate.ConvGRU2D(4, 3, **{argument: True if argument == "layer_norm" else 1e-3})
+    with pytest.raises(ValueError, match=f"Unrecognized keyword arguments.*{argument}"):
+        tsgate.ConvGRU2DCell(4, 3, **{argument: True if argument == "layer_norm" else 1e-3})
 
 
 def test_conv_gru_wrong_input_rank():

@@ -1,5 +1,5 @@
-"""What every tsgate cell shares: argument checks, weights, dropout masks,
-zoneout, layer normalisation and config.
+"""What every tsgate cell shares: argument checks, the step-shape check,
+weights, dropout masks, zoneout, layer normalisation and config.
 
 A cell's step is split in two so that the sequence layer can do the input
 half for all timesteps at once:
@@ -14,9 +14,8 @@ half for all timesteps at once:
 import keras
 from keras import activations, constraints, initializers, ops, regularizers
 
-from tsgate.cells import fused
 from tsgate.keras_compat import DropoutRNNCell
-from tsgate.validation import check_bool, check_positive_float, check_positive_int, check_rate
+from tsgate.validation import check_bool, check_positive_float, check_positive_int, check_rate, invalid
 
 
 def normalize(values, epsilon, axis=-1):
@@ -34,8 +33,16 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     `s' = d ⊙ s + (1 − d) ⊙ s̃` with `d ~ Bernoulli(p)`; at inference the
     expectation `s' = p s + (1 − p) s̃`.
 
-    Subclasses implement `build`, `input_transform` and `step`.
+    Step inputs are `(batch, features)`, or `(batch, *spatial, channels)` with
+    `spatial_rank` spatial axes. Subclasses implement `build_weights`,
+    `input_transform` and `step`; `build` checks the step shape first.
+    Cells with the `LayerNormCell` base take `layer_norm`; the others never
+    normalise (`layer_norm` False).
     """
+
+    spatial_rank = 0
+    layer_norm = False
+    size_argument = "units"  # the name under which `units` is an argument
 
     def __init__(
         self,
@@ -55,7 +62,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.units = check_positive_int("units", units)
+        self.units = check_positive_int(self.size_argument, units)
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias = check_bool("use_bias", use_bias)
@@ -68,12 +75,23 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         self.dropout = check_rate("dropout", dropout)
         self.zoneout = check_rate("zoneout", zoneout)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(
-                f"Received an invalid value for argument `seed`, expected an int or None, got {seed!r}."
-            )
+            raise invalid("seed", "an int or None", seed)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
         self.recurrent_dropout = 0.0
+
+    def build(self, input_shape):
+        axes = ["batch", *["size"] * self.spatial_rank, "channels" if self.spatial_rank else "features"]
+        if len(input_shape) != len(axes) or None in input_shape[1:]:
+            raise ValueError(
+                f"{type(self).__name__} expects step inputs of shape ({', '.join(axes)}) with known "
+                f"sizes, got shape {tuple(input_shape)}. Wrap the cell in `keras.layers.RNN` (or use "
+                f"the tsgate sequence layer) to feed (batch, timesteps, {', '.join(axes[1:])}) sequences."
+            )
+        self.build_weights(input_shape)
+
+    def build_weights(self, input_shape):
+        raise NotImplementedError
 
     def add_kernel(self, shape):
         return self.add_weight(
@@ -123,7 +141,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
 
     def get_config(self):
         config = {
-            "units": self.units,
+            self.size_argument: self.units,
             "activation": activations.serialize(self.activation),
             "recurrent_activation": activations.serialize(self.recurrent_activation),
             "use_bias": self.use_bias,
@@ -140,80 +158,25 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         return {**super().get_config(), **config}
 
 
-class GatedCell(RecurrentCell):
-    """Base of the dense gated cells (GRU, LSTM, MemoryGRU): a fused kernel
-    `(D, G*U)` for the input, a fused recurrent kernel `(U, G*U)` for the
-    hidden state and a bias, gate blocks side by side in the order the subclass
-    documents; recurrent dropout (one mask per sequence) and optional layer
-    normalisation (Ba et al. 2016) of the input and recurrent projections, each
-    gate block normalised over its U units with its own gain:
+class LayerNormCell(RecurrentCell):
+    """Base of the cells with optional layer normalisation (Ba et al. 2016)
+    of their projections: each U-wide gate block of a projection `v` `(...,
+    k*U)` is normalised over its units with its own gain, `γ ⊙ LN(v)`, the
+    bias serving as the shift. The gains are `<name>_norm_gamma` `(k*U,)`.
 
-        x W  ->  γ_x ⊙ LN(x W)        h U  ->  γ_h ⊙ LN(h U)
-
-    the bias serving as the shift. Subclasses set `num_gates`, `state_size`
-    and implement `step`.
+    Combine before the cell's other bases: `class C(LayerNormCell, GatedCell)`.
     """
 
-    num_gates = None
-
-    def __init__(
-        self,
-        units,
-        recurrent_initializer="orthogonal",
-        recurrent_regularizer=None,
-        recurrent_constraint=None,
-        recurrent_dropout=0.0,
-        layer_norm=False,
-        norm_epsilon=1e-3,
-        **kwargs,
-    ):
+    def __init__(self, units, layer_norm=False, norm_epsilon=1e-3, **kwargs):
         super().__init__(units, **kwargs)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
         self.layer_norm = check_bool("layer_norm", layer_norm)
         self.norm_epsilon = check_positive_float("norm_epsilon", norm_epsilon)
-        self.output_size = self.units
 
-    def build(self, input_shape):
-        if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError(
-                f"{type(self).__name__} expects step inputs of shape (batch, features) with a "
-                f"known number of features, got shape {tuple(input_shape)}. Wrap the cell in "
-                "`keras.layers.RNN` (or use the tsgate sequence layer) to feed "
-                "(batch, timesteps, features) sequences."
-            )
-        width = self.num_gates * self.units
-        self.kernel = self.add_kernel((input_shape[-1], width))
-        self.recurrent_kernel = self.add_recurrent_kernel((self.units, width))
-        self.bias = self.add_bias(self.bias_shape(), self.make_bias_initializer()) if self.use_bias else None
-        if self.layer_norm:
-            self.input_norm_gamma = self.add_weight(shape=(width,), name="input_norm_gamma", initializer="ones")
-            self.recurrent_norm_gamma = self.add_weight(
-                shape=(width,), name="recurrent_norm_gamma", initializer="ones"
-            )
-
-    def add_recurrent_kernel(self, shape):
-        return self.add_weight(
-            shape=shape,
-            name="recurrent_kernel",
-            initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint,
-        )
-
-    def bias_shape(self):
-        return (self.num_gates * self.units,)
-
-    def make_bias_initializer(self):
-        return self.bias_initializer
-
-    def input_bias(self):
-        return self.bias
-
-    def recurrent_bias(self):
-        return None
+    def add_norm_gains(self, **widths):
+        """One `<name>_norm_gamma` weight of ones per `name=width`."""
+        for name, width in widths.items():
+            gamma = self.add_weight(shape=(width,), name=f"{name}_norm_gamma", initializer="ones")
+            setattr(self, f"{name}_norm_gamma", gamma)
 
     def normalize_blocks(self, values, gamma):
         """`gamma ⊙ LN` of each U-wide block of `values` `(..., k*U)`."""
@@ -221,51 +184,5 @@ class GatedCell(RecurrentCell):
         blocks = ops.reshape(values, (*shape[:-1], values.shape[-1] // self.units, self.units))
         return ops.reshape(normalize(blocks, self.norm_epsilon), shape) * gamma
 
-    def input_transform(self, inputs, over_time=False):
-        """`γ_x ⊙ LN(x W) + b` (LN only with layer_norm), for any leading axes."""
-        if over_time:  # one 2-D matmul: cheaper than a broadcast batch matmul
-            shape = ops.shape(inputs)
-            projected = ops.matmul(ops.reshape(inputs, (-1, shape[-1])), self.kernel)
-            projected = ops.reshape(projected, (*shape[:-1], self.kernel.shape[-1]))
-        else:
-            projected = ops.matmul(inputs, self.kernel)
-        if self.layer_norm:
-            projected = self.normalize_blocks(projected, self.input_norm_gamma)
-        bias = self.input_bias()
-        return projected if bias is None else projected + bias
-
-    def recurrent_transform(self, h, kernel, gamma=None, bias=None):
-        """`γ_h ⊙ LN(h U) + b_h` for a (block of the) recurrent kernel."""
-        projected = ops.matmul(h, kernel)
-        if self.layer_norm:
-            projected = self.normalize_blocks(projected, gamma)
-        return projected if bias is None else projected + bias
-
-    def fusable(self, training):
-        """Whether the fused kernels (`tsgate.cells.fused`) compute this cell:
-        a backend they serve, sigmoid gates, tanh, no layer norm, zoneout or
-        recurrent dropout."""
-        return (
-            keras.backend.backend() in fused.BACKENDS
-            and self.recurrent_activation is activations.sigmoid
-            and self.activation is activations.tanh
-            and not self.layer_norm
-            and self.zoneout == 0.0
-            and not (training and self.recurrent_dropout > 0.0)
-        )
-
-    def dropped_state(self, h_prev, training):
-        if training and self.recurrent_dropout > 0.0:
-            return h_prev * self.get_recurrent_dropout_mask(h_prev)
-        return h_prev
-
     def get_config(self):
-        config = {
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "recurrent_dropout": self.recurrent_dropout,
-            "layer_norm": self.layer_norm,
-            "norm_epsilon": self.norm_epsilon,
-        }
-        return {**super().get_config(), **config}
+        return {**super().get_config(), "layer_norm": self.layer_norm, "norm_epsilon": self.norm_epsilon}

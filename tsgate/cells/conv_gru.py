@@ -4,27 +4,21 @@ matmuls, for grids of sensors."""
 import keras
 from keras import ops
 
-from tsgate.validation import check_positive_int
-from tsgate.cells.gru import GRUCell
+from tsgate.cells.gru import GRUGates
 from tsgate.cells.sequence import SequenceLayer
+from tsgate.validation import check_choice, invalid
 
 
 def _int_tuple(name, value, rank, odd=False):
     values = (value,) * rank if isinstance(value, int) and not isinstance(value, bool) else tuple(value)
     if len(values) != rank or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected a positive integer "
-            f"or a tuple of {rank} positive integers, got {value!r}."
-        )
+        raise invalid(name, f"a positive integer or a tuple of {rank} positive integers", value)
     if odd and not all(v % 2 == 1 for v in values):
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected odd sizes "
-            f"(for 'same' padding of the state), got {value!r}."
-        )
+        raise invalid(name, "odd sizes (for 'same' padding of the state)", value)
     return values
 
 
-class ConvGRUCell(GRUCell):
+class ConvGRUCell(GRUGates):
     """Convolutional GRU cell (Ballas et al. 2016), channels-last. With `*` a
     convolution, state `h` `(batch, *spatial', F)`:
 
@@ -59,7 +53,7 @@ class ConvGRUCell(GRUCell):
     channels-first data.
     """
 
-    rank = None
+    size_argument = "filters"
 
     def __init__(
         self,
@@ -72,38 +66,32 @@ class ConvGRUCell(GRUCell):
         recurrent_dilation_rate=1,
         **kwargs,
     ):
-        check_positive_int("filters", filters)
-        if kwargs.pop("layer_norm", False) or kwargs.pop("norm_epsilon", None) is not None:
-            raise ValueError("ConvGRU cells do not take `layer_norm` or `norm_epsilon`.")
-        self.kernel_size = _int_tuple("kernel_size", kernel_size, self.rank)
-        self.recurrent_kernel_size = _int_tuple("recurrent_kernel_size", recurrent_kernel_size, self.rank, odd=True)
-        self.strides = _int_tuple("strides", strides, self.rank)
-        if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
-            raise ValueError(
-                f"Received an invalid value for argument `padding`, expected 'valid' or 'same', got {padding!r}."
-            )
-        self.padding = padding.lower()
-        self.dilation_rate = _int_tuple("dilation_rate", dilation_rate, self.rank)
+        rank = self.spatial_rank
+        self.kernel_size = _int_tuple("kernel_size", kernel_size, rank)
+        self.recurrent_kernel_size = _int_tuple("recurrent_kernel_size", recurrent_kernel_size, rank, odd=True)
+        self.strides = _int_tuple("strides", strides, rank)
+        padding = padding.lower() if isinstance(padding, str) else padding
+        self.padding = check_choice("padding", padding, ("valid", "same"))
+        self.dilation_rate = _int_tuple("dilation_rate", dilation_rate, rank)
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError("`strides` > 1 together with `dilation_rate` > 1 is not supported.")
-        self.recurrent_dilation_rate = _int_tuple("recurrent_dilation_rate", recurrent_dilation_rate, self.rank)
+        self.recurrent_dilation_rate = _int_tuple("recurrent_dilation_rate", recurrent_dilation_rate, rank)
         super().__init__(filters, **kwargs)
-        self.filters = self.units
         self.state_size = -1  # the state's shape is known after build: `state_shape`
 
-    def build(self, input_shape):
-        if len(input_shape) != self.rank + 2 or None in input_shape[1:]:
-            raise ValueError(
-                f"{type(self).__name__} expects step inputs of shape (batch, "
-                f"{', '.join(['size'] * self.rank)}, channels) with known sizes, got shape "
-                f"{tuple(input_shape)}."
-            )
-        channels = input_shape[-1]
+    @property
+    def filters(self):
+        return self.units
+
+    def kernel_shape(self, input_shape):
+        return (*self.kernel_size, input_shape[-1], 3 * self.filters)
+
+    def recurrent_kernel_shape(self):
+        return (*self.recurrent_kernel_size, self.filters, 3 * self.filters)
+
+    def build_weights(self, input_shape):
         self.state_shape = self.compute_output_shape(input_shape)[1:]
-        width = 3 * self.filters
-        self.kernel = self.add_kernel((*self.kernel_size, channels, width))
-        self.recurrent_kernel = self.add_recurrent_kernel((*self.recurrent_kernel_size, self.filters, width))
-        self.bias = self.add_bias(self.bias_shape()) if self.use_bias else None
+        super().build_weights(input_shape)
 
     def compute_output_shape(self, input_shape):
         spatial = []
@@ -121,31 +109,24 @@ class ConvGRUCell(GRUCell):
     def get_initial_state(self, batch_size=None):
         return [ops.zeros((batch_size, *self.state_shape), dtype=self.compute_dtype)]
 
-    def input_transform(self, inputs, over_time=False):
-        """`W * x + b` for one step `(batch, *spatial, C)` or, with over_time,
-        all steps `(time, batch, *spatial, C)` as one convolution."""
+    def input_product(self, inputs, over_time=False):
+        """`W * x` for one step `(batch, *spatial, C)` or, with over_time, all
+        steps `(time, batch, *spatial, C)` as one convolution."""
         shape = ops.shape(inputs)
         if over_time:
             inputs = ops.reshape(inputs, (-1, *shape[2:]))
         projected = ops.conv(
             inputs, self.kernel, strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate
         )
-        if over_time:
-            projected = ops.reshape(projected, (*shape[:2], *ops.shape(projected)[1:]))
-        bias = self.input_bias()
-        return projected if bias is None else projected + bias
+        return ops.reshape(projected, (*shape[:2], *ops.shape(projected)[1:])) if over_time else projected
 
-    def recurrent_transform(self, h, kernel, gamma=None, bias=None):
-        projected = ops.conv(h, kernel, strides=1, padding="same", dilation_rate=self.recurrent_dilation_rate)
-        return projected if bias is None else projected + bias
+    def recurrent_product(self, h, kernel):
+        """`U * h`: stride 1, "same" padding, recurrent_dilation_rate."""
+        return ops.conv(h, kernel, strides=1, padding="same", dilation_rate=self.recurrent_dilation_rate)
 
     def get_config(self):
-        config = super().get_config()
-        for key in ("units", "layer_norm", "norm_epsilon"):
-            config.pop(key)
         return {
-            **config,
-            "filters": self.filters,
+            **super().get_config(),
             "kernel_size": self.kernel_size,
             "recurrent_kernel_size": self.recurrent_kernel_size,
             "strides": self.strides,
@@ -159,7 +140,7 @@ class ConvGRUCell(GRUCell):
 class ConvGRU1DCell(ConvGRUCell):
     """`ConvGRUCell` over 1-D grids: inputs `(batch, width, C)`."""
 
-    rank = 1
+    spatial_rank = 1
 
 
 @keras.saving.register_keras_serializable(package="tsgate")
@@ -172,14 +153,14 @@ class ConvGRU2DCell(ConvGRUCell):
     (2, 16, 16, 8)
     """
 
-    rank = 2
+    spatial_rank = 2
 
 
 @keras.saving.register_keras_serializable(package="tsgate")
 class ConvGRU3DCell(ConvGRUCell):
     """`ConvGRUCell` over 3-D grids: inputs `(batch, depth, height, width, C)`."""
 
-    rank = 3
+    spatial_rank = 3
 
 
 class ConvGRU(SequenceLayer):
@@ -196,12 +177,7 @@ class ConvGRU(SequenceLayer):
 
     def __init__(self, filters, kernel_size, data_format=None, **kwargs):
         data_format = keras.config.image_data_format() if data_format is None else data_format
-        if data_format not in ("channels_last", "channels_first"):
-            raise ValueError(
-                "Received an invalid value for argument `data_format`, expected "
-                f"'channels_last' or 'channels_first', got {data_format!r}."
-            )
-        self.data_format = data_format
+        self.data_format = check_choice("data_format", data_format, ("channels_last", "channels_first"))
         super().__init__(filters, kernel_size=kernel_size, **kwargs)
 
     @property
@@ -215,18 +191,14 @@ class ConvGRU(SequenceLayer):
     def _to_first(self, tensor, time_axis):
         return ops.moveaxis(tensor, -1, 1 + time_axis) if self.channels_first else tensor
 
-    def _last_shape(self, shape):
-        return (*shape[:2], *shape[3:], shape[2]) if self.channels_first else tuple(shape)
+    def input_axes(self):
+        axes = super().input_axes()
+        return [*axes[:2], axes[-1], *axes[2:-1]] if self.channels_first else axes
 
-    def build(self, sequences_shape, initial_state_shape=None):
-        rank = self.cell.rank
-        if len(sequences_shape) != rank + 3:
-            raise ValueError(
-                f"{type(self).__name__} expects inputs of shape (batch, timesteps, "
-                f"{', '.join(['size'] * rank)}, channels) ({self.data_format}), got shape "
-                f"{tuple(sequences_shape)}."
-            )
-        keras.layers.RNN.build(self, self._last_shape(sequences_shape))
+    def step_input_shape(self, sequences_shape):
+        """The channels-last shape the cell computes in."""
+        shape = tuple(sequences_shape)
+        return (*shape[:2], *shape[3:], shape[2]) if self.channels_first else shape
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         if initial_state is not None:
@@ -239,17 +211,12 @@ class ConvGRU(SequenceLayer):
         return output, *[self._to_first(s, 0) for s in states]
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
-        last = self._last_shape(sequences_shape)
+        last = self.step_input_shape(sequences_shape)
         state = self.cell.compute_output_shape((last[0], *last[2:]))
         if self.channels_first:
             state = (state[0], state[-1], *state[1:-1])
         output = (state[0], sequences_shape[1], *state[1:]) if self.return_sequences else state
         return (output, state) if self.return_state else output
-
-    def compute_mask(self, _, mask):
-        mask = keras.tree.flatten(mask)[0] if mask is not None else None
-        output_mask = mask if self.return_sequences else None
-        return [output_mask, None] if self.return_state else output_mask
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format}

@@ -3,14 +3,71 @@
 import keras
 from keras import ops
 
-from tsgate.cells.base import GatedCell
-from tsgate.validation import check_bool
+from tsgate.cells.base import LayerNormCell
 from tsgate.cells.fused import gru_sequence
+from tsgate.cells.gated import GatedCell
 from tsgate.cells.sequence import SequenceLayer
+from tsgate.validation import check_bool
+
+
+class GRUGates(GatedCell):
+    """The GRU's gates and bias layout, shared by `GRUCell`, `MemoryGRUCell`
+    and the ConvGRU cells (whose products are convolutions):
+
+        z  = σ(x W_z + h U_z + b_z)
+        r  = σ(x W_r + h U_r + b_r)
+        ĥ  = act(x W_h + (r ⊙ h) U_h + b_h)              reset_after=False
+        ĥ  = act(x W_h + b_h + r ⊙ (h U_h + b_hr))       reset_after=True
+
+    Gate blocks `[z, r, h]`; bias `(3U,)`, or `(2, 3U)` with reset_after
+    (row 0 input bias, row 1 recurrent bias).
+    """
+
+    num_gates = 3
+
+    def __init__(self, units, reset_after=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.reset_after = check_bool("reset_after", reset_after)
+        self.state_size = self.units
+
+    def bias_shape(self):
+        width = self.num_gates * self.units
+        return (2, width) if self.reset_after else (width,)
+
+    def input_bias(self):
+        return self.bias[0] if self.use_bias and self.reset_after else self.bias
+
+    def recurrent_bias(self):
+        return self.bias[1] if self.use_bias and self.reset_after else None
+
+    def gates(self, projected, h_prev, training):
+        """The update gate `z` and the candidate `ĥ` from the projected input
+        `x W + b` and the previous state, each of the state's shape."""
+        h = self.dropped_state(h_prev, training)
+        x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
+        units = self.units
+        if self.reset_after:
+            h_z, h_r, h_h = ops.split(self.recurrent_transform(h, bias=self.recurrent_bias()), 3, axis=-1)
+        else:
+            h_z, h_r = ops.split(self.recurrent_transform(h, 0, 2 * units), 2, axis=-1)
+        z = self.recurrent_activation(x_z + h_z)
+        r = self.recurrent_activation(x_r + h_r)
+        if self.reset_after:
+            return z, self.activation(x_h + r * h_h)
+        return z, self.activation(x_h + self.recurrent_transform(r * h, 2 * units, 3 * units))
+
+    def step(self, projected, states, training=False, zoneout_noise=None):
+        h_prev = states[0] if isinstance(states, (list, tuple)) else states
+        z, candidate = self.gates(projected, h_prev, training)
+        (h,) = self.zone_out([z * h_prev + (1.0 - z) * candidate], [h_prev], training, zoneout_noise)
+        return h, [h] if isinstance(states, (list, tuple)) else h
+
+    def get_config(self):
+        return {**super().get_config(), "reset_after": self.reset_after}
 
 
 @keras.saving.register_keras_serializable(package="tsgate")
-class GRUCell(GatedCell):
+class GRUCell(LayerNormCell, GRUGates):
     """Gated recurrent unit cell (Cho et al. 2014), numerically the same as
     `keras.layers.GRUCell` for the same weights.
 
@@ -55,55 +112,6 @@ class GRUCell(GatedCell):
     (2, 10, 4)
     """
 
-    num_gates = 3
-
-    def __init__(self, units, reset_after=True, **kwargs):
-        super().__init__(units, **kwargs)
-        self.reset_after = check_bool("reset_after", reset_after)
-        self.state_size = self.units
-
-    def bias_shape(self):
-        width = self.num_gates * self.units
-        return (2, width) if self.reset_after else (width,)
-
-    def input_bias(self):
-        return self.bias[0] if self.use_bias and self.reset_after else self.bias
-
-    def recurrent_bias(self):
-        return self.bias[1] if self.use_bias and self.reset_after else None
-
-    def gates(self, projected, h_prev, training):
-        """The update gate `z` and the candidate `ĥ` from the projected input
-        `x W + b` and the previous state, each `(batch, U)`."""
-        h = self.dropped_state(h_prev, training)
-        x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
-        if self.layer_norm:
-            gamma_z, gamma_r, gamma_h = ops.split(self.recurrent_norm_gamma, 3)
-        if self.reset_after:
-            gamma = self.recurrent_norm_gamma if self.layer_norm else None
-            recurrent = self.recurrent_transform(h, self.recurrent_kernel, gamma, self.recurrent_bias())
-            h_z, h_r, h_h = ops.split(recurrent, 3, axis=-1)
-        else:
-            u_zr, u_h = self.recurrent_kernel[..., : 2 * self.units], self.recurrent_kernel[..., 2 * self.units :]
-            gamma_zr = ops.concatenate([gamma_z, gamma_r]) if self.layer_norm else None
-            h_z, h_r = ops.split(self.recurrent_transform(h, u_zr, gamma_zr), 2, axis=-1)
-        z = self.recurrent_activation(x_z + h_z)
-        r = self.recurrent_activation(x_r + h_r)
-        if self.reset_after:
-            candidate = self.activation(x_h + r * h_h)
-        else:
-            candidate = self.activation(x_h + self.recurrent_transform(r * h, u_h, gamma_h if self.layer_norm else None))
-        return z, candidate
-
-    def step(self, projected, states, training=False, zoneout_noise=None):
-        h_prev = states[0] if isinstance(states, (list, tuple)) else states
-        z, candidate = self.gates(projected, h_prev, training)
-        (h,) = self.zone_out([z * h_prev + (1.0 - z) * candidate], [h_prev], training, zoneout_noise)
-        return h, [h] if isinstance(states, (list, tuple)) else h
-
-    def get_config(self):
-        return {**super().get_config(), "reset_after": self.reset_after}
-
 
 @keras.saving.register_keras_serializable(package="tsgate")
 class GRU(SequenceLayer):
@@ -114,7 +122,13 @@ class GRU(SequenceLayer):
     with return_sequences, followed by the final `h` with return_state.
     Takes every `GRUCell` argument and every `keras.layers.RNN` argument
     (`return_sequences`, `return_state`, `go_backwards`, `stateful`, `unroll`,
-    `zero_output_for_mask`); `mask` and `initial_state` at call time.
+    `zero_output_for_mask`); `mask` and `initial_state` at call time. The
+    cell's arguments are readable on the layer (`layer.reset_after`).
+
+    A drop-in for `keras.layers.GRU`: `use_cudnn` "auto" or False (both run
+    tsgate's portable kernels; True is refused, tsgate never emits cuDNN-only
+    ops, keras #18504) and `implementation` (ignored, as in Keras) are
+    accepted and, as in Keras, left out of `get_config`.
 
     An unrolled sequence (`unroll`, by default up to 128 known timesteps)
     without a mask runs through the fused kernel `tsgate.cells.fused.gru_sequence`

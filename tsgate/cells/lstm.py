@@ -4,14 +4,15 @@ layer normalisation."""
 import keras
 from keras import ops
 
-from tsgate.cells.base import GatedCell, normalize
-from tsgate.validation import check_bool
+from tsgate.cells.base import LayerNormCell, normalize
 from tsgate.cells.fused import lstm_sequence
+from tsgate.cells.gated import GatedCell
 from tsgate.cells.sequence import SequenceLayer
+from tsgate.validation import check_bool
 
 
 @keras.saving.register_keras_serializable(package="tsgate")
-class LSTMCell(GatedCell):
+class LSTMCell(LayerNormCell, GatedCell):
     """Long short-term memory cell (Hochreiter & Schmidhuber 1997), numerically
     the same as `keras.layers.LSTMCell` for the same weights when `peephole` and
     `layer_norm` are off.
@@ -86,8 +87,8 @@ class LSTMCell(GatedCell):
 
         return bias_initializer
 
-    def build(self, input_shape):
-        super().build(input_shape)
+    def build_weights(self, input_shape):
+        super().build_weights(input_shape)
         if self.peephole:
             self.peephole_kernel = self.add_weight(
                 shape=(3, self.units),
@@ -97,14 +98,13 @@ class LSTMCell(GatedCell):
                 constraint=self.kernel_constraint,
             )
         if self.layer_norm:
-            self.cell_norm_gamma = self.add_weight(shape=(self.units,), name="cell_norm_gamma", initializer="ones")
+            self.add_norm_gains(cell=self.units)
             self.cell_norm_beta = self.add_weight(shape=(self.units,), name="cell_norm_beta", initializer="zeros")
 
     def step(self, projected, states, training=False, zoneout_noise=None):
         h_prev, c_prev = states
         h = self.dropped_state(h_prev, training)
-        gamma = self.recurrent_norm_gamma if self.layer_norm else None
-        a = projected + self.recurrent_transform(h, self.recurrent_kernel, gamma)
+        a = projected + self.recurrent_transform(h)
         a_i, a_f, a_c, a_o = ops.split(a, 4, axis=-1)
         if self.peephole:
             p_i, p_f, p_o = self.peephole_kernel[0], self.peephole_kernel[1], self.peephole_kernel[2]
@@ -134,6 +134,13 @@ class LSTM(SequenceLayer):
 
     Input `(batch, timesteps, D)`; output `(batch, U)`, or `(batch, timesteps, U)`
     with return_sequences, followed by the final `h` and `c` with return_state.
+    Takes every `LSTMCell` and `keras.layers.RNN` argument; the cell's
+    arguments are readable on the layer (`layer.peephole`).
+
+    A drop-in for `keras.layers.LSTM`: `use_cudnn` "auto" or False (both run
+    tsgate's portable kernels; True is refused, tsgate never emits cuDNN-only
+    ops, keras #18504) and `implementation` (ignored, as in Keras) are
+    accepted and, as in Keras, left out of `get_config`.
 
     An unrolled sequence (`unroll`, by default up to 128 known timesteps)
     without a mask runs through the fused kernel `tsgate.cells.fused.lstm_sequence`

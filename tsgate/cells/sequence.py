@@ -7,6 +7,7 @@ import keras
 from keras import ops
 
 from tsgate.keras_compat import backend_rnn
+from tsgate.validation import check_choice, invalid
 
 _LAYER_KEYS = ("name", "trainable", "dtype")
 
@@ -28,20 +29,41 @@ def cell_argument_names(cell_class):
     return names
 
 
-class SequenceLayer(keras.layers.RNN):
-    """Runs `cell_class` over `(batch, timesteps, features)` inputs.
+def _cell_property(name):
+    return property(lambda self: getattr(self.cell, name), doc=f"The cell's `{name}`.")
 
-    Subclasses set `cell_class`. Everything `keras.layers.RNN` offers works:
+
+class SequenceLayer(keras.layers.RNN):
+    """Runs `cell_class` over `(batch, timesteps, *step_shape)` inputs.
+
+    Subclasses set `cell_class`; every constructor argument of the cell is an
+    argument of the layer and a read-only attribute (`layer.dropout` is
+    `layer.cell.dropout`). Everything `keras.layers.RNN` offers works:
     `return_sequences`, `return_state`, `go_backwards`, `stateful`, `unroll`,
-    masking, `initial_state`, `keras.layers.Bidirectional`.
+    masking with `zero_output_for_mask`, `initial_state`,
+    `keras.layers.Bidirectional`.
 
     `unroll`: True, False, or None (the default): unroll when the number of
     timesteps is known and at most `AUTO_UNROLL_STEPS` (128), else loop
     symbolically. Subclasses may run an unrolled sequence through a fused
     kernel (`fused_loop`).
+
+    `use_cudnn`: "auto" (default) or False, accepted for drop-in compatibility
+    with `keras.layers.GRU`/`LSTM`; both run tsgate's portable kernels. True is
+    refused: tsgate never emits cuDNN-only ops, so that its SavedModels load
+    on CPU-only TF Serving (keras #18504). `implementation` (Keras' legacy
+    argument) is accepted and ignored, as Keras does. Neither is in
+    `get_config`, as in Keras: neither changes what the layer computes.
     """
 
     cell_class = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.cell_class is not None:
+            for name in sorted(cell_argument_names(cls.cell_class)):
+                if not hasattr(cls, name):
+                    setattr(cls, name, _cell_property(name))
 
     def __init__(
         self,
@@ -52,12 +74,20 @@ class SequenceLayer(keras.layers.RNN):
         stateful=False,
         unroll=None,
         zero_output_for_mask=False,
+        use_cudnn="auto",
         **kwargs,
     ):
         if unroll is not None and not isinstance(unroll, bool):
+            raise invalid("unroll", "True, False or None", unroll)
+        if use_cudnn is True:
             raise ValueError(
-                f"Received an invalid value for argument `unroll`, expected True, False or None, got {unroll!r}."
+                "Received an invalid value for argument `use_cudnn`, expected 'auto' or False, got True: "
+                "tsgate layers never use cuDNN, so that their SavedModels load on CPU-only TF Serving "
+                "(keras #18504). Use use_cudnn='auto' or False (tsgate's portable kernels), or "
+                "keras.layers.GRU/LSTM for cuDNN."
             )
+        self.use_cudnn = check_choice("use_cudnn", use_cudnn, ("auto", False))
+        kwargs.pop("implementation", None)  # Keras' legacy argument, ignored as Keras does
         cell_names = cell_argument_names(self.cell_class)
         cell_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in cell_names}
         cell = self.cell_class(
@@ -82,13 +112,26 @@ class SequenceLayer(keras.layers.RNN):
     def units(self):
         return self.cell.units
 
+    def input_axes(self):
+        """Names of the input axes, for error messages."""
+        rank = self.cell_class.spatial_rank
+        return ["batch", "timesteps", *["size"] * rank, "channels" if rank else "features"]
+
+    def step_input_shape(self, sequences_shape):
+        """`sequences_shape` in the layout the cell computes in."""
+        return tuple(sequences_shape)
+
     def build(self, sequences_shape, initial_state_shape=None):
-        if len(sequences_shape) != 3 or sequences_shape[-1] is None:
+        """Checks the input rank, builds the cell and sets the `InputSpec`
+        that later calls are checked against."""
+        rank = len(self.input_axes())
+        if len(sequences_shape) != rank or None in sequences_shape[2:]:
             raise ValueError(
-                f"{type(self).__name__} expects inputs of shape (batch, timesteps, features) "
-                f"with a known number of features, got shape {tuple(sequences_shape)}."
+                f"{type(self).__name__} expects inputs of shape ({', '.join(self.input_axes())}) "
+                f"with known sizes after the time axis, got shape {tuple(sequences_shape)}."
             )
-        super().build(sequences_shape, initial_state_shape)
+        super().build(self.step_input_shape(sequences_shape), initial_state_shape)
+        self.input_spec = keras.layers.InputSpec(shape=(None, None, *sequences_shape[2:]))
 
     def unrolls(self, timesteps):
         """Whether a sequence of `timesteps` (None: unknown) is unrolled."""
@@ -111,7 +154,12 @@ class SequenceLayer(keras.layers.RNN):
         """The input projection of every timestep in one op, then the loop over
         `cell.step`, or the fused kernel where the layer has one; zoneout noise
         for all steps is drawn before the loop too. The loop runs time-major,
-        so only the small raw input is transposed."""
+        so only the small raw input is transposed.
+
+        Masking is done here, the same on every backend and loop: at a masked
+        step the states keep their values and the output is the previous
+        output (zeros before the first valid step), or zeros with
+        zero_output_for_mask."""
         cell = self.cell
         time_first = lambda t: ops.swapaxes(t, 0, 1)  # noqa: E731
         unroll = self.unrolls(sequences.shape[1])
@@ -121,39 +169,56 @@ class SequenceLayer(keras.layers.RNN):
             last_output, outputs, states = self.fused_loop(ordered, list(initial_state))
             return last_output, time_first(outputs) if self.return_sequences else outputs, states
         step_inputs = cell.project_inputs(time_first(sequences), training, over_time=True)
-        width = step_inputs.shape[-1]
+        width, count = step_inputs.shape[-1], len(initial_state)
         zoned = training and cell.zoneout > 0.0
         if zoned:  # uniform noise for every step and state, carried beside the projection
             state_shape = ops.shape(initial_state[0])
-            noise_shape = (ops.shape(step_inputs)[0], *state_shape[:-1], len(initial_state) * state_shape[-1])
+            noise_shape = (ops.shape(step_inputs)[0], *state_shape[:-1], count * state_shape[-1])
             noise = keras.random.uniform(noise_shape, seed=cell.seed_generator)
             step_inputs = ops.concatenate([step_inputs, noise], axis=-1)
+        states = list(initial_state)
+        if mask is not None:  # the mask travels beside the inputs, the last output beside the states
+            step_inputs = (step_inputs, self._loop_mask(time_first(mask), initial_state[0]))
+            states.append(ops.zeros_like(initial_state[0]))
 
         def step(inputs, states):
-            if not zoned:
-                return cell.step(inputs, states, training)
-            projected, noise = ops.split(inputs, [width], axis=-1)
-            return cell.step(projected, states, training, ops.split(noise, len(states), axis=-1))
+            if mask is not None:
+                inputs, valid = inputs
+            projected, noise = inputs, None
+            if zoned:
+                projected, noise = ops.split(inputs, [width], axis=-1)
+                noise = ops.split(noise, count, axis=-1)
+            output, new_states = cell.step(projected, states[:count], training, noise)
+            if mask is None:
+                return output, new_states
+            held = ops.zeros_like(output) if self.zero_output_for_mask else states[count]
+            output = ops.where(valid, output, held)
+            new_states = [ops.where(valid, new, old) for new, old in zip(new_states, states)]
+            return output, [*new_states, output]
 
         last_output, outputs, states = backend_rnn(
             step,
             step_inputs,
-            list(initial_state),
+            states,
             go_backwards=self.go_backwards,
-            mask=None if mask is None else self._loop_mask(time_first(mask), initial_state[0]),
             unroll=unroll,
             input_length=sequences.shape[1],
             time_major=True,
-            zero_output_for_mask=self.zero_output_for_mask,
             return_all_outputs=self.return_sequences,
         )
-        return last_output, time_first(outputs) if self.return_sequences else outputs, states
+        return last_output, time_first(outputs) if self.return_sequences else outputs, list(states)[:count]
 
     @staticmethod
     def _loop_mask(mask, state):
-        """`(time, batch)` mask with trailing unit axes to the state's rank, so
-        that every backend broadcasts it over states of any rank."""
+        """`(time, batch)` boolean mask with trailing unit axes to the state's
+        rank, so that it broadcasts over states of any rank."""
+        mask = ops.cast(mask, "bool")
         return ops.reshape(mask, (*ops.shape(mask), *[1] * (len(state.shape) - 1)))
+
+    def compute_mask(self, _, mask):
+        mask = keras.tree.flatten(mask)[0] if mask is not None else None
+        output_mask = mask if self.return_sequences else None
+        return [output_mask] + [None] * len(self.state_size) if self.return_state else output_mask
 
     def get_config(self):
         config = super().get_config()

@@ -4,13 +4,13 @@ recurrence inside it."""
 import keras
 from keras import ops
 
-from tsgate.cells.base import RecurrentCell, normalize
-from tsgate.validation import check_bool, check_positive_float
+from tsgate.cells.base import LayerNormCell
 from tsgate.cells.sequence import SequenceLayer
+from tsgate.validation import check_bool
 
 
 @keras.saving.register_keras_serializable(package="tsgate")
-class SRUCell(RecurrentCell):
+class SRUCell(LayerNormCell):
     """Simple recurrent unit (Lei et al. 2018, "Simple Recurrent Units for
     Highly Parallelizable Recurrence"). State `[c]` `(batch, U)`, output `h`:
 
@@ -44,20 +44,13 @@ class SRUCell(RecurrentCell):
     (2, 50, 16)
     """
 
-    def __init__(self, units, cell_connections=True, layer_norm=False, norm_epsilon=1e-3, **kwargs):
+    def __init__(self, units, cell_connections=True, **kwargs):
         super().__init__(units, **kwargs)
         self.cell_connections = check_bool("cell_connections", cell_connections)
-        self.layer_norm = check_bool("layer_norm", layer_norm)
-        self.norm_epsilon = check_positive_float("norm_epsilon", norm_epsilon)
         self.state_size = self.units
         self.output_size = self.units
 
-    def build(self, input_shape):
-        if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError(
-                f"SRUCell expects step inputs of shape (batch, features) with a known number "
-                f"of features, got shape {tuple(input_shape)}."
-            )
+    def build_weights(self, input_shape):
         self.projected_skip = input_shape[-1] != self.units
         width = (4 if self.projected_skip else 3) * self.units
         self.kernel = self.add_kernel((input_shape[-1], width))
@@ -67,7 +60,7 @@ class SRUCell(RecurrentCell):
                 shape=(2, self.units), name="cell_kernel", initializer=self.kernel_initializer
             )
         if self.layer_norm:
-            self.input_norm_gamma = self.add_weight(shape=(width,), name="input_norm_gamma", initializer="ones")
+            self.add_norm_gains(input=width)
 
     def input_transform(self, inputs, over_time=False):
         """`[x̃, a_f + b_f, a_r + b_r, s]` for any leading axes, `(..., 4U)`."""
@@ -75,9 +68,7 @@ class SRUCell(RecurrentCell):
         flat = ops.reshape(inputs, (-1, shape[-1]))
         projected = ops.matmul(flat, self.kernel)
         if self.layer_norm:
-            blocks = ops.reshape(projected, (-1, self.kernel.shape[-1] // self.units, self.units))
-            projected = ops.reshape(normalize(blocks, self.norm_epsilon), ops.shape(projected))
-            projected = projected * self.input_norm_gamma
+            projected = self.normalize_blocks(projected, self.input_norm_gamma)
         if self.use_bias:
             zeros = ops.zeros((self.units,), dtype=projected.dtype)
             bias = [zeros, self.bias] + ([zeros] if self.projected_skip else [])
@@ -99,12 +90,7 @@ class SRUCell(RecurrentCell):
         return h, [c] if isinstance(states, (list, tuple)) else c
 
     def get_config(self):
-        config = {
-            "cell_connections": self.cell_connections,
-            "layer_norm": self.layer_norm,
-            "norm_epsilon": self.norm_epsilon,
-        }
-        return {**super().get_config(), **config}
+        return {**super().get_config(), "cell_connections": self.cell_connections}
 
 
 @keras.saving.register_keras_serializable(package="tsgate")
