@@ -9,3 +9,19 @@ import pytest  # noqa: E402
 @pytest.fixture(autouse=True)
 def _seed():
     keras.utils.set_random_seed(1234)
+
+
+@pytest.fixture(scope="session")
+def trained():
+    """A forecaster fitted on `two_series` (covariates of every kind, a
+    quantile head) and its frame; shared by the pipeline tests, never changed."""
+    from tests.helpers import two_series
+    from tsgate import Forecaster
+
+    keras.utils.set_random_seed(1234)
+    df = two_series()
+    forecaster = Forecaster(
+        "y", lookback=48, horizon=12, units=16, series_column="site", past_covariates=["x"],
+        static_covariates=["elevation"], calendar=["hour"], quantiles=(0.1, 0.5, 0.9), learning_rate=1e-2,
+    )
+    return forecaster.fit(df, validation=0.25, epochs=12, verbose=0), df

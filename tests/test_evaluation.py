@@ -4,23 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers import BACKEND, hourly, two_series
+from tests.helpers import BACKEND, hourly
 from tsgate.evaluation import baselines, metrics
 from tsgate.forecaster import Forecaster
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
 
 
-@pytest.fixture(scope="module")
-def fitted():
-    df = two_series()
-    forecaster = Forecaster("y", lookback=48, horizon=12, units=16, series_column="site", past_covariates=["x"],
-                            calendar=["hour"], quantiles=(0.1, 0.5, 0.9), learning_rate=1e-2)
-    return forecaster.fit(df, validation=0.25, epochs=12, verbose=0), df
-
-
-def test_trained_forecaster_beats_the_naive_baseline(fitted):
-    forecaster, df = fitted
+def test_trained_forecaster_beats_the_naive_baseline(trained):
+    forecaster, df = trained
     table = forecaster.evaluate(df, test=0.2)
     assert table.loc["tsgate", "MAE"] < 0.5 * table.loc["naive", "MAE"]
     assert set(table.columns) == {"MAE", "RMSE", "MAPE", "sMAPE", "MASE"}
@@ -47,8 +39,8 @@ def test_metrics_of_a_known_error():
     assert table["MAPE"] == pytest.approx(100 * (1 + 0.5 + 0.25) / 3)
 
 
-def test_backtest_fits_clones_and_leaves_the_forecaster_alone(fitted):
-    forecaster, df = fitted
+def test_backtest_fits_clones_and_leaves_the_forecaster_alone(trained):
+    forecaster, df = trained
     model, before = forecaster.model_, forecaster.predict(df)
     folds = forecaster.backtest(df, folds=2, test=0.3, epochs=1)
     assert list(folds["fold"].unique()) == [0, 1] and set(folds.index) == {"tsgate", "naive", "seasonal naive (24)"}
@@ -65,10 +57,10 @@ def test_backtest_without_refit_fits_once(monkeypatch):
     assert len(fits) == 1
 
 
-def test_plots_leave_the_matplotlib_backend_alone(fitted, tmp_path):
+def test_plots_leave_the_matplotlib_backend_alone(trained, tmp_path):
     import matplotlib
 
-    forecaster, df = fitted
+    forecaster, df = trained
     backend = matplotlib.get_backend()
     fig = forecaster.plot(df, tmp_path / "forecast.png", series="b")
     assert matplotlib.get_backend() == backend
@@ -76,10 +68,10 @@ def test_plots_leave_the_matplotlib_backend_alone(fitted, tmp_path):
     assert [line.get_label() for line in fig.axes[0].lines] == ["history", "forecast"]
 
 
-def test_historical_forecast_plot_shows_forecasts_against_actuals(fitted, tmp_path):
+def test_historical_forecast_plot_shows_forecasts_against_actuals(trained, tmp_path):
     from tsgate.plotting import plot_historical_forecasts
 
-    forecaster, df = fitted
+    forecaster, df = trained
     fig = plot_historical_forecasts(forecaster, df, pd.Timestamp("2024-01-15"), tmp_path / "backtest.png")
     labels = [line.get_label() for line in fig.axes[0].lines]
     assert labels[0] == "actual" and "forecast" in labels and len(labels) > 3  # several origins

@@ -16,17 +16,6 @@ from tsgate.forecaster import Forecaster
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
 
 
-@pytest.fixture(scope="module")
-def trained():
-    df = two_series()
-    forecaster = Forecaster(
-        "y", lookback=48, horizon=12, units=16, series_column="site", past_covariates=["x"],
-        static_covariates=["elevation"], calendar=["hour"], quantiles=(0.1, 0.5, 0.9), learning_rate=1e-2,
-    )
-    forecaster.fit(df, validation=0.25, epochs=12, verbose=0)
-    return forecaster, df
-
-
 def test_scaler_statistics_are_those_of_the_training_rows():
     df = hourly(500)
     df.iloc[400:, 0] += 100.0  # a shift after the cutoff must not leak into the scaler

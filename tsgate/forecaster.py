@@ -13,10 +13,10 @@ import warnings
 
 import keras
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
+from tsgate import evaluation, persistence, plotting
 from tsgate.data import FILLS, Panel, extend
 from tsgate.layout import Layout
 from tsgate.models import BUILDERS, PinballLoss
@@ -255,37 +255,27 @@ class Forecaster(BaseEstimator):
         return self.raw_model_.predict(self._inputs(panel, starts), verbose=0)
 
     def _frame(self, panel, starts, outputs, origins=False):
-        """The forecast DataFrame of the windows at `starts`."""
-        layout, steps = self.layout_, np.arange(self.horizon)
-        forecast = outputs["quantiles"] if layout.quantiles else outputs["forecast"]
-        values = layout.forecast_values(forecast.reshape(-1, *forecast.shape[2:]))
-        rows = (starts[:, None] + self.lookback + steps).ravel()
-        levels = {"time": pd.DatetimeIndex(panel.time[rows])}
+        """The forecast DataFrame of the windows at `starts` (`Layout.frame`)."""
+        rows = (starts[:, None] + self.lookback + np.arange(self.horizon)).ravel()
+        levels = {"time": panel.time[rows]}
         if origins:
-            levels = {"origin": pd.DatetimeIndex(np.repeat(panel.time[starts + self.lookback - 1], self.horizon)), **levels}
+            levels = {"origin": np.repeat(panel.time[starts + self.lookback - 1], self.horizon), **levels}
         if self.series_column:
             levels = {self.series_column: np.asarray(panel.series, dtype=object)[panel.series_index()[rows]], **levels}
-        index = pd.MultiIndex.from_arrays(list(levels.values()), names=list(levels)) if len(levels) > 1 else levels["time"].rename("time")
-        return pd.DataFrame(values, index=index, columns=layout.output_columns())
+        return self.layout_.frame(outputs, levels)
 
     # -------------------------------------------------------------- delegates
     def evaluate(self, df, test=0.2):
         """See `tsgate.evaluation.evaluate`."""
-        from tsgate.evaluation import evaluate
-
-        return evaluate(self, df, test)
+        return evaluation.evaluate(self, df, test)
 
     def backtest(self, df, folds=3, test=0.2, refit=True, **fit_options):
         """See `tsgate.evaluation.backtest`: fits clones, never this forecaster."""
-        from tsgate.evaluation import backtest
-
-        return backtest(self, df, folds, test, refit, **fit_options)
+        return evaluation.backtest(self, df, folds, test, refit, **fit_options)
 
     def plot(self, df, path=None, history=None, series=None):
         """See `tsgate.plotting.plot_forecast`."""
-        from tsgate.plotting import plot_forecast
-
-        return plot_forecast(self, df, path, history, series)
+        return plotting.plot_forecast(self, df, path, history, series)
 
     def export(self, path, version=None, xla=False):
         """Writes the raw-unit SavedModel for TF Serving to `path/<version>/`
@@ -311,13 +301,9 @@ class Forecaster(BaseEstimator):
 
     def save(self, path):
         """See `tsgate.persistence.save`: model.keras and forecaster.json, no pickle."""
-        from tsgate.persistence import save
-
-        return save(self, path)
+        return persistence.save(self, path)
 
     @classmethod
     def load(cls, path):
         """See `tsgate.persistence.load`."""
-        from tsgate.persistence import load
-
-        return load(path, cls)
+        return persistence.load(path, cls)

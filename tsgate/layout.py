@@ -175,13 +175,20 @@ class Layout:
             columns += [quantile_column(name, q) for q in self.quantiles or ()] + [name]
         return columns
 
-    def forecast_values(self, forecast):
-        """`(rows, len(output_columns()))` from `forecast` `(rows, n_target)`
-        or, with quantiles, `(rows, n_target, n_quantiles)`."""
-        if not self.quantiles:
-            return forecast
-        median = self.quantiles.index(0.5)
-        return np.concatenate([np.concatenate([f, f[:, median : median + 1]], axis=1) for f in np.moveaxis(forecast, 1, 0)], axis=1)
+    def frame(self, outputs, levels):
+        """A forecast DataFrame: `outputs` of the raw-unit model ("forecast"
+        `(windows, horizon, n_target)`, "quantiles" with a trailing quantile
+        axis) in `output_columns()`, one row per window and step, indexed by
+        `levels` {name: `(rows,)` values}, "time" last."""
+        forecast = outputs["quantiles"] if self.quantiles else outputs["forecast"]
+        values = forecast.reshape(-1, *forecast.shape[2:])
+        if self.quantiles:
+            median = values[:, :, self.quantiles.index(0.5), None]
+            values = np.concatenate([values, median], axis=-1).reshape(len(values), -1)
+        names = list(levels)
+        index = (pd.MultiIndex.from_arrays(list(levels.values()), names=names) if len(names) > 1
+                 else pd.DatetimeIndex(levels["time"], name="time"))
+        return pd.DataFrame(values, index=index, columns=self.output_columns())
 
     def metadata(self):
         return {"targets": list(self.targets), "inputs": self.input_columns()}
