@@ -1,5 +1,8 @@
-"""Behaviour of the sequence layers inside Keras: configs, saving, stateful,
-initial state, dropout, models of every kind, weight interchange."""
+"""Behaviour of the sequence layers inside Keras: saving, stateful, initial
+state, dropout, models of every kind, weight interchange, the Keras-only
+arguments (the checks run on every layer are in test_conformance.py)."""
+
+import inspect
 
 import keras
 import numpy as np
@@ -24,20 +27,6 @@ LAYERS = {
 
 def inputs(seed=0, batch=B, timesteps=T):
     return np.random.default_rng(seed).normal(size=(batch, timesteps, D)).astype("float32")
-
-
-@pytest.mark.parametrize("name", LAYERS)
-def test_get_config_round_trip_reproduces_outputs(name):
-    layer = LAYERS[name](return_sequences=True, dropout=0.1, kernel_regularizer="l2")
-    x = inputs()
-    layer(x)
-    randomize(layer)
-    clone = type(layer).from_config(layer.get_config())
-    assert clone.get_config() == layer.get_config()
-    clone(x)
-    clone.set_weights(layer.get_weights())
-    np.testing.assert_array_equal(clone(x), layer(x))
-    assert clone.cell.dropout == 0.1 and clone.cell.kernel_regularizer is not None
 
 
 def test_keras_file_round_trip_reproduces_outputs(tmp_path):
@@ -106,15 +95,6 @@ def test_input_dropout_draws_one_mask_per_sequence():
     np.testing.assert_array_equal(zero, zero[:, :1, :].repeat(T, axis=1))
     assert not np.array_equal(zero[:, 0], (np.asarray(layer(x, training=True)) == 0.0)[:, 0])
     assert not (np.asarray(layer(x)) == 0.0).any()
-
-
-@pytest.mark.parametrize("name", LAYERS)
-def test_dropout_only_acts_in_training(name):
-    recurrent = {} if name.startswith("sru") else {"recurrent_dropout": 0.3}  # SRU has no h -> h matrix
-    layer = LAYERS[name](dropout=0.3, seed=1, **recurrent)
-    x = inputs()
-    np.testing.assert_array_equal(layer(x), layer(x))
-    assert np.abs(np.asarray(layer(x, training=True)) - np.asarray(layer(x))).max() > 1e-4
 
 
 @pytest.mark.parametrize("name", LAYERS)
@@ -191,3 +171,104 @@ def test_unroll_none_unrolls_only_short_known_lengths():
 def test_bad_unroll_names_the_argument():
     with pytest.raises(ValueError, match="`unroll`"):
         tsgate.LSTM(U, unroll="auto")
+
+
+@pytest.mark.parametrize("keras_class,tsgate_class", [(keras.layers.GRU, tsgate.GRU), (keras.layers.LSTM, tsgate.LSTM)])
+def test_takes_and_exposes_every_keras_argument(keras_class, tsgate_class):
+    """Every argument of keras.layers.GRU/LSTM is accepted, and readable on
+    the layer wherever Keras' layer exposes it."""
+    arguments = {
+        "units": 3, "activation": "relu", "recurrent_activation": "hard_sigmoid", "use_bias": False,
+        "kernel_initializer": "ones", "recurrent_initializer": "zeros", "bias_initializer": "ones",
+        "kernel_regularizer": "l2", "recurrent_regularizer": "l1", "bias_regularizer": "l2",
+        "activity_regularizer": "l2", "kernel_constraint": "non_neg", "recurrent_constraint": "non_neg",
+        "bias_constraint": "non_neg", "dropout": 0.1, "recurrent_dropout": 0.2, "seed": 3,
+        "return_sequences": True, "return_state": True, "go_backwards": True, "stateful": True,
+        "unroll": True, "use_cudnn": False, "zero_output_for_mask": True, "implementation": 1,
+    }
+    arguments.update({"reset_after": False} if keras_class is keras.layers.GRU else {"unit_forget_bias": False})
+    signature = set(inspect.signature(keras_class).parameters) - {"kwargs"}
+    assert signature <= set(arguments)
+    ours, theirs = tsgate_class(**arguments), keras_class(**arguments)
+    for name in sorted(signature | {"zero_output_for_mask"}):
+        if hasattr(theirs, name):
+            mine, reference = getattr(ours, name), getattr(theirs, name)
+            if isinstance(reference, (bool, int, float, str, type(None))):
+                assert mine == reference, name
+            else:  # initializers, regularizers, constraints, activations
+                assert type(mine) is type(reference) and mine is not None, name
+
+
+@pytest.mark.parametrize("use_cudnn", ["auto", False])
+def test_use_cudnn_is_accepted_and_kept_out_of_the_config(use_cudnn):
+    """As in Keras: accepted, an attribute, not serialized (it does not change
+    what a tsgate layer computes); `implementation` is accepted and ignored."""
+    layer = tsgate.GRU(U, use_cudnn=use_cudnn, implementation=1)
+    assert layer.use_cudnn == use_cudnn
+    config = layer.get_config()
+    assert "use_cudnn" not in config and "implementation" not in config
+    clone = tsgate.GRU.from_config({**config, "use_cudnn": use_cudnn, "implementation": 0})
+    assert clone.use_cudnn == use_cudnn and clone.get_config() == config
+    assert tsgate.GRU.from_config(config).use_cudnn == "auto"
+    x = inputs()
+    layer(x)
+    clone(x)
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(clone(x), layer(x))
+
+
+@pytest.mark.parametrize("layer_class", [tsgate.GRU, tsgate.LSTM, tsgate.MemoryGRU, tsgate.SRU])
+def test_use_cudnn_true_is_refused_with_the_reason(layer_class):
+    with pytest.raises(ValueError, match=r"`use_cudnn`.*CPU-only TF Serving \(keras #18504\)"):
+        layer_class(U, use_cudnn=True)
+    with pytest.raises(ValueError, match="`use_cudnn`"):
+        layer_class(U, use_cudnn="always")
+
+
+@pytest.mark.parametrize("layer_class", [tsgate.GRU, tsgate.LSTM])
+@pytest.mark.parametrize("use_cudnn", ["auto", False])
+def test_bidirectional_keeps_use_cudnn(layer_class, use_cudnn):
+    """What Keras' test_keeps_use_cudnn checks, for the values tsgate takes."""
+    bidirectional = keras.layers.Bidirectional(layer_class(1, use_cudnn=use_cudnn))
+    assert bidirectional.forward_layer.use_cudnn == use_cudnn
+    assert bidirectional.backward_layer.use_cudnn == use_cudnn
+    assert not bidirectional._can_attempt_fused_lstm(mask=None)
+    assert not bidirectional._can_attempt_fused_gru(mask=None)
+
+
+@pytest.mark.parametrize("keras_class", [keras.layers.GRU, keras.layers.LSTM])
+def test_interchange_carries_use_cudnn(keras_class):
+    assert tsgate.from_keras(keras_class(U, use_cudnn=False)).use_cudnn is False
+    assert tsgate.from_keras(keras_class(U, use_cudnn=True)).use_cudnn == "auto"
+    converted = tsgate.from_keras(keras_class(U))
+    assert converted.use_cudnn == "auto"
+    assert tsgate.to_keras(type(converted)(U, use_cudnn=False)).use_cudnn is False
+
+
+def test_layer_checks_later_inputs_against_its_input_spec():
+    layer = tsgate.GRU(U)
+    layer(inputs())
+    assert layer.input_spec.shape == (None, None, D)
+    with pytest.raises(ValueError, match="incompatible"):
+        layer(np.zeros((B, T, D + 1), "float32"))
+    conv = tsgate.ConvGRU2D(2, 3, data_format="channels_first")
+    conv(np.zeros((2, 3, 1, 5, 5), "float32"))
+    assert conv.input_spec.shape == (None, None, 1, 5, 5)
+    with pytest.raises(ValueError, match=r"\(batch, timesteps, channels, size, size\).*got shape"):
+        tsgate.ConvGRU2D(2, 3, data_format="channels_first")(np.zeros((2, 3, 5, 5), "float32"))
+
+
+@pytest.mark.parametrize("unroll", [None, False])
+@pytest.mark.parametrize("keras_class,tsgate_class,gates", [(keras.layers.GRU, tsgate.GRU, 3), (keras.layers.LSTM, tsgate.LSTM, 4)])
+def test_bias_is_added_along_the_units_when_batch_time_and_widths_coincide(keras_class, tsgate_class, gates, unroll):
+    """keras.ops.add on TensorFlow adds a one-axis operand along x's axis 1 or
+    last axis when its size matches (see keras_compat.broadcast_add): with
+    batch = time = features = gate width a misplaced bias would show."""
+    width = gates * 2
+    x = np.random.default_rng(3).normal(size=(width, width, width)).astype("float32")
+    reference, ours = keras_class(2, return_sequences=True), tsgate_class(2, return_sequences=True, unroll=unroll)
+    reference(x)
+    randomize(reference)
+    ours(x)
+    ours.set_weights(reference.get_weights())
+    np.testing.assert_allclose(ours(x), reference(x), atol=1e-5)

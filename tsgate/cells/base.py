@@ -134,7 +134,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         if not training:
             return [self.zoneout * old + (1.0 - self.zoneout) * new for old, new in zip(old_states, new_states)]
         if noise is None:
-            noise = [keras.random.uniform(ops.shape(s), seed=self.seed_generator) for s in old_states]
+            noise = [keras.random.uniform(ops.shape(s), dtype=s.dtype, seed=self.seed_generator) for s in old_states]
         return [
             ops.where(u < self.zoneout, old, new) for u, old, new in zip(noise, old_states, new_states)
         ]

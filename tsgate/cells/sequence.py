@@ -174,7 +174,7 @@ class SequenceLayer(keras.layers.RNN):
         if zoned:  # uniform noise for every step and state, carried beside the projection
             state_shape = ops.shape(initial_state[0])
             noise_shape = (ops.shape(step_inputs)[0], *state_shape[:-1], count * state_shape[-1])
-            noise = keras.random.uniform(noise_shape, seed=cell.seed_generator)
+            noise = keras.random.uniform(noise_shape, dtype=step_inputs.dtype, seed=cell.seed_generator)
             step_inputs = ops.concatenate([step_inputs, noise], axis=-1)
         states = list(initial_state)
         if mask is not None:  # the mask travels beside the inputs, the last output beside the states
