@@ -259,7 +259,9 @@ def test_layer_checks_later_inputs_against_its_input_spec():
 
 
 @pytest.mark.parametrize("unroll", [None, False])
-@pytest.mark.parametrize("keras_class,tsgate_class,gates", [(keras.layers.GRU, tsgate.GRU, 3), (keras.layers.LSTM, tsgate.LSTM, 4)])
+@pytest.mark.parametrize(
+    "keras_class,tsgate_class,gates", [(keras.layers.GRU, tsgate.GRU, 3), (keras.layers.LSTM, tsgate.LSTM, 4)]
+)
 def test_bias_is_added_along_the_units_when_batch_time_and_widths_coincide(keras_class, tsgate_class, gates, unroll):
     """keras.ops.add on TensorFlow adds a one-axis operand along x's axis 1 or
     last axis when its size matches (see keras_compat.broadcast_add): with

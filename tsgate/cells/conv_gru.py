@@ -19,8 +19,9 @@ def _int_tuple(name, value, rank, odd=False):
 
 
 class ConvGRUCell(GRUGates):
-    """Convolutional GRU cell (Ballas et al. 2016), channels-last. With `*` a
-    convolution, state `h` `(batch, *spatial', F)`:
+    """Convolutional GRU cell (Ballas et al. 2016), channels-last: the gates of
+    `GRUGates` with convolutions for its products. With `*` a convolution,
+    state `h` `(batch, *spatial', F)`:
 
         z  = σ(W_z * x + U_z * h + b_z)
         r  = σ(W_r * x + U_r * h + b_r)
@@ -37,7 +38,7 @@ class ConvGRUCell(GRUGates):
 
     Args:
         filters: positive int `F`.
-        kernel_size, recurrent_kernel_size: int or tuple of `rank` ints; default
+        kernel_size, recurrent_kernel_size: int or tuple of `spatial_rank` ints; default
             recurrent_kernel_size 3.
         strides, padding ("valid" or "same"), dilation_rate: of the input convolution.
         recurrent_dilation_rate: int or tuple, default 1.
@@ -74,7 +75,7 @@ class ConvGRUCell(GRUGates):
         self.padding = check_choice("padding", padding, ("valid", "same"))
         self.dilation_rate = _int_tuple("dilation_rate", dilation_rate, rank)
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError("`strides` > 1 together with `dilation_rate` > 1 is not supported.")
+            raise invalid("strides", "1 with dilation_rate > 1", strides)
         self.recurrent_dilation_rate = _int_tuple("recurrent_dilation_rate", recurrent_dilation_rate, rank)
         super().__init__(filters, **kwargs)
         self.state_size = -1  # the state's shape is known after build: `state_shape`
