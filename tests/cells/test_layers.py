@@ -168,10 +168,6 @@ def test_unroll_none_unrolls_only_short_known_lengths():
     np.testing.assert_allclose(free(x), fixed(x), atol=1e-6)
 
 
-def test_bad_unroll_names_the_argument():
-    with pytest.raises(ValueError, match="`unroll`"):
-        tsgate.LSTM(U, unroll="auto")
-
 
 @pytest.mark.parametrize("keras_class,tsgate_class", [(keras.layers.GRU, tsgate.GRU), (keras.layers.LSTM, tsgate.LSTM)])
 def test_takes_and_exposes_every_keras_argument(keras_class, tsgate_class):
