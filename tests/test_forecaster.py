@@ -198,3 +198,10 @@ def test_per_series_scaling_follows_the_series_id():
     assert 5 < both.loc["a", "y"].mean() < 15 and 15 < both.loc["b", "y"].mean() < 25
     only_b = forecaster.predict(df[df.site == "b"])  # "b" first in the frame: still b's scaler
     np.testing.assert_allclose(only_b.loc["b", "y"], both.loc["b", "y"], rtol=1e-5)
+
+
+def test_refitting_infers_the_new_frames_frequency():
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4).fit(hourly(200), epochs=1, verbose=0)
+    daily = hourly(200).set_axis(pd.date_range("2020-01-01", periods=200, freq="D", name="time"))
+    assert forecaster.fit(daily, epochs=1, verbose=0).freq_ == "D"
+    assert forecaster.predict(daily).index[0] == daily.index[-1] + pd.Timedelta("1D")

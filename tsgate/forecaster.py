@@ -113,12 +113,14 @@ class Forecaster(BaseEstimator):
         if not hasattr(self, "model_"):
             raise NotFittedError("This Forecaster is not fitted yet; call fit first (or Forecaster.load).")
 
-    def panel(self, df, layout=None, freq=None):
-        """The validated `Panel` of `df` with this forecaster's columns."""
-        layout = layout or self.layout_
-        return Panel.from_frame(df, layout.scaled, freq=freq or getattr(self, "freq_", None) or self.freq,
-                                time_column=self.time_column, series_column=self.series_column,
-                                static_columns=layout.static, fill=self.fill)
+    def panel(self, df):
+        """The validated `Panel` of `df` with the fitted columns and frequency."""
+        self._check_fitted()
+        return self._panel(df, self.layout_, self.freq_)
+
+    def _panel(self, df, layout, freq):
+        return Panel.from_frame(df, layout.scaled, freq=freq, time_column=self.time_column,
+                                series_column=self.series_column, static_columns=layout.static, fill=self.fill)
 
     # -------------------------------------------------------------------- fit
     def fit(self, df, validation=0.2, epochs=20, batch_size=64, patience=5, checkpoint_dir=None, verbose=1):
@@ -132,7 +134,7 @@ class Forecaster(BaseEstimator):
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             check_positive_int(name, value)
         keras.utils.set_random_seed(self.seed)
-        panel = self.panel(df, layout, self.freq)
+        panel = self._panel(df, layout, self.freq)
         cutoff = panel.cutoff(validation, "validation")
         train, dropped = panel.windows(self.lookback, self.horizon, before=cutoff)
         val, _ = panel.windows(self.lookback, self.horizon, after=cutoff)
