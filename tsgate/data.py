@@ -169,7 +169,7 @@ class Panel:
             blocks.append(data.to_numpy("float32"))
             valid.append(present)
             stamps.append(grid.to_numpy())
-            ids.append(sid)
+            ids.append(sid.item() if isinstance(sid, np.generic) else sid)  # JSON-ready ids
             offsets.append(offsets[-1] + len(grid))
             if static_columns:
                 values = part[list(static_columns)].to_numpy("float64")

@@ -220,10 +220,7 @@ class Forecaster(BaseEstimator):
         panel, starts = self._origins(df, future)
         batch = self._inputs(panel, starts, len(starts)).get_single_element()
         inputs = {name: np.asarray(value) for name, value in batch.items()}
-        empty = {"forecast": np.zeros((len(starts), self.horizon, len(self.layout_.targets)))}
-        if self.layout_.quantiles:
-            empty["quantiles"] = np.zeros((*empty["forecast"].shape, len(self.layout_.quantiles)))
-        return inputs, self._frame(panel, starts, empty).index
+        return inputs, self.layout_.index(self._levels(panel, starts))
 
     def _origins(self, df, future):
         """The panel of `df` extended by the horizon, and the start row of the
@@ -256,15 +253,20 @@ class Forecaster(BaseEstimator):
     def _run(self, panel, starts):
         return self.raw_model_.predict(self._inputs(panel, starts), verbose=0)
 
-    def _frame(self, panel, starts, outputs, origins=False):
-        """The forecast DataFrame of the windows at `starts` (`Layout.frame`)."""
+    def _levels(self, panel, starts, origins=False):
+        """The index levels of the forecasts of the windows at `starts`: one
+        row per window and step, ([series,] [origin,] time)."""
         rows = (starts[:, None] + self.lookback + np.arange(self.horizon)).ravel()
         levels = {"time": panel.time[rows]}
         if origins:
             levels = {"origin": np.repeat(panel.time[starts + self.lookback - 1], self.horizon), **levels}
         if self.series_column:
             levels = {self.series_column: np.asarray(panel.series, dtype=object)[panel.series_index()[rows]], **levels}
-        return self.layout_.frame(outputs, levels)
+        return levels
+
+    def _frame(self, panel, starts, outputs, origins=False):
+        """The forecast DataFrame of the windows at `starts`."""
+        return self.layout_.frame(outputs, self._levels(panel, starts, origins))
 
     # -------------------------------------------------------------- delegates
     def evaluate(self, df, test=0.2):

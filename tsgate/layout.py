@@ -185,10 +185,14 @@ class Layout:
         if self.quantiles:
             median = values[:, :, self.quantiles.index(0.5), None]
             values = np.concatenate([values, median], axis=-1).reshape(len(values), -1)
-        names = list(levels)
-        index = (pd.MultiIndex.from_arrays(list(levels.values()), names=names) if len(names) > 1
-                 else pd.DatetimeIndex(levels["time"], name="time"))
-        return pd.DataFrame(values, index=index, columns=self.output_columns())
+        return pd.DataFrame(values, index=self.index(levels), columns=self.output_columns())
+
+    @staticmethod
+    def index(levels):
+        """The forecast index of `levels` {name: `(rows,)` values}, "time" last."""
+        if len(levels) == 1:
+            return pd.DatetimeIndex(levels["time"], name="time")
+        return pd.MultiIndex.from_arrays(list(levels.values()), names=list(levels))
 
     def metadata(self):
         return {"targets": list(self.targets), "inputs": self.input_columns()}

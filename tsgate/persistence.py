@@ -80,7 +80,7 @@ def save(forecaster, path):
         "tsgate_version": __version__,
         "config": config,
         "freq": forecaster.freq_,
-        "series": [_plain(s) for s in forecaster.series_],
+        "series": forecaster.series_,
         "scaler": forecaster.scaler_.to_json(),
         "windows": forecaster.windows_,
     }
@@ -90,10 +90,6 @@ def save(forecaster, path):
     with open(os.path.join(path, "forecaster.json"), "w") as f:
         f.write(text)
     return path
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
 
 
 def load(path, cls):

@@ -95,10 +95,11 @@ class AffineScaler(TransformerMixin, BaseEstimator):
         if not self.per_series:
             return np.zeros(len(groups), int)
         position = {sid: g for g, sid in enumerate(self.groups_)}
-        unknown = [sid for sid in dict.fromkeys(np.asarray(groups, dtype=object).tolist()) if sid not in position]
+        ids = np.asarray(groups, dtype=object).tolist()
+        unknown = [sid for sid in dict.fromkeys(ids) if sid not in position]
         if unknown:
             raise ValueError(f"Series {unknown[:3]} have no fitted scaler (fitted: {self.groups_[:5]}...).")
-        return np.asarray([position[sid] for sid in np.asarray(groups, dtype=object).tolist()], int)
+        return np.asarray([position[sid] for sid in ids], int)
 
     def _check_fitted(self):
         if not hasattr(self, "scale_"):
