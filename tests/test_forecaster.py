@@ -98,12 +98,22 @@ def test_bad_input_is_named_before_tensorflow_sees_it(mutate, message):
     "kwargs,argument",
     [({"lookback": 0}, "lookback"), ({"units": 2.5}, "units"), ({"quantiles": (0.1, 0.9)}, "quantiles"),
      ({"calendar": ["weekday"]}, "calendar"), ({"builder": "nope"}, "builder"), ({"learning_rate": -1.0}, "learning_rate"),
-     ({"fill": "mean"}, "fill"), ({"scaler": "zscore"}, "scaler"), ({"target": 3}, "target")],
+     ({"fill": "mean"}, "fill"), ({"scaler": "zscore"}, "scaler"), ({"target": 3}, "target"),
+     ({"loss": "l1"}, "loss"), ({"schedule": "step"}, "schedule")],
 )
 def test_bad_arguments_are_named_at_fit(kwargs, argument):
     forecaster = Forecaster(**{"target": "y", "lookback": 24, "horizon": 6, **kwargs})
     with pytest.raises(ValueError, match=f"argument `{argument}`"):
         forecaster.fit(hourly(200), epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("schedule,final_rate", [("constant", 0.01), ("cosine", 0.0)])
+def test_loss_and_learning_rate_schedule_are_used(schedule, final_rate):
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4, loss="mae", learning_rate=0.01, schedule=schedule)
+    forecaster.fit(hourly(200), epochs=2, verbose=0)
+    optimizer = forecaster.model_.optimizer
+    assert float(optimizer.learning_rate) == pytest.approx(final_rate, abs=1e-7)
+    assert forecaster.model_.loss == "mae"
 
 
 def test_a_failed_fit_leaves_the_fitted_state_as_it_was():

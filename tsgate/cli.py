@@ -1,10 +1,13 @@
 """The `tsgate` command: demo, train, evaluate, forecast on CSV or Parquet files."""
 
 import argparse
+import copy
 import json
 import sys
 
 import pandas as pd
+
+from tsgate import presets
 
 
 def read_table(path, time_column):
@@ -27,18 +30,24 @@ def build_parser():
     train = commands.add_parser("train", help="fit a Forecaster on a table and save it")
     train.add_argument("data", help="CSV or Parquet file")
     train.add_argument("--model", required=True, help="directory to save the Forecaster in")
+    train.add_argument("--preset", choices=sorted(presets.PRESETS),
+                       help="a preset of tsgate.presets; the other options override it")
     train.add_argument("--config", help="JSON file of Forecaster arguments (command-line options override it)")
     train.add_argument("--target", nargs="+")
     train.add_argument("--lookback", type=int)
     train.add_argument("--horizon", type=int)
+    train.add_argument("--builder", help="a model builder: recurrent (default) or segment")
     train.add_argument("--cell", choices=["gru", "lstm", "memory_gru", "sru"])
     train.add_argument("--units", type=int)
+    train.add_argument("--loss", choices=["mse", "mae", "huber"])
+    train.add_argument("--learning-rate", type=float)
+    train.add_argument("--schedule", choices=["constant", "cosine"])
     train.add_argument("--past-covariates", nargs="*")
     train.add_argument("--calendar", nargs="*")
     train.add_argument("--quantiles", nargs="*", type=float)
     train.add_argument("--freq")
     train.add_argument("--series-column")
-    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--epochs", type=int, help="default: the preset's, else 20")
     train.add_argument("--validation", type=float, default=0.2)
     train.add_argument("--verbose", type=int, default=2, choices=[0, 1, 2])
 
@@ -76,13 +85,15 @@ def main(argv=None):
         return
     df = read_table(args.data, args.time_column)
     if args.command == "train":
-        config = {}
+        config = copy.deepcopy(presets.PRESETS[args.preset]["forecaster"]) if args.preset else {}
+        fit_options = presets.fit_options(args.preset) if args.preset else {"epochs": 20}
         if args.config:
             with open(args.config) as f:
-                config = json.load(f)
+                config.update(json.load(f))
         options = {
-            "target": args.target, "lookback": args.lookback, "horizon": args.horizon, "cell": args.cell,
-            "units": args.units, "past_covariates": args.past_covariates, "calendar": args.calendar,
+            "target": args.target, "lookback": args.lookback, "horizon": args.horizon, "builder": args.builder,
+            "cell": args.cell, "units": args.units, "loss": args.loss, "learning_rate": args.learning_rate,
+            "schedule": args.schedule, "past_covariates": args.past_covariates, "calendar": args.calendar,
             "quantiles": args.quantiles, "freq": args.freq, "series_column": args.series_column,
         }
         config.update({k: v for k, v in options.items() if v is not None})
@@ -90,7 +101,9 @@ def main(argv=None):
         if missing:
             raise SystemExit(f"tsgate train: give {missing} as options or in --config.")
         forecaster = Forecaster(**config)
-        forecaster.fit(df, validation=args.validation, epochs=args.epochs, verbose=args.verbose)
+        if args.epochs is not None:
+            fit_options["epochs"] = args.epochs
+        forecaster.fit(df, validation=args.validation, verbose=args.verbose, **fit_options)
         forecaster.save(args.model)
         print(f"saved to {args.model}: {forecaster.windows_}")
         return

@@ -19,10 +19,12 @@ from sklearn.exceptions import NotFittedError
 from tsgate import evaluation, persistence, plotting
 from tsgate.data import FILLS, Panel, extend
 from tsgate.layout import Layout
-from tsgate.models import BUILDERS, PinballLoss
+from tsgate.models import BUILDERS, POINT_LOSSES, training_loss
 from tsgate.scaling import AffineScaler, raw_unit_model
 from tsgate.validation import check_bool, check_choice, check_positive_float, check_positive_int, invalid
 from tsgate.windows import window_dataset
+
+SCHEDULES = ("constant", "cosine")
 
 
 class Forecaster(BaseEstimator):
@@ -48,7 +50,10 @@ class Forecaster(BaseEstimator):
         freq, time_column, series_column, fill: see `tsgate.data.Panel.from_frame`.
         builder: a name in `tsgate.models.BUILDERS` (default "recurrent");
             builder_options: a dict of further arguments for it (e.g. dropout).
-        learning_rate: Adam's. seed: makes fitting repeatable.
+        loss: "mse", "mae" or "huber" on the scaled values (a quantile head
+            trains on the pinball loss). learning_rate: Adam's; schedule:
+            "constant" or "cosine" (decays to 0 over `epochs` of `fit`).
+        seed: makes fitting repeatable.
 
     Fitted state (set together when `fit` succeeds): `model_` (Keras, scaled
     units), `raw_model_` (raw units), `scaler_`, `layout_`, `freq_`,
@@ -77,7 +82,9 @@ class Forecaster(BaseEstimator):
         fill=None,
         builder="recurrent",
         builder_options=None,
+        loss="mse",
         learning_rate=3e-3,
+        schedule="constant",
         seed=0,
     ):
         self.target, self.lookback, self.horizon, self.stride = target, lookback, horizon, stride
@@ -87,7 +94,7 @@ class Forecaster(BaseEstimator):
         self.scaler, self.scale_per_series = scaler, scale_per_series
         self.freq, self.time_column, self.series_column, self.fill = freq, time_column, series_column, fill
         self.builder, self.builder_options = builder, builder_options
-        self.learning_rate, self.seed = learning_rate, seed
+        self.loss, self.learning_rate, self.schedule, self.seed = loss, learning_rate, schedule, seed
 
     # ---------------------------------------------------------- configuration
     def _layout(self):
@@ -103,7 +110,9 @@ class Forecaster(BaseEstimator):
         check_choice("builder", self.builder, BUILDERS)
         if self.builder_options is not None and not isinstance(self.builder_options, dict):
             raise invalid("builder_options", "a dict or None", self.builder_options)
+        check_choice("loss", self.loss, POINT_LOSSES)
         check_positive_float("learning_rate", self.learning_rate)
+        check_choice("schedule", self.schedule, SCHEDULES)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise invalid("seed", "an int", self.seed)
         AffineScaler(self.scaler)._transformer()
@@ -155,8 +164,9 @@ class Forecaster(BaseEstimator):
         arrays = layout.arrays(scaler.transform(panel.values, ids), panel.time)
         options = {"cell": self.cell, "units": self.units, "layers": self.layers, **(self.builder_options or {})}
         model = BUILDERS[self.builder](layout.spec(self.lookback, self.horizon), **options)
-        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
-                      loss=PinballLoss(layout.quantiles) if layout.quantiles else "mse")
+        steps = epochs * -(-len(train) // batch_size)
+        model.compile(optimizer=keras.optimizers.Adam(self._learning_rate(steps)),
+                      loss=training_loss(self.loss, layout.quantiles))
         callbacks = [keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)]
         if checkpoint_dir:
             os.makedirs(checkpoint_dir, exist_ok=True)
@@ -173,6 +183,12 @@ class Forecaster(BaseEstimator):
         windows = {"train": len(train), "validation": len(val), "dropped_for_gaps": dropped}
         self._set_fitted(model, scaler, layout, panel.freq.freqstr, list(panel.series), windows, history)
         return self
+
+    def _learning_rate(self, steps):
+        """Adam's learning rate, or its schedule over `steps` training steps."""
+        if self.schedule == "cosine":
+            return keras.optimizers.schedules.CosineDecay(self.learning_rate, decay_steps=steps)
+        return self.learning_rate
 
     def _set_fitted(self, model, scaler, layout, freq, series, windows, history=None):
         """Assigns the whole fitted state at once (fit and load)."""

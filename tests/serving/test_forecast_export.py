@@ -175,3 +175,25 @@ def test_tflite_matches_predict(exported, tmp_path):
     for i, row in enumerate(expected):
         out = runner(**{name: value[i : i + 1] for name, value in inputs.items()})
         np.testing.assert_allclose(out["forecast"].ravel(), row, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_segment_builder_exports_and_serves(cell, tmp_path):
+    import tensorflow as tf
+
+    df = two_series().assign(z=lambda d: d["x"].cumsum())
+    forecaster = Forecaster(
+        ["y", "z"], lookback=40, horizon=10, cell=cell, units=8, series_column="site", past_covariates=["x"],
+        static_covariates=["elevation"], calendar=["hour"], quantiles=(0.1, 0.5, 0.9), builder="segment",
+        builder_options={"segment_length": 8, "linear": True},
+    )
+    forecaster.fit(df, epochs=1, verbose=0)
+    inputs, _ = forecaster.serving_inputs(df)
+    expected = forecaster.predict(df)
+    path = forecaster.export(tmp_path / "models", version=1)
+    served = serving.serve_in_fresh_process(path, inputs)
+    np.testing.assert_allclose(served["forecast"][:, :, 1].ravel(), expected["z"], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(served["quantiles"][:, :, 0, 0].ravel(), expected["y_q0.1"], rtol=1e-4, atol=1e-4)
+    runner = tf.lite.Interpreter(model_path=forecaster.export_tflite(str(tmp_path / "f.tflite"))).get_signature_runner()
+    tflite = runner(**{name: value[:1] for name, value in inputs.items()})
+    np.testing.assert_allclose(tflite["forecast"][0], served["forecast"][0], rtol=1e-4, atol=1e-4)

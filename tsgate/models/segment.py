@@ -1,0 +1,227 @@
+"""The "segment" builder: a segment-recurrent forecaster (SegRNN, Lin et al.
+2023) made of any tsgate cell.
+
+Each target channel is forecast on its own with shared weights (channel
+independence). Its lookback, normalised per window, is cut into `n`
+segments of `w` steps, each embedded by a Dense layer; the recurrent cell
+reads the `n` segment embeddings instead of `L` steps. All `m` future
+segments are then decoded in parallel, one recurrent step each from the
+final state, with learned position (and channel) embeddings as inputs: no
+step-by-step decoding, so no error accumulates along the horizon.
+
+    x̃ = norm(x)                       (b, L, C)   last value or RevIN
+    e_i = relu(W_e [x̃_seg i; cov_i])  (b·C, n, d)
+    s = cell(e_1 … e_n)                (b·C, d)    final state(s)
+    q_j = [pos_j; chan_c] + W_f fut_j + W_s static
+    y_j = W_o cell(q_j | s)            (b·C·m, w)  one step per segment
+    ŷ = denorm(y [+ W_l x̃])            (b, H, C)   optional linear path
+"""
+
+import math
+
+import keras
+from keras import ops
+
+from tsgate.keras_compat import broadcast_add
+from tsgate.models.recurrent import CELLS
+from tsgate.models.registry import model_inputs, register_builder
+from tsgate.validation import check_bool, check_choice, check_positive_int, check_rate, invalid
+
+NORMALIZATIONS = ("last", "revin", "none")
+
+
+def state_layer(cell, units, dropout):
+    """A recurrent layer returning `[output, *final_states]`: the tsgate layer
+    named by `cell`, or a fresh copy of a Keras recurrent layer (anything with
+    `return_state` in its config, e.g. `tsgate.LSTM(...)`, `keras.layers.GRU`)."""
+    if isinstance(cell, keras.layers.Layer):
+        config = cell.get_config()
+        if "return_state" not in config:
+            raise invalid("cell", "a recurrent layer with `return_state` (e.g. tsgate.GRU) for the segment builder",
+                          cell)
+        return cell.__class__.from_config({**config, "return_state": True, "return_sequences": False})
+    if cell not in CELLS:
+        raise invalid("cell", f"one of {sorted(CELLS)} or a Keras layer", cell)
+    return CELLS[cell](units, dropout=dropout, return_state=True)
+
+
+def _pad_time(x, before, after, axis):
+    """Zero-pads axis `axis` of `x` by `before` and `after` steps."""
+    pad = [[0, 0]] * len(x.shape)
+    pad[axis] = [before, after]
+    return ops.pad(x, pad) if before or after else x
+
+
+@keras.saving.register_keras_serializable(package="tsgate")
+class SegmentForecast(keras.layers.Layer):
+    """The segment-recurrent forecast of `(b, L, C)` past targets, `(b, H, C)`
+    or `(b, H, C, Q)` with `quantiles` Q > 0, in the same units.
+
+    Args:
+        horizon: H. recurrent: a recurrent layer with `return_state=True`
+            (its `units` d is the embedding width); it encodes the lookback
+            segments and decodes every future segment.
+        segment_length: w; the lookback is zero-padded at the front (after
+            normalisation, i.e. with the last value) to a multiple of w, and
+            the forecast of `ceil(H / w)` segments is cut to H.
+        normalization: "last" (subtract the last value, add it back),
+            "revin" (per-window mean and standard deviation, RevIN without
+            affine weights) or "none".
+        channel_embedding: half of each decoder input is a learned
+            embedding of the channel, half of the segment position.
+        linear: adds a Dense map from the normalised lookback to the
+            horizon, per channel (NLinear) beside the recurrent path.
+        dropout: before the output projection. quantiles: Q (0: a point forecast).
+
+    call(past, past_covariates=None, future_covariates=None, static=None):
+    past covariates `(b, L, P)` join every channel's segments (normalised as
+    the targets are), future covariates `(b, H, F)` and static `(b, S)` are
+    embedded into every decoder input.
+    """
+
+    def __init__(self, horizon, recurrent, segment_length=24, normalization="last", channel_embedding=True,
+                 linear=False, dropout=0.0, quantiles=0, **kwargs):
+        super().__init__(autocast=False, **kwargs)  # normalisation stays in float32 under mixed precision
+        self.horizon = check_positive_int("horizon", horizon)
+        self.segment_length = check_positive_int("segment_length", segment_length)
+        self.normalization = check_choice("normalization", normalization, NORMALIZATIONS)
+        self.channel_embedding = check_bool("channel_embedding", channel_embedding)
+        self.linear = check_bool("linear", linear)
+        self.dropout = check_rate("dropout", dropout)
+        self.quantiles = quantiles
+        self.recurrent = recurrent
+        self.units = recurrent.cell.units if hasattr(recurrent, "cell") else recurrent.units
+        self.out_segments = math.ceil(horizon / segment_length)
+        self.embed = keras.layers.Dense(self.units, activation="relu", name="segment_embedding")
+        self.project = keras.layers.Dense(segment_length * max(quantiles, 1), name="segment_projection")
+        self.drop = keras.layers.Dropout(dropout)
+        self.future_embed = keras.layers.Dense(self.units, name="future_embedding")
+        self.static_embed = keras.layers.Dense(self.units, name="static_embedding")
+        self.linear_map = keras.layers.Dense(horizon, name="linear_path") if linear else None
+
+    def build(self, past_shape, past_covariates_shape=None, future_covariates_shape=None, static_shape=None):
+        lookback, self.channels = past_shape[1], past_shape[2]
+        w, d = self.segment_length, self.units
+        self.in_segments = math.ceil(lookback / w)
+        covariates = past_covariates_shape[-1] if past_covariates_shape else 0
+        self.embed.build((None, self.in_segments, w * (1 + covariates)))
+        self.recurrent.build((None, self.in_segments, d))
+        self.project.build((None, d))
+        if future_covariates_shape:
+            self.future_embed.build((None, self.out_segments, w * future_covariates_shape[-1]))
+        if static_shape:
+            self.static_embed.build(static_shape)
+        if self.linear_map is not None:
+            self.linear_map.build((None, lookback))
+        half = d // 2 if self.channel_embedding else 0
+        self.position = self.add_weight((self.out_segments, d - half), "random_normal", name="position")
+        self.channel = self.add_weight((self.channels, half), "random_normal", name="channel") if half else None
+
+    def _normalize(self, x):
+        """(x̃, denorm) for `(b, L, n)` windows; denorm maps `(b, H, n[, Q])` back."""
+        if self.normalization == "none":
+            return x, lambda y: y
+        if self.normalization == "last":
+            center = x[:, -1:, :]
+            spread = None
+        else:
+            center = ops.mean(x, axis=1, keepdims=True)
+            spread = ops.sqrt(ops.var(x, axis=1, keepdims=True) + 1e-5)
+        x = ops.subtract(x, center)
+        x = x if spread is None else x / spread
+
+        def denorm(y):
+            c, s = center, spread
+            if len(y.shape) == 4:
+                c = ops.expand_dims(c, -1)
+                s = s if s is None else ops.expand_dims(s, -1)
+            return broadcast_add(y if s is None else y * s, c)
+
+        return x, denorm
+
+    def _segments(self, x, width):
+        """`(b, L, k)` → `(b, n, w·k)`: the front-padded lookback in segments."""
+        w, n = self.segment_length, self.in_segments
+        x = _pad_time(x, n * w - x.shape[1], 0, axis=1)
+        return ops.reshape(x, (-1, n, w * width))
+
+    def call(self, past, past_covariates=None, future_covariates=None, static=None, training=False):
+        dtype = past.dtype
+        channels, d, m, w = self.channels, self.units, self.out_segments, self.segment_length
+        q = max(self.quantiles, 1)
+        past, denorm = self._normalize(past)
+        batch = ops.shape(past)[0]
+        # Channel independence: each channel's lookback is a sequence of its own.
+        per_channel = ops.reshape(ops.transpose(past, (0, 2, 1)), (-1, past.shape[1], 1))  # (b·C, L, 1)
+        segments = self._segments(per_channel, 1)  # (b·C, n, w)
+        if past_covariates is not None:
+            covariates, _ = self._normalize(past_covariates)
+            covariates = self._segments(covariates, covariates.shape[-1])  # (b, n, w·P)
+            covariates = ops.broadcast_to(ops.expand_dims(covariates, 1), (batch, channels, *covariates.shape[1:]))
+            segments = ops.concatenate([segments, ops.reshape(covariates, (-1, *covariates.shape[2:]))], axis=-1)
+        _, *states = self.recurrent(self.embed(segments), training=training)
+
+        # Decoder inputs (b, C, m, d): position (+ channel) embeddings and the covariates.
+        shape = (batch, channels, m)
+        queries = ops.broadcast_to(ops.cast(self.position, self.embed.compute_dtype), (*shape, self.position.shape[-1]))
+        if self.channel is not None:
+            channel = ops.cast(self.channel[:, None, :], self.embed.compute_dtype)
+            queries = ops.concatenate([queries, ops.broadcast_to(channel, (*shape, self.channel.shape[-1]))], axis=-1)
+        if future_covariates is not None:
+            future = _pad_time(future_covariates, 0, m * w - self.horizon, axis=1)
+            future = self.future_embed(ops.reshape(future, (-1, m, w * future.shape[-1])))  # (b, m, d)
+            queries = queries + ops.broadcast_to(ops.expand_dims(future, 1), (*shape, d))
+        if static is not None:
+            queries = queries + ops.broadcast_to(self.static_embed(static)[:, None, None, :], (*shape, d))
+        queries = ops.reshape(queries, (-1, 1, d))  # (b·C·m, 1, d)
+        states = [ops.reshape(ops.repeat(ops.expand_dims(s, 1), m, axis=1), (-1, s.shape[-1])) for s in states]
+        decoded, *_ = self.recurrent(queries, initial_state=states, training=training)  # (b·C·m, d)
+
+        out = self.project(self.drop(decoded, training=training))  # (b·C·m, w·q)
+        out = ops.cast(ops.reshape(out, (-1, channels, m * w, q))[:, :, : self.horizon], dtype)  # (b, C, H, q)
+        if self.linear_map is not None:
+            linear = self.linear_map(ops.transpose(past, (0, 2, 1)))  # (b, C, H)
+            out = out + ops.cast(ops.expand_dims(linear, -1), dtype)
+        out = ops.transpose(out, (0, 2, 1, 3))  # (b, H, C, q)
+        return denorm(out if self.quantiles else out[..., 0])
+
+    def compute_output_shape(self, past_shape, *args, **kwargs):
+        point = (past_shape[0], self.horizon, past_shape[2])
+        return (*point, self.quantiles) if self.quantiles else point
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "horizon": self.horizon,
+            "recurrent": keras.saving.serialize_keras_object(self.recurrent),
+            "segment_length": self.segment_length,
+            "normalization": self.normalization,
+            "channel_embedding": self.channel_embedding,
+            "linear": self.linear,
+            "dropout": self.dropout,
+            "quantiles": self.quantiles,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["recurrent"] = keras.saving.deserialize_keras_object(config["recurrent"])
+        return cls(**config)
+
+
+@register_builder("segment")
+def segment_model(spec, cell="gru", units=128, layers=1, segment_length=24, normalization="last",
+                  channel_embedding=True, linear=False, dropout=0.0):
+    """The segment-recurrent model of `spec` (see `SegmentForecast`); `cell`
+    and `units` make its recurrent core (`layers` must be 1: one cell
+    encodes and decodes)."""
+    if layers != 1:
+        raise invalid("layers", "1 for the segment builder (one cell encodes and decodes)", layers)
+    inputs = model_inputs(spec)
+    layer = SegmentForecast(
+        spec.horizon, state_layer(cell, units, 0.0), segment_length, normalization, channel_embedding, linear,
+        dropout, len(spec.quantiles or ()), name="segment_forecast",
+    )
+    out = layer(inputs["past_target"], inputs.get("past_covariates"), inputs.get("future_covariates"),
+                inputs.get("static"))
+    return keras.Model(inputs, out, name="tsgate_segment_forecaster")
