@@ -25,7 +25,7 @@ def test_demo_command_trains_evaluates_plots_and_exports(tmp_path):
         report = json.load(f)
     assert set(report["metrics_raw_units"]) == {"tsgate", "naive", "seasonal naive (24)"}
     assert all(m["MAE"] > 0 and m["RMSE"] >= m["MAE"] for m in report["metrics_raw_units"].values())
-    assert report["windows"]["train"] > 8000 and report["windows"]["dropped_for_gaps"] == 0
+    assert report["windows"]["train"] > 7800 and report["windows"]["dropped_for_gaps"] == 0
     assert os.path.getsize(report["plot"]) > 10_000
     assert os.path.exists(os.path.join(report["saved_model"], "saved_model.pb"))
     assert report["serving_max_abs_diff"] <= 1e-4

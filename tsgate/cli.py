@@ -24,7 +24,7 @@ def build_parser():
 
     demo = commands.add_parser("demo", help="train, evaluate, plot and export on the bundled sensor data")
     demo.add_argument("--output", default="demo_output", help="directory for the plot, report and models")
-    demo.add_argument("--epochs", type=int, default=10)
+    demo.add_argument("--epochs", type=int, help="default: the preset's")
     demo.add_argument("--verbose", type=int, default=2, choices=[0, 1, 2])
 
     train = commands.add_parser("train", help="fit a Forecaster on a table and save it")
