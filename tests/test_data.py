@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers import BACKEND, hourly, two_series
-from tsgate.data import Panel, extend, season_length
+from tsgate.data import Panel, future_values, season_length
 from tsgate.layout import Layout, calendar_features
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="windows are gathered with tf.data")
@@ -64,14 +64,141 @@ def test_panel_frame_is_indexed_by_series_and_time():
     assert frame.loc["b"].index[0] == pd.Timestamp("2024-01-05")
 
 
-def test_extend_appends_the_horizon_with_future_covariates():
+def test_extend_appends_the_horizon_and_future_reads_its_covariates():
     df = hourly(30)
-    future = hourly(3, start=df.index[-1] + pd.Timedelta("1h"), seed=5)
-    extended = extend(df, 3, "h", future=future, future_columns=("x",))
-    assert len(extended) == 33 and extended.index[-1] == df.index[-1] + pd.Timedelta("3h")
-    np.testing.assert_array_equal(extended["x"].iloc[-3:], future["x"])
+    panel, added = Panel.from_frame(df, ["y", "x"]).extend(3)
+    assert len(panel.values) == 33 and added.tolist() == [[30, 31, 32]]
+    assert panel.index()[-1] == df.index[-1] + pd.Timedelta("3h") and panel.valid.all()
+    # A future frame whose index is an unnamed date_range, as users build it.
+    future = hourly(3, start=df.index[-1] + pd.Timedelta("1h"), seed=5).rename_axis(None)
+    values = future_values(future, panel, added, ["x"])
+    np.testing.assert_allclose(values[0, :, 0], future["x"], rtol=1e-6)
     with pytest.raises(ValueError, match="lacks covariates"):
-        extend(df, 3, "h", future=future.iloc[:2], future_columns=("x",))
+        future_values(future.iloc[:2], panel, added, ["x"])
+
+
+@pytest.mark.parametrize(
+    "future,message",
+    [
+        (np.zeros((3, 1)), "argument `future`, expected a pandas DataFrame"),
+        (pd.DataFrame({"x": [1.0, 2.0, 3.0]}), "`future` needs a DatetimeIndex"),
+        (pd.DataFrame({"z": [1.0]}, index=pd.DatetimeIndex(["2024-01-02 06:00"])), r"\['x'\] are missing from `future`"),
+        (pd.DataFrame({"x": [1.0] * 4}, index=pd.DatetimeIndex(["2024-01-02 06:00", "2024-01-02 07:00",
+                                                              "2024-01-02 07:00", "2024-01-02 08:00"])),
+         "`future` has timestamp 2024-01-02 07:00:00 more than once"),
+        (pd.DataFrame({"x": [1.0, np.nan, 3.0]}, index=pd.date_range("2024-01-02 06:00", periods=3, freq="h")),
+         "'x' of `future` has NaN or inf at \\['2024-01-02 07:00:00'\\]; clean it"),
+        (pd.DataFrame({"x": [1.0, 2.0, 3.0]}, index=pd.date_range("2024-01-02 06:00", periods=3, freq="h", tz="UTC")),
+         "`future` has timestamps in time zone 'UTC'"),
+    ],
+)
+def test_bad_future_frames_are_named(future, message):
+    panel, added = Panel.from_frame(hourly(30), ["y", "x"]).extend(3)
+    with pytest.raises(ValueError, match=message):
+        future_values(future, panel, added, ["x"])
+
+
+def test_values_beyond_float32_are_refused_with_column_series_and_time():
+    df = two_series()
+    df.loc[(df.site == "b") & (df.index == pd.Timestamp("2024-01-06 03:00")), "x"] = 1e39
+    with pytest.raises(ValueError, match=r"'x' in series 'b' of `df` has values beyond the float32 range.*"
+                                         r"2024-01-06 03:00"):
+        Panel.from_frame(df, ["y", "x"], series_column="site")
+    with pytest.raises(ValueError, match="beyond the float32 range"):  # fill repairs missing values, not these
+        Panel.from_frame(df, ["y", "x"], series_column="site", fill="zero")
+
+
+@pytest.mark.parametrize(
+    "values,kind",
+    [(lambda n: np.arange(n) + 1j, "complex"), (lambda n: ["a"] * n, "dtype"), (lambda n: np.ones(n, bool), "dtype bool"),
+     (lambda n: pd.date_range("2024", periods=n), "dtype datetime64")],
+)
+def test_columns_that_are_not_real_numbers_are_refused_by_name(values, kind):
+    df = hourly(30)
+    df["x"] = values(len(df))
+    with pytest.raises(ValueError, match=f"Column 'x' of `df` must be numeric \\(real numbers\\), got {kind}"):
+        Panel.from_frame(df, ["y", "x"])
+
+
+def test_nullable_columns_are_read_with_their_missing_values():
+    df = hourly(30).astype({"x": "Float64"})
+    df.loc[df.index[4], "x"] = pd.NA
+    with pytest.raises(ValueError, match=r"'x' has NaN or inf at \['2024-01-01 04:00:00'\]"):
+        Panel.from_frame(df, ["y", "x"])
+    assert np.isfinite(Panel.from_frame(df, ["y", "x"], fill="interpolate").values).all()
+
+
+def test_rows_without_series_id_are_an_error_not_dropped():
+    df = two_series()
+    df.loc[df.index[[5, 9]], "site"] = None
+    with pytest.raises(ValueError, match=r"Column 'site' of `df` has no series id \(NaN/None\) at rows \[5, 9\] "
+                                         r"\(\['2024-01-01 05:00:00', '2024-01-01 09:00:00'\]\)"):
+        Panel.from_frame(df, ["y"], series_column="site")
+    df["site"] = [(1, 2)] * len(df)
+    with pytest.raises(ValueError, match="must be strings or numbers"):
+        Panel.from_frame(df, ["y"], series_column="site")
+
+
+def test_a_column_with_nothing_to_fill_from_is_named():
+    df = two_series()
+    df.loc[df.site == "b", "y"] = np.nan
+    with pytest.raises(ValueError, match=r"Column 'y' in series 'b' of `df` has no finite value: fill='ffill'"):
+        Panel.from_frame(df, ["y"], series_column="site", fill="ffill")
+
+
+def test_static_covariates_must_be_finite_and_constant():
+    df = two_series()
+    df.loc[df.index[3], "elevation"] = np.nan
+    with pytest.raises(ValueError, match=r"'elevation' in series 'a' has NaN or inf at \['2024-01-01 03:00:00'\]"):
+        Panel.from_frame(df, ["y"], series_column="site", static_columns=["elevation"], fill="zero")
+    df.loc[df.index[3], "elevation"] = 5.0
+    with pytest.raises(ValueError, match="'elevation' varies over time in series 'a'"):
+        Panel.from_frame(df, ["y"], series_column="site", static_columns=["elevation"])
+
+
+@pytest.mark.parametrize(
+    "mutate,time_column,message",
+    [
+        (lambda df: df.iloc[:0], None, "`df` is empty"),
+        (lambda df: df.rename_axis("y"), None, "index of `df` is named 'y' like one of its columns"),
+        (lambda df: df.reset_index(drop=True), None, "needs a DatetimeIndex or a `time_column`; its index is a RangeIndex"),
+        (lambda df: df.reset_index(), "when", r"\['when'\] are missing"),
+        (lambda df: df.reset_index().assign(time=lambda d: d.time.astype("int64")), "time", "must hold timestamps"),
+        (lambda df: df.reset_index().assign(time="soon"), "time", "holds values that are not timestamps"),
+        (lambda df: df.set_axis(df.index.where(np.arange(len(df)) != 2)), None, r"NaT\) at rows \[2\]"),
+        (lambda df: pd.concat([df, df[["y"]]], axis=1), None, r"\['y'\] appear more than once"),
+        (lambda df: df.set_axis(pd.MultiIndex.from_product([["a"], df.columns]), axis=1), None, "MultiIndex columns"),
+    ],
+)
+def test_frames_without_usable_rows_or_timestamps_are_named(mutate, time_column, message):
+    with pytest.raises(ValueError, match=message):
+        Panel.from_frame(mutate(hourly(30)), ["y"], time_column=time_column)
+
+
+def test_series_of_different_frequencies_need_freq():
+    daily = hourly(30).set_axis(pd.date_range("2024-01-01", periods=30, freq="D", name="time")).assign(site="b")
+    df = pd.concat([hourly(30).assign(site="a"), daily])
+    with pytest.raises(ValueError, match=r"frequency in series 'b' \(D\) differs from the first series' \(h\)"):
+        Panel.from_frame(df, ["y"], series_column="site")
+
+
+def test_time_zones_are_converted_to_the_expected_one_and_never_mixed_with_naive():
+    berlin = hourly(48).tz_localize("Europe/Berlin")
+    panel = Panel.from_frame(berlin.tz_convert("Asia/Tokyo"), ["y"], tz="Europe/Berlin")
+    assert panel.tz == "Europe/Berlin" and panel.index()[0] == pd.Timestamp("2024-01-01", tz="Europe/Berlin")
+    np.testing.assert_array_equal(panel.time, Panel.from_frame(berlin, ["y"]).time)  # the same instants
+    hours = Layout(("y",), calendar=("hour",)).arrays(panel.values, panel.index())["future_covariates"]
+    np.testing.assert_allclose(hours[6], [1.0, 0.0], atol=1e-6)  # 06:00 in Berlin, whatever the frame's zone
+    assert Panel.from_frame(berlin, ["y"], tz="infer").tz == "Europe/Berlin"
+    with pytest.raises(ValueError, match="without a time zone, but the forecaster was fitted on timestamps in 'UTC'"):
+        Panel.from_frame(hourly(48), ["y"], tz="UTC")
+    with pytest.raises(ValueError, match="in time zone 'Europe/Berlin', but the forecaster was fitted on timestamps "
+                                         "without a time zone"):
+        Panel.from_frame(berlin, ["y"], tz=None)
+    # A naive cut-off is read in the panel's zone; a zoned one for naive data is refused.
+    assert panel.timestamp(panel.cutoff("2024-01-02", "test")) == pd.Timestamp("2024-01-02", tz="Europe/Berlin")
+    with pytest.raises(ValueError, match="argument `test`, expected a timestamp without time zone"):
+        Panel.from_frame(hourly(48), ["y"]).cutoff(pd.Timestamp("2024-01-02", tz="UTC"), "test")
 
 
 @pytest.mark.parametrize("freq,season", [("h", 24), ("15min", 96), ("2h", 12), ("D", 7), ("B", 5), ("7min", 1)])

@@ -76,3 +76,43 @@ def test_historical_forecast_plot_shows_forecasts_against_actuals(trained, tmp_p
     labels = [line.get_label() for line in fig.axes[0].lines]
     assert labels[0] == "actual" and "forecast" in labels and len(labels) > 3  # several origins
     assert (tmp_path / "backtest.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("test", ["soon", None, 1.5, 0, [0.2], pd.Timestamp("2024-01-10", tz="UTC")])
+def test_evaluate_names_a_bad_test_argument(trained, test):
+    forecaster, df = trained
+    with pytest.raises(ValueError, match="argument `test`"):
+        forecaster.evaluate(df, test=test)
+
+
+def test_evaluate_says_when_no_window_lies_after_test(trained):
+    forecaster, df = trained
+    with pytest.raises(ValueError, match="No complete window .* after `test`"):
+        forecaster.evaluate(df, test="2030-01-01")
+
+
+@pytest.mark.parametrize(
+    "kwargs,argument",
+    [({"folds": 0}, "folds"), ({"folds": "3"}, "folds"), ({"test": "0.2"}, "test"), ({"test": 1.0}, "test"),
+     ({"refit": 1}, "refit"), ({"epoch": 1}, "fit_options"), ({"epochs": 0}, "epochs")],
+)
+def test_backtest_names_bad_arguments_before_fitting(kwargs, argument, monkeypatch):
+    fits = []
+    monkeypatch.setattr(Forecaster, "_set_fitted", lambda *a, **k: fits.append(1))
+    with pytest.raises(ValueError, match=f"argument `{argument}`"):
+        Forecaster("y", lookback=24, horizon=6, units=4).backtest(hourly(400), **{"folds": 2, **kwargs})
+    assert not fits
+
+
+def test_backtest_refuses_a_bad_frame_before_fitting():
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4)
+    with pytest.raises(ValueError, match="`df` is empty"):
+        forecaster.backtest(hourly(400).iloc[:0], folds=2)
+    with pytest.raises(ValueError, match="'y' has NaN or inf"):
+        forecaster.backtest(hourly(400).assign(y=np.nan), folds=2)
+
+
+def test_backtest_of_a_zoned_frame():
+    df = hourly(400).tz_localize("America/New_York")
+    folds = Forecaster("y", lookback=24, horizon=6, units=4, calendar=["hour"]).backtest(df, folds=2, test=0.3, epochs=1)
+    assert list(folds["fold"].unique()) == [0, 1] and np.isfinite(folds.drop(columns="fold").to_numpy()).all()

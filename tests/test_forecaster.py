@@ -66,6 +66,11 @@ def test_future_covariates_are_required_at_predict_time():
         forecaster.predict(df)
     future = hourly(6, start=df.index[-1] + pd.Timedelta("1h"))
     assert len(forecaster.predict(df, future=future)) == 6
+    # A future frame indexed by an unnamed date_range, as users build one.
+    unnamed = pd.DataFrame({"x": future["x"].to_numpy()}, index=pd.date_range(future.index[0], periods=6, freq="h"))
+    pd.testing.assert_frame_equal(forecaster.predict(df, future=unnamed), forecaster.predict(df, future=future))
+    with pytest.raises(ValueError, match="argument `future`, expected a pandas DataFrame"):
+        forecaster.predict(df, future=future.to_numpy())
     with pytest.raises(ValueError, match="lacks covariates"):
         forecaster.predict(df, future=future.iloc[:4])
 
@@ -83,7 +88,7 @@ def test_columns_at_predict_time_must_match_fit(trained):
         (lambda df: pd.concat([df.iloc[:5], df.iloc[4:]]), "Duplicate timestamp"),
         (lambda df: df.assign(y=df.y.where(df.index != df.index[7])), r"'y'.*NaN or inf.*2024-01-01 07:00"),
         (lambda df: df.assign(x=np.where(np.arange(len(df)) == 3, np.inf, df.x)), r"'x'.*NaN or inf"),
-        (lambda df: df.assign(x="a"), r"'x' must be numeric"),
+        (lambda df: df.assign(x="a"), r"'x' of `df` must be numeric"),
         (lambda df: df.iloc[:25], "Not enough data.*at least 30"),
     ],
 )
@@ -99,7 +104,14 @@ def test_bad_input_is_named_before_tensorflow_sees_it(mutate, message):
     [({"lookback": 0}, "lookback"), ({"units": 2.5}, "units"), ({"quantiles": (0.1, 0.9)}, "quantiles"),
      ({"calendar": ["weekday"]}, "calendar"), ({"builder": "nope"}, "builder"), ({"learning_rate": -1.0}, "learning_rate"),
      ({"fill": "mean"}, "fill"), ({"scaler": "zscore"}, "scaler"), ({"target": 3}, "target"),
-     ({"loss": "l1"}, "loss"), ({"schedule": "step"}, "schedule")],
+     ({"loss": "l1"}, "loss"), ({"schedule": "step"}, "schedule"), ({"learning_rate": float("nan")}, "learning_rate"),
+     ({"learning_rate": 0}, "learning_rate"), ({"target": ["y", 2]}, "target"), ({"quantiles": ["a", 0.5]}, "quantiles"),
+     ({"quantiles": 0.5}, "quantiles"), ({"quantiles": [[0.5]]}, "quantiles"), ({"cell": ["gru"]}, "cell"),
+     ({"cell": "rnn"}, "cell"), ({"series_column": ["site"]}, "series_column"), ({"time_column": "y"}, "time_column"),
+     ({"freq": "fortnightly"}, "freq"), ({"freq": "-1h"}, "freq"), ({"seed": -1}, "seed"),
+     ({"builder_options": {"units": 8}}, "builder_options"), ({"builder_options": {"nope": 1}}, "builder_options"),
+     ({"scaler": StandardScaler}, "scaler"), ({"calendar": ["hour", "hour"]}, "calendar"),
+     ({"stride": 0}, "stride")],
 )
 def test_bad_arguments_are_named_at_fit(kwargs, argument):
     forecaster = Forecaster(**{"target": "y", "lookback": 24, "horizon": 6, **kwargs})
@@ -215,3 +227,82 @@ def test_refitting_infers_the_new_frames_frequency():
     daily = hourly(200).set_axis(pd.date_range("2020-01-01", periods=200, freq="D", name="time"))
     assert forecaster.fit(daily, epochs=1, verbose=0).freq_ == "D"
     assert forecaster.predict(daily).index[0] == daily.index[-1] + pd.Timedelta("1D")
+
+
+@pytest.mark.parametrize(
+    "kwargs,argument",
+    [({"epochs": 0}, "epochs"), ({"epochs": 2.0}, "epochs"), ({"batch_size": "64"}, "batch_size"),
+     ({"patience": -1}, "patience"), ({"validation": None}, "validation"), ({"validation": 1.5}, "validation"),
+     ({"validation": [0.2]}, "validation"), ({"checkpoint_dir": 3}, "checkpoint_dir"), ({"verbose": 5}, "verbose")],
+)
+def test_bad_fit_arguments_are_named_before_anything_runs(kwargs, argument):
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4)
+    with pytest.raises(ValueError, match=f"argument `{argument}`"):
+        forecaster.fit(hourly(200), **{"verbose": 0, **kwargs})
+    assert not hasattr(forecaster, "model_")
+
+
+def test_static_covariates_are_scaled_like_every_input():
+    # Series near 60 with a static covariate in the hundred thousands: fed raw, it
+    # swamped the head (forecasts of -1.8e5).
+    frames = [hourly(200, seed=k, level=60.0 + k).assign(site=k, population=1e5 * (k + 1)) for k in range(3)]
+    df = pd.concat(frames)
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4, series_column="site", static_covariates=["population"])
+    forecaster.fit(df, epochs=2, verbose=0)
+    np.testing.assert_allclose(forecaster.scaler_.transform_static([[1e5], [2e5], [3e5]]).ravel(),
+                               [-1.2247449, 0.0, 1.2247449], rtol=1e-5)
+    forecast = forecaster.predict(df)
+    assert forecast["y"].between(50, 70).all()
+    inputs, _ = forecaster.serving_inputs(df)
+    np.testing.assert_allclose(inputs["static"][:, 0], [1e5, 2e5, 3e5])  # served in raw units, scaled in the graph
+
+
+def test_calendar_features_follow_the_training_time_zone():
+    df = hourly(300).tz_localize("Europe/Berlin")
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4, calendar=["hour"]).fit(df, epochs=1, verbose=0)
+    assert forecaster.tz_ == "Europe/Berlin"
+    here = forecaster.predict(df)
+    there = forecaster.predict(df.tz_convert("Asia/Tokyo"))  # the same instants, another wall clock
+    pd.testing.assert_frame_equal(there, here)
+    assert str(here.index.tz) == "Europe/Berlin"
+    with pytest.raises(ValueError, match="without a time zone, but the forecaster was fitted on timestamps in "
+                                         "'Europe/Berlin'"):
+        forecaster.predict(df.tz_localize(None))
+    naive = Forecaster("y", lookback=24, horizon=6, units=4).fit(hourly(300), epochs=1, verbose=0)
+    assert naive.tz_ is None
+    with pytest.raises(ValueError, match="in time zone 'Europe/Berlin', but the forecaster was fitted on timestamps "
+                                         "without a time zone"):
+        naive.predict(df)
+    table = forecaster.evaluate(df, test="2024-01-12")  # a naive start is read in the training zone
+    assert np.isfinite(table.to_numpy()).all()
+
+
+def test_an_all_nan_series_is_named_not_forecast_from_zeros():
+    df = two_series()
+    df.loc[df.site == "b", "y"] = np.nan
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4, series_column="site", fill="zero")
+    with pytest.raises(ValueError, match="Column 'y' in series 'b' of `df` has no finite value"):
+        forecaster.fit(df, epochs=1, verbose=0)
+
+
+def test_a_diverged_fit_is_an_error_not_a_forecaster():
+    forecaster = Forecaster("y", lookback=12, horizon=3, units=4, learning_rate=1e30)
+    with pytest.raises(ValueError, match="Training diverged.*lower `learning_rate`"):
+        forecaster.fit(hourly(120), epochs=2, verbose=0)
+    assert not hasattr(forecaster, "model_")
+
+
+def test_predict_names_what_is_wrong_with_df_and_future(trained):
+    forecaster, df = trained
+    with pytest.raises(ValueError, match="`df` is empty"):
+        forecaster.predict(df.iloc[:0])
+    with pytest.raises(ValueError, match="index of `df` is named 'y'"):
+        forecaster.predict(df.rename_axis("y"))
+    with pytest.raises(ValueError, match="'site' of `df` has no series id"):
+        forecaster.predict(df.assign(site=df.site.where(np.arange(len(df)) != 3)))
+    with pytest.raises(ValueError, match=r"'x' in series 'a' of `df` has values beyond the float32 range"):
+        forecaster.predict(df.assign(x=np.where(np.arange(len(df)) == 3, 1e39, df.x)))
+    timed = Forecaster("y", lookback=24, horizon=6, units=4, time_column="when")
+    timed.fit(hourly(200).rename_axis("when").reset_index(), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"\['when'\] are missing from `df`"):
+        timed.predict(hourly(200))

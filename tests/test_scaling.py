@@ -65,3 +65,49 @@ def test_affine_layer_adds_each_windows_own_offset():
     layer = Affine(np.ones((3, 1)), np.array([[10.0], [20.0], [30.0]]))
     out = np.asarray(layer(x, np.array([0, 1, 2], "int32")))
     np.testing.assert_array_equal(out[:, :, 0], [[10, 10, 10], [20, 20, 20], [30, 30, 30]])
+
+
+def test_static_covariates_are_standardized_over_the_training_series():
+    static = np.array([[1000.0, 5.0], [3000.0, 5.0]])
+    scaler = AffineScaler("minmax").fit(np.arange(10.0)[:, None], static=static)
+    np.testing.assert_allclose(scaler.transform_static(static), [[-1, 0], [1, 0]])  # a constant column is centred
+    restored = AffineScaler.from_json(json.loads(json.dumps(scaler.to_json())))
+    np.testing.assert_allclose(restored.transform_static(np.array([[2000.0, 6.0]])), [[0, 1]])
+    # Files written before static covariates were scaled load with them unscaled, as they were trained.
+    older = {key: value for key, value in scaler.to_json().items() if not key.startswith("static")}
+    assert AffineScaler.from_json(older).transform_static(static) is static
+
+
+def test_raw_unit_model_scales_static_covariates_as_the_scaler_does():
+    import keras
+
+    from tsgate.layout import Layout
+    from tsgate.scaling import raw_unit_model
+
+    layout = Layout(("y",), static=("s",))
+    inputs = {"past_target": keras.Input((4, 1), name="past_target"), "static": keras.Input((1,), name="static")}
+    # A "model" whose forecast is its static input: the raw-unit model must feed it the scaled value.
+    out = keras.layers.Reshape((2, 1))(keras.layers.Concatenate()([inputs["static"], inputs["static"]]))
+    model = keras.Model(inputs, out)
+    scaler = AffineScaler().fit(np.array([[0.0], [2.0]]), static=np.array([[100.0], [300.0]]))
+    raw = raw_unit_model(model, layout, scaler)
+    forecast = raw({"past_target": np.zeros((2, 4, 1), "float32"), "static": np.array([[100.0], [300.0]], "float32")})
+    expected = scaler.inverse_transform(scaler.transform_static(np.array([[100.0], [300.0]])))  # [-1, 1] in y's units
+    np.testing.assert_allclose(np.asarray(forecast["forecast"])[:, :, 0], np.repeat(expected, 2, axis=1), rtol=1e-6)
+
+
+def test_scaler_failures_name_the_scaler_or_column():
+    from sklearn.preprocessing import FunctionTransformer
+
+    with pytest.raises(ValueError, match="argument `scaler`, expected a transformer instance"):
+        AffineScaler(StandardScaler).fit(np.ones((3, 1)))
+    flat = FunctionTransformer(lambda x: x * [1.0, 0.0], inverse_func=lambda x: x, check_inverse=False)
+    with pytest.raises(ValueError, match="Column 'v' has zero or non-finite scale"):
+        AffineScaler(flat).fit(np.arange(6.0).reshape(3, 2), feature_names=["u", "v"])
+
+    class Broken(StandardScaler):
+        def fit(self, X, y=None):
+            raise RuntimeError("no")
+
+    with pytest.raises(ValueError, match="failed on the training rows: no"):
+        AffineScaler(Broken()).fit(np.ones((3, 1)))

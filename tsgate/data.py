@@ -4,8 +4,30 @@
 its regular time grid (missing timestamps become gaps) and keeps all series in
 one contiguous array. Windows are start rows into that array; a window never
 covers a gap. `tsgate.windows` turns start rows into a `tf.data` pipeline.
+
+Every check of a frame lives here, and each failure is a ValueError naming
+the argument, column, series and rows, raised before any array is built:
+
+    not a DataFrame, no rows, MultiIndex or duplicated columns     `df`
+    no DatetimeIndex / time column, NaT, unparseable times         `df`, column
+    an index named like a column                                   `df`
+    a missing series id (NaN/None), an id that is not str/number   column, rows
+    a column that is not real-valued (object, str, bool, complex)  column
+    NaN/inf (unless `fill`), beyond the float32 range, all-NaN     column, series, timestamps
+    unsorted or duplicated timestamps, off the frequency's grid    series, timestamps
+    a time zone other than the expected one's awareness            `df`, zone
+
+Time zones: a frame's timestamps are naive or in one zone. A panel keeps them
+as naive UTC (`time`) and its zone (`tz`); calendar features and forecast
+indexes are read in that zone (`Panel.index`). `from_frame(tz=...)` converts
+a frame in another zone to the expected one and refuses naive timestamps
+where a zone is expected (and the reverse), so calendar features never depend
+on the zone a frame happens to be in.
 """
 
+import dataclasses
+import numbers
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +38,9 @@ from tsgate.validation import check_choice, invalid
 # Steps per season for calendar frequencies; sub-daily ones use one day.
 SEASONS = {"D": 7, "B": 5, "W": 52, "MS": 12, "ME": 12, "M": 12}
 FILLS = (None, "ffill", "interpolate", "zero")
+INFER = "infer"  # `from_frame(tz=INFER)`: keep the frame's own zone
+FLOAT32_MAX = float(np.finfo("float32").max)
+MAX_GRID_ROWS = 50_000_000  # a series' grid beyond this is a wrong `freq`, not data
 
 
 def season_length(freq):
@@ -33,61 +58,185 @@ def season_length(freq):
     return int(day // step) if step < day and day % step == pd.Timedelta(0) else 1
 
 
+def check_freq(freq, name="freq"):
+    """A pandas frequency (str, DateOffset or Timedelta) as a positive DateOffset."""
+    if isinstance(freq, bool) or not isinstance(freq, (str, pd.DateOffset, pd.Timedelta)):
+        raise invalid(name, "a pandas frequency such as 'h', 'D' or 'B'", freq)
+    try:
+        offset = pd.tseries.frequencies.to_offset(freq)
+        origin = pd.Timestamp("2000-01-01")
+        positive = origin + offset > origin
+    except (ValueError, TypeError, OverflowError):
+        raise invalid(name, "a pandas frequency such as 'h', 'D' or 'B'", freq) from None
+    if not positive:
+        raise invalid(name, "a positive pandas frequency", freq)
+    return offset
+
+
 def frame_times(df, time_column=None):
     """The timestamps of `df`'s rows: its index, or its `time_column`."""
     return pd.DatetimeIndex(df.index if time_column is None else pd.to_datetime(df[time_column]))
 
 
-def with_time_column(df, time_column=None):
-    """`df` with a default index and its timestamps in a column, and that
-    column's name (`time_column`, else the index's name or "index")."""
+def _check_frame(df, name):
+    if not isinstance(df, pd.DataFrame):
+        raise invalid(name, "a pandas DataFrame", type(df).__name__)
+    if isinstance(df.columns, pd.MultiIndex):
+        raise ValueError(f"`{name}` has MultiIndex columns; give it one level of column names.")
+    if len(df) == 0:
+        raise ValueError(f"`{name}` is empty: it has no rows.")
+
+
+def _check_columns(df, needed, name):
+    """Every `needed` column present exactly once."""
+    missing = [c for c in dict.fromkeys(needed) if c not in df.columns]
+    if missing:
+        raise ValueError(f"Column(s) {missing} are missing from `{name}`; it has {list(df.columns)}.")
+    repeated = [c for c in dict.fromkeys(needed) if int((df.columns == c).sum()) > 1]
+    if repeated:
+        raise ValueError(f"Column(s) {repeated} appear more than once in `{name}`.")
+
+
+def _check_real(column, name, frame_name):
+    """A column of real numbers (integers or floats, nullable ones included)."""
+    dtype = column.dtype
+    numeric = pd.api.types.is_numeric_dtype(dtype)
+    if not numeric or pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_complex_dtype(dtype):
+        kind = "complex" if numeric and pd.api.types.is_complex_dtype(dtype) else f"dtype {dtype}"
+        raise ValueError(f"Column {name!r} of `{frame_name}` must be numeric (real numbers), got {kind}.")
+
+
+def _timestamps(df, time_column, name):
+    """The timestamps of `df`'s rows (its index, or `time_column`) as a
+    DatetimeIndex, checked: parseable, no NaT."""
     if time_column is None:
-        return df.reset_index(), df.index.name or "index"
-    return df.reset_index(drop=True), time_column
+        if not isinstance(df.index, pd.DatetimeIndex):
+            raise ValueError(
+                f"`{name}` needs a DatetimeIndex or a `time_column`; its index is a {type(df.index).__name__}."
+            )
+        if df.index.name is not None and df.index.name in df.columns:
+            raise ValueError(f"The index of `{name}` is named {df.index.name!r} like one of its columns; rename one.")
+        times = df.index
+    else:
+        _check_columns(df, [time_column], name)
+        column = df[time_column]
+        if pd.api.types.is_datetime64_any_dtype(column.dtype):
+            times = pd.DatetimeIndex(column)
+        elif pd.api.types.is_string_dtype(column.dtype) or pd.api.types.is_object_dtype(column.dtype):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    times = pd.DatetimeIndex(pd.to_datetime(column))
+            except (ValueError, TypeError, OverflowError) as error:
+                raise ValueError(f"Time column {time_column!r} of `{name}` holds values that are not timestamps "
+                                 f"({error}).") from None
+        else:
+            raise ValueError(f"Time column {time_column!r} of `{name}` must hold timestamps (datetime64 or date "
+                             f"strings), got dtype {column.dtype}.")
+    missing = np.flatnonzero(np.asarray(times.isna()))
+    if len(missing):
+        raise ValueError(f"`{name}` has missing timestamps (NaT) at rows {missing[:3].tolist()}.")
+    return times
 
 
-def extend(df, horizon, freq, time_column=None, series_column=None, future=None, future_columns=(), copy_columns=()):
-    """`df` with `horizon` rows appended to each series on its `freq` grid:
-    `future_columns` taken from `future` (a frame laid out like `df`), the
-    `copy_columns` repeating the series' last value, every other column 0.0
-    (placeholders that no window reads as input)."""
-    frame, time = with_time_column(df, time_column)
-    given = None
-    if future is not None:
-        if not isinstance(future, pd.DataFrame):
-            raise invalid("future", "a DataFrame laid out like `df`", type(future).__name__)
-        given, _ = with_time_column(future, time_column)
-        if time not in given.columns:
-            raise ValueError(f"`future` has no time column {time!r}; lay it out like `df`.")
-    parts = []
-    groups = frame.groupby(series_column, sort=False) if series_column else [(None, frame)]
-    for sid, part in groups:
-        stamps = pd.date_range(pd.Timestamp(part[time].iloc[-1]), periods=horizon + 1, freq=freq)[1:]
-        extra = pd.DataFrame({column: 0.0 for column in part.columns if column != time}, index=range(horizon))
-        extra[time] = stamps
-        for column in copy_columns + ((series_column,) if series_column else ()):
-            extra[column] = part[column].iloc[-1]
-        if given is not None:
-            rows = given if not series_column else given[given[series_column] == sid]
-            rows = rows.set_index(pd.DatetimeIndex(pd.to_datetime(rows[time])))
-            missing = stamps.difference(rows.index)
-            if len(missing):
-                label = "" if sid is None else f" (series {sid!r})"
-                raise ValueError(f"`future` lacks covariates for {[str(m) for m in missing[:3]]}{label}.")
-            for column in future_columns:
-                extra[column] = rows.loc[stamps, column].to_numpy()
-        parts += [part, extra[part.columns]]
-    merged = pd.concat(parts, ignore_index=True)
-    return merged if time_column else merged.set_index(time)
+def _zone_name(tz, name):
+    """A name pandas reads back (and JSON writes) for the zone `tz`."""
+    text = str(tz)
+    try:
+        pd.Timestamp("2000-01-01", tz=text)
+    except (ValueError, TypeError, KeyError):
+        raise ValueError(f"The time zone {tz!r} of `{name}` has no name pandas reads back; convert the timestamps "
+                         "to a named zone (for example .tz_convert('UTC')).") from None
+    return text
+
+
+def _in_zone(times, tz, name):
+    """`times` converted to the zone `tz` (a name, None for naive timestamps,
+    or INFER for their own), and that zone."""
+    own = None if times.tz is None else _zone_name(times.tz, name)
+    tz = own if tz == INFER else tz
+    if own is None and tz is not None:
+        raise ValueError(f"`{name}` has timestamps without a time zone, but the forecaster was fitted on timestamps "
+                         f"in {tz!r}; localize them (for example .tz_localize({tz!r})).")
+    if own is not None and tz is None:
+        raise ValueError(f"`{name}` has timestamps in time zone {own!r}, but the forecaster was fitted on timestamps "
+                         "without a time zone; pass naive timestamps (for example .tz_localize(None)).")
+    return (times if tz is None else times.tz_convert(tz)), tz
+
+
+def _naive_utc(index):
+    """A DatetimeIndex as naive datetime64 values (UTC if it has a zone)."""
+    return (index if index.tz is None else index.tz_convert("UTC").tz_localize(None)).to_numpy()
+
+
+def _series_ids(column, times, name):
+    """The series id of each row, checked: none missing, each a str or a number."""
+    missing = np.flatnonzero(np.asarray(column.isna()))
+    if len(missing):
+        raise ValueError(f"Column {column.name!r} of `{name}` has no series id (NaN/None) at rows "
+                         f"{missing[:3].tolist()} ({[str(t) for t in times[missing[:3]]]}); every row needs one.")
+    for sid in pd.unique(column):
+        if isinstance(sid, (bool, np.bool_)) or not isinstance(sid, (str, numbers.Real)):
+            raise ValueError(f"Series ids in column {column.name!r} of `{name}` must be strings or numbers, "
+                             f"got {sid!r} ({type(sid).__name__}).")
+    return column
+
+
+def _plain(value):
+    """A NumPy scalar as the Python value JSON writes."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _stamps(times, mask, limit=3):
+    return [str(t) for t in times[mask][:limit]]
+
+
+def _check_values(data, columns, times, label, fill, name="df", fillable=True):
+    """`data` `(rows, n)` float64 of `columns` at `times`: within float32, and
+    finite unless `fill` (then each column needs a finite value to fill from);
+    `fillable`: whether `fill` could repair NaN here (the message says so)."""
+    finite = np.isfinite(data)
+    huge = finite & (np.abs(np.where(finite, data, 0.0)) > FLOAT32_MAX)
+    if huge.any():
+        j = int(np.flatnonzero(huge.any(axis=0))[0])
+        raise ValueError(f"Column {columns[j]!r}{label} of `{name}` has values beyond the float32 range "
+                         f"(±{FLOAT32_MAX:.3g}) at {_stamps(times, huge[:, j])}; rescale it.")
+    if fill is None and not finite.all():
+        j = int(np.flatnonzero(~finite.all(axis=0))[0])
+        more = " ..." if (~finite).sum() > 3 else ""
+        hint = "clean it or pass fill='ffill', 'interpolate' or 'zero'" if fillable else "clean it"
+        where = "" if name == "df" else f" of `{name}`"
+        raise ValueError(f"Column {columns[j]!r}{label}{where} has NaN or inf at "
+                         f"{_stamps(times, ~finite[:, j])}{more}; {hint}.")
+    empty = ~finite.any(axis=0)
+    if fill is not None and empty.any():
+        column = columns[int(np.flatnonzero(empty)[0])]
+        raise ValueError(f"Column {column!r}{label} of `{name}` has no finite value: fill={fill!r} has nothing to "
+                         "fill it from.")
+
+
+def _grid(t, step, label):
+    """The regular grid of `step` from the first to the last of `t`."""
+    try:
+        rows = (t[-1] - t[0]) / pd.Timedelta(step)
+    except (ValueError, TypeError):
+        rows = 0  # calendar steps (months, business days) stay small over pandas' time range
+    if rows > MAX_GRID_ROWS:
+        raise ValueError(f"The timestamps{label} span {int(rows) + 1} steps of {step.freqstr} for {len(t)} rows; "
+                         "is `freq` right?")
+    return pd.date_range(t[0], t[-1], freq=step)
+
 
 @dataclass
 class Panel:
     """Series on their regular grids, stacked row-wise.
 
     values: `(rows, n_columns)` float32, NaN in gap rows; `columns` names them.
-    valid: `(rows,)` bool, False in gap rows. time: `(rows,)` datetime64.
-    series: the series ids in order; offsets[k]:offsets[k+1] are the rows of
-    series k. static: `(n_series, n_static)` float32.
+    valid: `(rows,)` bool, False in gap rows. time: `(rows,)` datetime64,
+    naive UTC when `tz` (the series' time zone name) is set; `index()` gives
+    the timestamps in their zone. series: the series ids in order;
+    offsets[k]:offsets[k+1] are the rows of series k. static:
+    `(n_series, n_static)` float32.
     """
 
     values: np.ndarray
@@ -100,6 +249,7 @@ class Panel:
     static: np.ndarray = None
     static_columns: list = field(default_factory=list)
     gap_rows: int = 0
+    tz: str = None
 
     @classmethod
     def from_frame(
@@ -111,6 +261,7 @@ class Panel:
         series_column=None,
         static_columns=(),
         fill=None,
+        tz=INFER,
     ):
         """Validates `df` and builds the panel of `columns`.
 
@@ -120,32 +271,26 @@ class Panel:
         fill: None (NaN/inf is an error naming the column and rows; missing
             timestamps are gaps that no window covers), or "ffill",
             "interpolate" or "zero" to fill NaN, inf and missing timestamps.
+        tz: the time zone the timestamps are expected in (converted from
+            another zone), None for naive timestamps, or "infer": their own.
         """
-        if not isinstance(df, pd.DataFrame):
-            raise ValueError(f"Expected a pandas DataFrame, got {type(df).__name__}.")
+        _check_frame(df, "df")
         check_choice("fill", fill, FILLS)
-        frame, time_name = with_time_column(df, time_column)
-        if time_name not in frame.columns:
-            raise ValueError(f"Time column {time_name!r} is not in the DataFrame.")
-        if time_column is None and not isinstance(df.index, pd.DatetimeIndex):
-            raise ValueError(
-                "The DataFrame needs a DatetimeIndex or a `time_column`; "
-                f"its index is a {type(df.index).__name__}."
-            )
-        needed = list(columns) + list(static_columns) + ([series_column] if series_column else [])
-        missing = [c for c in needed if c not in frame.columns]
-        if missing:
-            raise ValueError(f"Column(s) {missing} are missing from the DataFrame; it has {list(df.columns)}.")
-        for column in list(columns) + list(static_columns):
-            if not pd.api.types.is_numeric_dtype(frame[column]) or pd.api.types.is_bool_dtype(frame[column]):
-                raise ValueError(f"Column {column!r} must be numeric, got dtype {frame[column].dtype}.")
-        times = pd.to_datetime(frame[time_name])
-        groups = frame.groupby(series_column, sort=False) if series_column else [(None, frame)]
+        step = None if freq is None else check_freq(freq)
+        times, zone = _in_zone(_timestamps(df, time_column, "df"), tz, "df")
+        frame = df.reset_index(drop=True)
+        columns, static_columns = list(columns), list(static_columns)
+        _check_columns(frame, columns + static_columns + ([series_column] if series_column else []), "df")
+        for column in columns + static_columns:
+            _check_real(frame[column], column, "df")
+        if series_column:
+            _series_ids(frame[series_column], times, "df")
+        groups = frame.groupby(series_column, sort=False, observed=True) if series_column else [(None, frame)]
 
         blocks, valid, stamps, ids, offsets, statics, gap_rows = [], [], [], [], [0], [], 0
         for sid, part in groups:
-            label = "" if sid is None else f" in series {sid!r}"
-            t = pd.DatetimeIndex(times.loc[part.index])
+            label = "" if sid is None else f" in series {_plain(sid)!r}"
+            t = times[part.index.to_numpy()]
             order = np.diff(t.asi8)
             if (order < 0).any():
                 i = int(np.argmax(order < 0)) + 1
@@ -153,13 +298,21 @@ class Panel:
             if (order == 0).any():
                 i = int(np.argmax(order == 0)) + 1
                 raise ValueError(f"Duplicate timestamp {t[i]}{label} at row {i}.")
-            step = pd.tseries.frequencies.to_offset(freq) if freq else _infer_step(t, label)
-            grid = pd.date_range(t[0], t[-1], freq=step)
+            inferred = None if freq is not None else _infer_step(t)
+            if inferred is not None and step is not None and inferred != step:
+                raise ValueError(f"The frequency{label} ({inferred.freqstr}) differs from the first series' "
+                                 f"({step.freqstr}); pass `freq`.")
+            step = step or inferred
+            if step is None:
+                raise ValueError(f"Cannot infer the frequency{label} from {len(t)} timestamp(s); pass `freq` "
+                                 "(for example 'h', 'D' or 'B').")
+            grid = _grid(t, step, label)
             if len(grid.intersection(t)) != len(t):
                 off = t.difference(grid)[0]
                 raise ValueError(f"Timestamp {off}{label} is not on the {step.freqstr} grid starting at {t[0]}.")
-            data = part[list(columns)].set_axis(t).astype("float64")
-            _check_finite(data, label, fill)
+            raw = part[columns].to_numpy("float64", na_value=np.nan)
+            _check_values(raw, columns, t, label, fill)
+            data = pd.DataFrame(raw, index=t, columns=columns)
             present = grid.isin(t)
             gap_rows += int((~present).sum())
             data = data.reindex(grid)
@@ -168,25 +321,24 @@ class Panel:
                 present = np.ones(len(grid), bool)
             blocks.append(data.to_numpy("float32"))
             valid.append(present)
-            stamps.append(grid.to_numpy())
-            ids.append(sid.item() if isinstance(sid, np.generic) else sid)  # JSON-ready ids
+            stamps.append(_naive_utc(grid))
+            ids.append(_plain(sid))  # JSON-ready ids
             offsets.append(offsets[-1] + len(grid))
             if static_columns:
-                values = part[list(static_columns)].to_numpy("float64")
-                if not (values == values[0]).all():
-                    raise ValueError(f"Static covariates {list(static_columns)} vary over time{label}.")
-                statics.append(values[0])
+                statics.append(_static_row(part[static_columns].to_numpy("float64", na_value=np.nan),
+                                           static_columns, t, label))
         return cls(
             values=np.concatenate(blocks),
-            columns=list(columns),
+            columns=columns,
             valid=np.concatenate(valid),
             time=np.concatenate(stamps),
             series=ids,
             offsets=np.asarray(offsets),
             freq=step,
             static=np.asarray(statics, "float32") if static_columns else None,
-            static_columns=list(static_columns),
+            static_columns=static_columns,
             gap_rows=gap_rows,
+            tz=zone,
         )
 
     def series_slices(self):
@@ -197,27 +349,54 @@ class Panel:
         """`(rows,)` the position of each row's series."""
         return np.repeat(np.arange(len(self.series)), np.diff(self.offsets))
 
+    def index(self):
+        """The timestamps of the rows, in the panel's zone, named "time"."""
+        index = pd.DatetimeIndex(self.time, name="time")
+        return index if self.tz is None else index.tz_localize("UTC").tz_convert(self.tz)
+
+    def timestamp(self, value):
+        """A time of `self.time` (e.g. a `cutoff`) as a Timestamp in the panel's zone."""
+        stamp = pd.Timestamp(value)
+        return stamp if self.tz is None else stamp.tz_localize("UTC").tz_convert(self.tz)
+
     def frame(self, series_column=None):
         """The values as a DataFrame indexed by time, or by (series, time)
         with a `series_column`; gap rows hold NaN."""
-        index = pd.DatetimeIndex(self.time, name="time")
+        index = self.index()
         if series_column:
             ids = np.asarray(self.series, dtype=object)[self.series_index()]
             index = pd.MultiIndex.from_arrays([ids, index], names=[series_column, "time"])
         return pd.DataFrame(self.values, index=index, columns=self.columns)
 
     def cutoff(self, fraction_or_time, name):
-        """The first timestamp of a held-out part: a timestamp, or the
-        fraction of the overall time span at the end."""
-        if isinstance(fraction_or_time, (int, float, np.floating)) and not isinstance(fraction_or_time, bool):
-            if not 0 < fraction_or_time < 1:
-                raise invalid(name, "a fraction in (0, 1) or a timestamp", fraction_or_time)
+        """The first time (as in `self.time`) of a held-out part: a timestamp
+        (a naive one read in the panel's zone), or the fraction of the
+        overall time span at the end."""
+        value = fraction_or_time
+        if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+            if not 0 < value < 1:
+                raise invalid(name, "a fraction in (0, 1) or a timestamp", value)
             start, end = self.time.min(), self.time.max()
-            return start + (end - start) * (1 - fraction_or_time)
+            return start + (end - start) * (1 - float(value))
+        expected = "a fraction in (0, 1) or a timestamp"
+        if not isinstance(value, (str, pd.Timestamp, np.datetime64)) and not hasattr(value, "year"):
+            raise invalid(name, expected, value)
         try:
-            return np.datetime64(pd.Timestamp(fraction_or_time).tz_localize(None))
-        except (TypeError, ValueError):
-            raise invalid(name, "a fraction in (0, 1) or a timestamp", fraction_or_time) from None
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError, OverflowError):
+            raise invalid(name, expected, value) from None
+        if stamp is pd.NaT:
+            raise invalid(name, expected, value)
+        if self.tz is None:
+            if stamp.tz is not None:
+                raise invalid(name, "a timestamp without time zone, like the data's", value)
+            return stamp.to_datetime64()
+        if stamp.tz is None:
+            try:
+                stamp = stamp.tz_localize(self.tz)
+            except (ValueError, TypeError, OverflowError):  # a wall time that DST skips or repeats
+                raise invalid(name, f"a time that exists once in {self.tz}", value) from None
+        return stamp.tz_convert("UTC").tz_localize(None).to_datetime64()
 
     def windows(self, lookback, horizon, after=None, before=None):
         """Start rows of the gap-free windows of `lookback` inputs and
@@ -243,27 +422,83 @@ class Panel:
             dropped += int((~clean).sum())
         return np.concatenate(starts) if starts else np.zeros(0, int), dropped
 
+    def extend(self, horizon):
+        """This panel with `horizon` rows appended to each series on its grid
+        (values 0.0 and valid: placeholders that no window reads as input),
+        and `(n_series, horizon)` the positions of those rows."""
+        index, n = self.index(), len(self.columns)
+        values, valid, time, offsets, added = [], [], [], [0], []
+        for rows in self.series_slices():
+            stamps = pd.date_range(index[rows.stop - 1], periods=horizon + 1, freq=self.freq)[1:]
+            length = rows.stop - rows.start
+            values += [self.values[rows], np.zeros((horizon, n), self.values.dtype)]
+            valid += [self.valid[rows], np.ones(horizon, bool)]
+            time += [self.time[rows], _naive_utc(stamps)]
+            added.append(offsets[-1] + length + np.arange(horizon))
+            offsets.append(offsets[-1] + length + horizon)
+        extended = dataclasses.replace(self, values=np.concatenate(values), valid=np.concatenate(valid),
+                                       time=np.concatenate(time), offsets=np.asarray(offsets))
+        return extended, np.asarray(added)
 
-def _infer_step(t, label):
+
+def future_values(future, panel, rows, columns, time_column=None, series_column=None):
+    """`(n_series, horizon, n_columns)` float32: the `columns` of `future` (a
+    DataFrame laid out like the fitted frames: a DatetimeIndex of any name or
+    `time_column`, and `series_column`) at the timestamps of `panel`'s rows
+    `rows` `(n_series, horizon)`. Missing, repeated or non-finite values at
+    those timestamps are errors naming the series and timestamps."""
+    _check_frame(future, "future")
+    times, _ = _in_zone(_timestamps(future, time_column, "future"), panel.tz, "future")
+    frame = future.reset_index(drop=True)
+    columns = list(columns)
+    _check_columns(frame, columns + ([series_column] if series_column else []), "future")
+    for column in columns:
+        _check_real(frame[column], column, "future")
+    ids = _series_ids(frame[series_column], times, "future").to_numpy(dtype=object) if series_column else None
+    values = frame[columns].to_numpy("float64", na_value=np.nan)
+    moments = _naive_utc(times)
+    out = np.empty((*np.shape(rows), len(columns)), "float32")
+    for k, sid in enumerate(panel.series):
+        label = "" if not series_column else f" (series {sid!r})"
+        mine = np.ones(len(frame), bool) if ids is None else np.asarray(ids == sid, bool)
+        wanted = panel.time[rows[k]]
+        given = pd.Index(moments[mine])
+        inside = given.isin(wanted)
+        repeated = given[inside][given[inside].duplicated()]
+        if len(repeated):
+            raise ValueError(f"`future` has timestamp {panel.timestamp(repeated[0])} more than once{label}.")
+        position = pd.Index(given[inside]).get_indexer(wanted)
+        if (position < 0).any():
+            missing = [str(panel.timestamp(t)) for t in wanted[position < 0][:3]]
+            raise ValueError(f"`future` lacks covariates for {missing}{label}.")
+        chosen = values[mine][inside][position]
+        stamps = panel.index()[rows[k]]
+        _check_values(chosen, columns, stamps, label, None, name="future", fillable=False)
+        out[k] = chosen
+    return out
+
+
+def _static_row(values, columns, times, label):
+    """The one row of static covariates of a series, checked: finite, within
+    float32, the same at every timestamp."""
+    _check_values(values, columns, times, label, None, fillable=False)
+    varying = ~(values == values[0]).all(axis=0)
+    if varying.any():
+        raise ValueError(f"Static covariate {columns[int(np.flatnonzero(varying)[0])]!r} varies over time{label}.")
+    return values[0]
+
+
+def _infer_step(t):
     """pandas' inferred frequency, else the most common spacing (so that a
-    series with gaps still gets its grid)."""
-    step = t.freq or (pd.infer_freq(t) if len(t) >= 3 else None)
-    if step is None and len(t) >= 3:
-        step = pd.Series(t).diff().mode()[0]
-    if step is None:
-        raise ValueError(f"Cannot infer the frequency{label}; pass `freq` (for example 'h', 'D' or 'B').")
-    return pd.tseries.frequencies.to_offset(step)
-
-
-def _check_finite(data, label, fill):
-    bad = ~np.isfinite(data.to_numpy())
-    if bad.any() and fill is None:
-        column = data.columns[bad.any(axis=0)][0]
-        rows = data.index[bad[:, list(data.columns).index(column)]][:3]
-        raise ValueError(
-            f"Column {column!r}{label} has NaN or inf at {[str(r) for r in rows]}"
-            f"{' ...' if bad.sum() > 3 else ''}; clean it or pass fill='ffill', 'interpolate' or 'zero'."
-        )
+    series with gaps still gets its grid); None from fewer than 3 timestamps."""
+    if t.freq is not None:
+        return t.freq
+    if len(t) < 3:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas 3 announces an offset instead of a str
+        step = pd.infer_freq(t)
+    return pd.tseries.frequencies.to_offset(step or pd.Series(t).diff().mode()[0])
 
 
 def _fill(data, fill):

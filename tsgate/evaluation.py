@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from tsgate.data import frame_times, season_length
+from tsgate.data import INFER, frame_times, season_length
 from tsgate.validation import check_bool, check_positive_int, invalid
+
+FIT_OPTIONS = ("validation", "epochs", "batch_size", "patience", "checkpoint_dir", "verbose")
 
 
 def metrics(actual, forecast, scale):
@@ -52,15 +54,18 @@ def evaluate(forecaster, df, test=0.2):
     the naive and seasonal-naive baselines. Returns a DataFrame indexed by model."""
     forecaster._check_fitted()
     panel = forecaster.panel(df)
-    cutoff = panel.cutoff(test, "test")
-    forecasts = forecaster.historical_forecasts(df, start=pd.Timestamp(cutoff))
+    start = panel.timestamp(panel.cutoff(test, "test"))
+    forecasts = forecaster._historical(panel, start, "test")
     targets = list(forecaster.layout_.targets)
     observed = panel.frame(forecaster.series_column)[targets]
     season = season_length(forecaster.freq_)
     actual, naive, seasonal = baselines(observed, forecasts, season, forecaster.lookback, forecaster.series_column)
-    history = observed[observed.index.get_level_values("time") < cutoff]
+    history = observed[observed.index.get_level_values("time") < start]
     steps = history.groupby(level=0).diff() if forecaster.series_column else history.diff()
-    scale = float(np.nanmean(np.abs(steps.to_numpy("float64")))) or 1.0
+    changes = np.abs(steps.to_numpy("float64"))
+    changes = changes[np.isfinite(changes)]
+    # MASE's scale: the in-sample naive MAE (1 for a constant history, NaN without one).
+    scale = (float(changes.mean()) or 1.0) if changes.size else float("nan")
     table = {
         "tsgate": metrics(actual, forecasts[targets].to_numpy("float64"), scale),
         "naive": metrics(actual, naive, scale),
@@ -79,10 +84,15 @@ def backtest(forecaster, df, folds=3, test=0.2, refit=True, **fit_options):
     check_bool("refit", refit)
     if isinstance(test, bool) or not isinstance(test, (int, float)) or not 0 < test < 1:
         raise invalid("test", "a fraction in (0, 1)", test)
-    times = frame_times(df, forecaster.time_column)
-    start, end = times.min(), times.max()
+    unknown = sorted(set(fit_options) - set(FIT_OPTIONS))
+    if unknown:
+        raise invalid("fit_options", f"keyword arguments of Forecaster.fit among {list(FIT_OPTIONS)}", unknown)
+    template = clone(forecaster)
+    panel = template._panel(df, template._check_params(), template.freq, INFER)  # every check before any fit
+    start, end = panel.time.min(), panel.time.max()
     begin = start + (end - start) * (1 - test)
-    edges = [begin + (end - begin) * k / folds for k in range(folds + 1)]
+    edges = [panel.timestamp(begin + (end - begin) * k / folds) for k in range(folds + 1)]
+    times = frame_times(df, forecaster.time_column)
     rows, model = [], None
     for k in range(folds):
         if refit or model is None:

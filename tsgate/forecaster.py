@@ -7,6 +7,8 @@ raw-unit model), and, delegated, `tsgate.evaluation`, `tsgate.plotting`,
 `tsgate.persistence` and `tsgate.serving`.
 """
 
+import inspect
+import math
 import os
 import time
 import warnings
@@ -17,14 +19,23 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from tsgate import evaluation, persistence, plotting
-from tsgate.data import FILLS, Panel, extend
+from tsgate.data import FILLS, INFER, Panel, check_freq, future_values
 from tsgate.layout import Layout
-from tsgate.models import BUILDERS, POINT_LOSSES, training_loss
+from tsgate.models import BUILDERS, CELLS, POINT_LOSSES, training_loss
 from tsgate.scaling import AffineScaler, raw_unit_model
-from tsgate.validation import check_bool, check_choice, check_positive_float, check_positive_int, invalid
+from tsgate.validation import (
+    check_bool,
+    check_choice,
+    check_non_negative_int,
+    check_optional_name,
+    check_positive_float,
+    check_positive_int,
+    invalid,
+)
 from tsgate.windows import window_dataset
 
 SCHEDULES = ("constant", "cosine")
+BUILDER_ARGUMENTS = ("cell", "units", "layers")  # Forecaster arguments every builder takes
 
 
 class Forecaster(BaseEstimator):
@@ -56,8 +67,14 @@ class Forecaster(BaseEstimator):
         seed: makes fitting repeatable.
 
     Fitted state (set together when `fit` succeeds): `model_` (Keras, scaled
-    units), `raw_model_` (raw units), `scaler_`, `layout_`, `freq_`,
-    `series_`, `windows_`, `history_`.
+    units), `raw_model_` (raw units), `scaler_`, `layout_`, `freq_`, `tz_`
+    (the time zone of the training timestamps, None if naive), `series_`,
+    `windows_`, `history_`.
+
+    Time zones: calendar features are computed in `tz_`. Frames given to a
+    fitted forecaster are converted to `tz_` when they are in another zone;
+    naive timestamps for a model fitted on zoned ones (or the reverse) are
+    an error.
     """
 
     def __init__(
@@ -103,33 +120,61 @@ class Forecaster(BaseEstimator):
                                      self.static_covariates, self.quantiles)
 
     def _check_params(self):
+        """Every constructor argument checked; the validated layout."""
         for name in ("lookback", "horizon", "stride", "units", "layers"):
             check_positive_int(name, getattr(self, name))
+        if not isinstance(self.cell, (str, keras.layers.Layer)) or isinstance(self.cell, str) and self.cell not in CELLS:
+            raise invalid("cell", f"one of {sorted(CELLS)} or a Keras layer", self.cell)
         check_bool("scale_per_series", self.scale_per_series)
         check_choice("fill", self.fill, FILLS)
+        if self.freq is not None:
+            check_freq(self.freq)
+        check_optional_name("time_column", self.time_column)
+        check_optional_name("series_column", self.series_column)
         check_choice("builder", self.builder, BUILDERS)
-        if self.builder_options is not None and not isinstance(self.builder_options, dict):
-            raise invalid("builder_options", "a dict or None", self.builder_options)
+        self._check_builder_options()
         check_choice("loss", self.loss, POINT_LOSSES)
         check_positive_float("learning_rate", self.learning_rate)
         check_choice("schedule", self.schedule, SCHEDULES)
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise invalid("seed", "an int", self.seed)
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**32:
+            raise invalid("seed", "an int in [0, 2**32)", self.seed)
         AffineScaler(self.scaler)._transformer()
-        return self._layout()
+        layout = self._layout()
+        for name in ("time_column", "series_column"):
+            column = getattr(self, name)
+            if column is not None and column in layout.scaled + layout.static:
+                raise invalid(name, "a column with no other role", column)
+        if self.time_column is not None and self.time_column == self.series_column:
+            raise invalid("series_column", "a column other than `time_column`", self.series_column)
+        return layout
+
+    def _check_builder_options(self):
+        options = self.builder_options
+        if options is None:
+            return
+        if not isinstance(options, dict) or not all(isinstance(key, str) for key in options):
+            raise invalid("builder_options", "a dict of keyword arguments or None", options)
+        parameters = inspect.signature(BUILDERS[self.builder]).parameters
+        accepted = [name for name in list(parameters)[1:] if name not in BUILDER_ARGUMENTS]
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        unknown = [key for key in options if key in BUILDER_ARGUMENTS or not (takes_any or key in accepted)]
+        if unknown:
+            raise invalid("builder_options", f"options of the {self.builder!r} builder among {accepted} "
+                          f"({list(BUILDER_ARGUMENTS)} are Forecaster arguments)", options)
 
     def _check_fitted(self):
         if not hasattr(self, "model_"):
             raise NotFittedError("This Forecaster is not fitted yet; call fit first (or Forecaster.load).")
 
     def panel(self, df):
-        """The validated `Panel` of `df` with the fitted columns and frequency."""
+        """The validated `Panel` of `df` with the fitted columns, frequency
+        and time zone."""
         self._check_fitted()
-        return self._panel(df, self.layout_, self.freq_)
+        return self._panel(df, self.layout_, self.freq_, self.tz_)
 
-    def _panel(self, df, layout, freq):
+    def _panel(self, df, layout, freq, tz):
         return Panel.from_frame(df, layout.scaled, freq=freq, time_column=self.time_column,
-                                series_column=self.series_column, static_columns=layout.static, fill=self.fill)
+                                series_column=self.series_column, static_columns=layout.static, fill=self.fill, tz=tz)
 
     # -------------------------------------------------------------------- fit
     def fit(self, df, validation=0.2, epochs=20, batch_size=64, patience=5, checkpoint_dir=None, verbose=1):
@@ -142,8 +187,12 @@ class Forecaster(BaseEstimator):
         layout = self._check_params()
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             check_positive_int(name, value)
+        check_non_negative_int("patience", patience)
+        if checkpoint_dir is not None and not (isinstance(checkpoint_dir, (str, os.PathLike)) and os.fspath(checkpoint_dir)):
+            raise invalid("checkpoint_dir", "None or a directory path", checkpoint_dir)
+        check_choice("verbose", verbose, (0, 1, 2, "auto"))
         keras.utils.set_random_seed(self.seed)
-        panel = self._panel(df, layout, self.freq)
+        panel = self._panel(df, layout, self.freq, INFER)
         cutoff = panel.cutoff(validation, "validation")
         train, dropped = panel.windows(self.lookback, self.horizon, before=cutoff)
         val, _ = panel.windows(self.lookback, self.horizon, after=cutoff)
@@ -156,33 +205,58 @@ class Forecaster(BaseEstimator):
             )
         ids = np.asarray(panel.series, dtype=object)[panel.series_index()]
         train_rows = panel.time < cutoff
+        training_series = np.unique(panel.series_index()[train_rows])
         scaler = AffineScaler(self.scaler, self.scale_per_series).fit(
-            panel.values[train_rows], ids[train_rows], layout.scaled)
+            panel.values[train_rows], ids[train_rows], layout.scaled,
+            static=None if panel.static is None else panel.static[training_series])
         if dropped:
             warnings.warn(f"tsgate: {dropped} window positions dropped because they would straddle a gap "
                           f"({panel.gap_rows} missing timestamps).", stacklevel=2)
-        arrays = layout.arrays(scaler.transform(panel.values, ids), panel.time)
+        arrays = layout.arrays(scaler.transform(panel.values, ids), panel.index())
+        static = scaler.transform_static(panel.static)
         options = {"cell": self.cell, "units": self.units, "layers": self.layers, **(self.builder_options or {})}
         model = BUILDERS[self.builder](layout.spec(self.lookback, self.horizon), **options)
         steps = epochs * -(-len(train) // batch_size)
         model.compile(optimizer=keras.optimizers.Adam(self._learning_rate(steps)),
                       loss=training_loss(self.loss, layout.quantiles))
-        callbacks = [keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)]
-        if checkpoint_dir:
+        fingerprint = {"weights": [list(w.shape) for w in model.weights], "windows": [len(train), len(val)],
+                       "fit": [str(validation), epochs, batch_size, patience], "config": repr(self._plain_params())}
+        history = self._train(model, self._dataset(panel, arrays, train, batch_size, shuffle=True, static=static),
+                              self._dataset(panel, arrays, val, batch_size, static=static),
+                              epochs, patience, checkpoint_dir, verbose, fingerprint)
+        windows = {"train": len(train), "validation": len(val), "dropped_for_gaps": dropped}
+        self._set_fitted(model, scaler, layout, panel.freq.freqstr, list(panel.series), windows, history, panel.tz)
+        return self
+
+    def _train(self, model, train, validation, epochs, patience, checkpoint_dir, verbose, fingerprint):
+        """Keras fit with EarlyStopping (best weights restored) and, with
+        `checkpoint_dir`, ModelCheckpoint and BackupAndRestore."""
+        early_stopping = keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
+        callbacks = [_StopOnNaN(), early_stopping]
+        if checkpoint_dir is not None:
             os.makedirs(checkpoint_dir, exist_ok=True)
             callbacks += [
                 keras.callbacks.ModelCheckpoint(os.path.join(checkpoint_dir, "best.keras"), save_best_only=True),
                 keras.callbacks.BackupAndRestore(os.path.join(checkpoint_dir, "backup")),
             ]
-        history = model.fit(
-            self._dataset(panel, arrays, train, batch_size, shuffle=True),
-            validation_data=self._dataset(panel, arrays, val, batch_size),
-            epochs=epochs, callbacks=callbacks, verbose=verbose,
-            shuffle=False,  # the dataset reshuffles the training windows every epoch
-        )
-        windows = {"train": len(train), "validation": len(val), "dropped_for_gaps": dropped}
-        self._set_fitted(model, scaler, layout, panel.freq.freqstr, list(panel.series), windows, history)
-        return self
+        history = model.fit(train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose,
+                            shuffle=False)  # the dataset reshuffles the training windows every epoch
+        self._check_converged(model, early_stopping)
+        return history
+
+    def _plain_params(self):
+        """The constructor arguments, Keras layers by their config (for the checkpoint fingerprint)."""
+        params = self.get_params(deep=False)
+        return {name: (value.get_config() | {"name": None} if isinstance(value, keras.layers.Layer) else value)
+                for name, value in sorted(params.items())}
+
+    def _check_converged(self, model, early_stopping):
+        """A model whose weights or best validation loss are NaN/inf is an error, not a forecaster."""
+        best = early_stopping.best
+        finite = best is not None and math.isfinite(best) and all(np.isfinite(w).all() for w in model.get_weights())
+        if not finite:
+            raise ValueError(f"Training diverged: the best validation loss is {best} and the weights are not all "
+                             f"finite; lower `learning_rate` (got {self.learning_rate!r}) or check the data.")
 
     def _learning_rate(self, steps):
         """Adam's learning rate, or its schedule over `steps` training steps."""
@@ -190,16 +264,19 @@ class Forecaster(BaseEstimator):
             return keras.optimizers.schedules.CosineDecay(self.learning_rate, decay_steps=steps)
         return self.learning_rate
 
-    def _set_fitted(self, model, scaler, layout, freq, series, windows, history=None):
+    def _set_fitted(self, model, scaler, layout, freq, series, windows, history=None, tz=None):
         """Assigns the whole fitted state at once (fit and load)."""
-        self.model_, self.scaler_, self.layout_, self.freq_ = model, scaler, layout, freq
+        self.model_, self.scaler_, self.layout_, self.freq_, self.tz_ = model, scaler, layout, freq, tz
         self.series_, self.windows_, self.history_ = series, windows, history
         self.raw_model_ = raw_unit_model(model, layout, scaler, layout.quantiles)
 
-    def _dataset(self, panel, arrays, starts, batch_size, shuffle=False, series_index=None):
-        """`window_dataset` of this panel's windows; `series_index` `(n_series,)`
-        the scaler rows the raw-unit model takes with per-series scaling."""
-        per_series = {"static": panel.static} if panel.static is not None else {}
+    def _dataset(self, panel, arrays, starts, batch_size, shuffle=False, static=None, series_index=None):
+        """`window_dataset` of this panel's windows; `static` the static
+        covariates fed (default: the panel's raw values, which the raw-unit
+        model scales); `series_index` `(n_series,)` the scaler rows the
+        raw-unit model takes with per-series scaling."""
+        static = panel.static if static is None else static
+        per_series = {"static": static} if static is not None else {}
         if series_index is not None:
             per_series["series_index"] = series_index
         return window_dataset(arrays, starts, self.lookback, self.horizon, batch_size, shuffle=shuffle,
@@ -221,12 +298,16 @@ class Forecaster(BaseEstimator):
         `horizon` rows per window in window order; `origin` is the last input
         timestamp."""
         self._check_fitted()
-        panel = self.panel(df)
-        after = None if start is None else panel.cutoff(start, "start")
+        return self._historical(self.panel(df), start, "start")
+
+    def _historical(self, panel, start, name):
+        """`historical_forecasts` of a validated panel; `name` the argument `start` came as."""
+        after = None if start is None else panel.cutoff(start, name)
         starts, _ = panel.windows(self.lookback, self.horizon, after=after)
         if len(starts) == 0:
+            where = "" if start is None else f" after `{name}`={start!r}"
             raise ValueError(f"No complete window of lookback {self.lookback} + horizon {self.horizon} "
-                             f"has its targets after {start}.")
+                             f"has its targets{where}.")
         return self._frame(panel, starts, self._run(panel, starts), origins=True)
 
     def serving_inputs(self, df, future=None):
@@ -246,10 +327,11 @@ class Forecaster(BaseEstimator):
         if layout.future and future is None:
             raise ValueError(f"This model needs future covariates {list(layout.future)} for the "
                              f"{self.horizon} forecast steps; pass them as `future`.")
-        self.panel(df)  # validates `df` as it is, before the horizon rows are added
-        extended = extend(df, self.horizon, self.freq_, self.time_column, self.series_column,
-                          future if layout.future else None, layout.future, layout.static)
-        panel = self.panel(extended)
+        panel, added = self.panel(df).extend(self.horizon)
+        if layout.future:
+            columns = [layout.scaled.index(name) for name in layout.future]
+            values = future_values(future, panel, added, layout.future, self.time_column, self.series_column)
+            panel.values[np.ix_(added.ravel(), columns)] = values.reshape(-1, len(columns))
         starts = []
         for k, rows in enumerate(panel.series_slices()):
             start = rows.stop - self.horizon - self.lookback
@@ -262,20 +344,27 @@ class Forecaster(BaseEstimator):
     def _inputs(self, panel, starts, batch_size=256):
         """The raw-unit model's inputs for the windows at `starts`, batched."""
         series_index = self.scaler_.group_positions(panel.series).astype("int32") if self.scale_per_series else None
-        arrays = self.layout_.arrays(np.nan_to_num(panel.values), panel.time)
+        arrays = self.layout_.arrays(np.nan_to_num(panel.values), panel.index())
         dataset = self._dataset(panel, arrays, starts, batch_size, series_index=series_index)
         return dataset.map(lambda inputs, _: inputs)
 
     def _run(self, panel, starts):
-        return self.raw_model_.predict(self._inputs(panel, starts), verbose=0)
+        outputs = self.raw_model_.predict(self._inputs(panel, starts), verbose=0)
+        finite = np.isfinite(outputs["forecast"]).reshape(len(starts), -1).all(axis=1)
+        if not finite.all():
+            sid = panel.series[panel.series_index()[starts[int(np.argmin(finite))]]]
+            raise ValueError(f"The forecast of series {sid!r} is not finite: its inputs are far outside what the "
+                             "model was trained on (or the model is broken).")
+        return outputs
 
     def _levels(self, panel, starts, origins=False):
         """The index levels of the forecasts of the windows at `starts`: one
         row per window and step, ([series,] [origin,] time)."""
         rows = (starts[:, None] + self.lookback + np.arange(self.horizon)).ravel()
-        levels = {"time": panel.time[rows]}
+        index = panel.index()
+        levels = {"time": index[rows]}
         if origins:
-            levels = {"origin": np.repeat(panel.time[starts + self.lookback - 1], self.horizon), **levels}
+            levels = {"origin": index[np.repeat(starts + self.lookback - 1, self.horizon)], **levels}
         if self.series_column:
             levels = {self.series_column: np.asarray(panel.series, dtype=object)[panel.series_index()[rows]], **levels}
         return levels
@@ -308,7 +397,7 @@ class Forecaster(BaseEstimator):
         if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
             raise invalid("version", "a positive integer (TF Serving loads only those)", version)
         metadata = {"tsgate_version": __version__, "lookback": self.lookback, "horizon": self.horizon,
-                    "freq": self.freq_, **self.layout_.metadata(), "quantiles": self.layout_.quantiles,
+                    "freq": self.freq_, "tz": self.tz_, **self.layout_.metadata(), "quantiles": self.layout_.quantiles,
                     "scaler": self.scaler_.to_json()}
         return serving.export_forecast(self.raw_model_, os.path.join(path, str(version)), metadata, xla)
 
@@ -327,3 +416,11 @@ class Forecaster(BaseEstimator):
     def load(cls, path):
         """See `tsgate.persistence.load`."""
         return persistence.load(path, cls)
+
+
+class _StopOnNaN(keras.callbacks.Callback):
+    """Stops training, silently, after an epoch whose loss is NaN or inf (fit then reports it)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not math.isfinite(float((logs or {}).get("loss", 0.0))):
+            self.model.stop_training = True

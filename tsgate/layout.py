@@ -2,9 +2,10 @@
 inputs, derived once from its configuration.
 
 Panel values hold the scaled columns side by side, `targets | past | future`;
-calendar features are computed from the timestamps and join the future block
-unscaled; static covariates are one row per series. The model takes them as
-named inputs:
+calendar features are computed from the timestamps (in the zone the
+forecaster was fitted in) and join the future block unscaled; static
+covariates are one row per series, standardized over the training series. The
+model takes them as named inputs:
 
     past_target        (b, lookback, n_target)
     past_covariates    (b, lookback, n_past)
@@ -14,6 +15,7 @@ named inputs:
 and returns `(b, horizon, n_target)`, or `(b, horizon, n_target, n_quantiles)`.
 """
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +51,22 @@ def _names(name, value):
     if names is None or not all(isinstance(n, str) and n for n in names):
         raise invalid(name, "a column name or a list of column names", value)
     return names
+
+
+def _levels(quantiles):
+    """Quantile levels (a list, tuple or 1-D array of numbers in (0, 1), 0.5
+    among them, each once) as a sorted tuple of float."""
+    expected = "distinct levels in (0, 1) including 0.5 (a list or tuple of numbers)"
+    if isinstance(quantiles, np.ndarray) and quantiles.ndim == 1:
+        quantiles = quantiles.tolist()
+    if not isinstance(quantiles, (list, tuple)):
+        raise invalid("quantiles", expected, quantiles)
+    if not all(isinstance(q, numbers.Real) and not isinstance(q, (bool, np.bool_)) for q in quantiles):
+        raise invalid("quantiles", expected, quantiles)
+    levels = tuple(sorted(float(q) for q in quantiles))
+    if 0.5 not in levels or not all(0 < q < 1 for q in levels) or len(set(levels)) < len(levels):
+        raise invalid("quantiles", expected, quantiles)
+    return levels
 
 
 @dataclass(frozen=True)
@@ -95,15 +113,13 @@ class Layout:
     def from_arguments(cls, target, past=(), future=(), calendar=(), static=(), quantiles=None):
         """The layout of a Forecaster's arguments (a name or a list of names
         each; quantile levels in any order), validated."""
-        levels = None
-        if quantiles is not None:
-            levels = tuple(sorted(float(q) for q in quantiles)) if np.ndim(quantiles) == 1 else ()
-            if 0.5 not in levels or not all(0 < q < 1 for q in levels) or len(set(levels)) < len(levels):
-                raise invalid("quantiles", "distinct levels in (0, 1) including 0.5", quantiles)
+        levels = None if quantiles is None else _levels(quantiles)
         layout = cls(_names("target", target), _names("past_covariates", past), _names("future_covariates", future),
                      _names("calendar", calendar), _names("static_covariates", static), levels)
         for name in layout.calendar:
             check_choice("calendar", name, CALENDAR_PERIODS)
+        if len(set(layout.calendar)) < len(layout.calendar):
+            raise invalid("calendar", "distinct calendar fields", calendar)
         if not layout.targets:
             raise invalid("target", "at least one column name", target)
         used = layout.scaled + layout.static
@@ -136,8 +152,9 @@ class Layout:
 
     def arrays(self, values, time):
         """Per-row arrays by role from panel `values` `(rows, n_scaled)` and
-        their timestamps: "target", "past_covariates", "future_covariates"
-        (future columns then calendar features), those that exist."""
+        their timestamps (`Panel.index()`: calendar fields are read in its
+        zone): "target", "past_covariates", "future_covariates" (future
+        columns then calendar features), those that exist."""
         blocks = np.split(values, np.cumsum([len(self.targets), len(self.past)]), axis=1)
         arrays = {"target": blocks[0]}
         if self.past:
@@ -149,10 +166,12 @@ class Layout:
             arrays["future_covariates"] = np.concatenate(future, axis=1)
         return arrays
 
-    def input_scaling(self, scale, offset):
+    def input_scaling(self, scale, offset, static_scale=None, static_offset=None):
         """{model input: (scale, offset) over its last axis} from the
-        coefficients of the scaled columns `(..., n_scaled)`; calendar
-        features pass through (scale 1, offset 0)."""
+        coefficients of the scaled columns `(..., n_scaled)` and of the
+        static covariates `(n_static,)` (None: not scaled), repeated over the
+        leading axes of `scale`; calendar features pass through (scale 1,
+        offset 0)."""
         bounds = np.cumsum([0, len(self.targets), len(self.past), len(self.future)])
         pieces = {name: slice(a, b) for name, a, b in zip(("past_target", "past_covariates", "future"), bounds, bounds[1:])}
         scaling = {}
@@ -165,6 +184,9 @@ class Layout:
                 np.concatenate([scale[..., pieces["future"]], identity], axis=-1),
                 np.concatenate([offset[..., pieces["future"]], 0 * identity], axis=-1),
             )
+        if self.static and static_scale is not None:
+            shape = (*scale.shape[:-1], len(self.static))
+            scaling["static"] = (np.broadcast_to(static_scale, shape).copy(), np.broadcast_to(static_offset, shape).copy())
         return scaling
 
     def output_columns(self):

@@ -46,7 +46,9 @@ class AffineScaler(TransformerMixin, BaseEstimator):
         per_series: fit one transformer per series instead of one for all.
 
     Fitted state: `scale_`, `offset_` `(n_groups, n_features)`, `groups_` the
-    series ids in that order (`[None]` without per_series), `feature_names_in_`.
+    series ids in that order (`[None]` without per_series), `feature_names_in_`;
+    `static_scale_`, `static_offset_` `(n_static,)` for the static covariates
+    (one global map: each series has a single value), None without them.
     """
 
     def __init__(self, method="standard", per_series=False):
@@ -58,15 +60,20 @@ class AffineScaler(TransformerMixin, BaseEstimator):
             if self.method not in SCALERS:
                 raise invalid("scaler", f"one of {sorted(SCALERS)} or a scikit-learn transformer", self.method)
             return SCALERS[self.method]()
-        if not all(hasattr(self.method, name) for name in ("fit", "transform", "inverse_transform")):
-            raise invalid("scaler", "a transformer with fit, transform and inverse_transform", self.method)
-        return clone(self.method)
+        if isinstance(self.method, type) or not all(
+            callable(getattr(self.method, name, None)) for name in ("fit", "transform", "inverse_transform")
+        ):
+            raise invalid("scaler", "a transformer instance with fit, transform and inverse_transform", self.method)
+        return clone(self.method, safe=False)
 
-    def fit(self, X, groups=None, feature_names=None):
+    def fit(self, X, groups=None, feature_names=None, static=None):
         """X `(rows, n_features)` of training rows (rows with NaN ignored);
-        groups `(rows,)` the series id of each row, with per_series."""
+        groups `(rows,)` the series id of each row, with per_series; static
+        `(n_series, n_static)` the static covariates of the training series,
+        standardized whatever `method` (a constant column is only centred)."""
         check_bool("per_series", self.per_series)
         values = np.asarray(X, "float64")
+        names = [f"column {j}" for j in range(values.shape[1])] if feature_names is None else list(feature_names)
         keys = np.asarray(groups, dtype=object) if self.per_series else np.full(len(values), None, dtype=object)
         ids = list(dict.fromkeys(keys.tolist())) or [None]
         scale, offset = np.ones((len(ids), values.shape[1])), np.zeros((len(ids), values.shape[1]))
@@ -74,16 +81,25 @@ class AffineScaler(TransformerMixin, BaseEstimator):
             rows = values[(keys == sid) & np.isfinite(values).all(axis=1)]
             label = "" if sid is None else f" of series {sid!r}"
             if len(rows) < 2:
-                raise ValueError(f"Cannot fit the scaler on {len(rows)} training row(s){label}.")
-            transformer = self._transformer().fit(rows)
-            zero = transformer.transform(np.zeros((1, values.shape[1])))[0]
-            scale[g] = transformer.transform(np.ones((1, values.shape[1])))[0] - zero
+                raise ValueError(f"Cannot fit the scaler on {len(rows)} training row(s){label} without NaN.")
+            try:
+                transformer = self._transformer().fit(rows)
+                zero = transformer.transform(np.zeros((1, values.shape[1])))[0]
+                scale[g] = transformer.transform(np.ones((1, values.shape[1])))[0] - zero
+                affine_map = np.allclose(transformer.transform(rows), rows * scale[g] + zero, rtol=1e-5, atol=1e-6)
+            except Exception as error:  # the user's transformer: any failure is named as its own
+                raise ValueError(f"The scaler {self.method!r} failed on the training rows{label}: {error}") from error
             offset[g] = zero
-            if not np.allclose(transformer.transform(rows), rows * scale[g] + zero, rtol=1e-5, atol=1e-6):
+            if not affine_map:
                 raise ValueError(f"The scaler {transformer!r} is not affine per column; tsgate needs one that is.")
-            if not np.all(np.isfinite(scale[g]) & (scale[g] != 0)):
-                raise ValueError(f"A column{label} has zero or non-finite scale (is it constant?).")
+            bad = ~(np.isfinite(scale[g]) & (scale[g] != 0) & np.isfinite(offset[g]))
+            if bad.any():
+                raise ValueError(f"Column {names[int(np.flatnonzero(bad)[0])]!r}{label} has zero or non-finite "
+                                 "scale on the training rows (is it constant there?).")
         self.scale_, self.offset_, self.groups_ = scale, offset, ids
+        self.static_scale_ = self.static_offset_ = None
+        if static is not None:
+            self.static_scale_, self.static_offset_ = _standardize(np.asarray(static, "float64"))
         self.feature_names_in_ = None if feature_names is None else np.asarray(feature_names, dtype=object)
         self.n_features_in_ = values.shape[1]
         return self
@@ -109,6 +125,14 @@ class AffineScaler(TransformerMixin, BaseEstimator):
         g = self.group_positions(groups if groups is not None else np.full(len(X), None))
         return np.asarray(affine(np.asarray(X, "float64"), self.scale_[g], self.offset_[g])).astype("float32")
 
+    def transform_static(self, static):
+        """Static covariates `(n_series, n_static)` scaled as at fit (unchanged
+        if the scaler was fitted without them)."""
+        self._check_fitted()
+        if static is None or self.static_scale_ is None:
+            return static
+        return np.asarray(affine(np.asarray(static, "float64"), self.static_scale_, self.static_offset_)).astype("float32")
+
     def inverse_transform(self, X, groups=None, columns=slice(None)):
         """X `(rows, ..., n)` with groups `(rows,)`; `columns` selects the
         fitted columns the last axis holds (default: all)."""
@@ -121,8 +145,11 @@ class AffineScaler(TransformerMixin, BaseEstimator):
     def to_json(self):
         self._check_fitted()
         names = None if self.feature_names_in_ is None else list(self.feature_names_in_)
+        static = self.static_scale_ is not None
         return {"per_series": self.per_series, "groups": [_plain(g) for g in self.groups_],
-                "scale": self.scale_.tolist(), "offset": self.offset_.tolist(), "feature_names": names}
+                "scale": self.scale_.tolist(), "offset": self.offset_.tolist(), "feature_names": names,
+                "static_scale": self.static_scale_.tolist() if static else None,
+                "static_offset": self.static_offset_.tolist() if static else None}
 
     @classmethod
     def from_json(cls, state, method="standard"):
@@ -130,10 +157,23 @@ class AffineScaler(TransformerMixin, BaseEstimator):
         scaler = cls(method, state["per_series"])
         scaler.scale_, scaler.offset_ = np.asarray(state["scale"], "float64"), np.asarray(state["offset"], "float64")
         scaler.groups_ = list(state["groups"])
+        static = state.get("static_scale")  # absent from files written before static covariates were scaled
+        scaler.static_scale_ = None if static is None else np.asarray(static, "float64")
+        scaler.static_offset_ = None if static is None else np.asarray(state["static_offset"], "float64")
         names = state["feature_names"]
         scaler.feature_names_in_ = None if names is None else np.asarray(names, dtype=object)
         scaler.n_features_in_ = scaler.scale_.shape[1]
         return scaler
+
+
+def _standardize(values):
+    """Scale and offset `(n,)` mapping the columns of `values` `(rows, n)` to
+    mean 0, standard deviation 1; a constant column is only centred."""
+    if values.ndim != 2 or len(values) == 0:
+        raise ValueError(f"Cannot scale static covariates from an array of shape {values.shape}; expected (series, n).")
+    mean, std = values.mean(axis=0), values.std(axis=0)
+    std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
+    return 1.0 / std, -mean / std
 
 
 def _plain(value):
@@ -181,7 +221,7 @@ def raw_unit_model(model, layout, scaler, quantiles=None):
     in raw units."""
     inputs = {t.name: keras.Input(t.shape[1:], name=t.name) for t in model.inputs}
     group = keras.Input((), dtype="int32", name="series_index") if scaler.per_series else None
-    scaling = layout.input_scaling(scaler.scale_, scaler.offset_)
+    scaling = layout.input_scaling(scaler.scale_, scaler.offset_, scaler.static_scale_, scaler.static_offset_)
     scaled = {name: Affine(*scaling[name], name=f"scale_{name}")(x, group) if name in scaling else x
               for name, x in inputs.items()}
     n_target = len(layout.targets)

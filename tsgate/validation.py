@@ -45,3 +45,16 @@ def check_choice(name, value, choices):
     if not isinstance(value, str | int | float | type(None)) or value not in choices:
         raise invalid(name, f"one of {sorted(choices, key=str)}", value)
     return value
+
+
+def check_non_negative_int(name, value):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+        raise invalid(name, "a non-negative integer", value)
+    return int(value)
+
+
+def check_optional_name(name, value):
+    """None or a non-empty str, as column-name arguments are."""
+    if value is not None and (not isinstance(value, str) or not value):
+        raise invalid(name, "None or a column name (a non-empty str)", value)
+    return value
