@@ -95,3 +95,59 @@ def test_refused_or_interrupted_export_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         serving.export_saved_model(tsgate_model(), tmp_path / "1")
     assert os.listdir(tmp_path) == []
+
+
+def test_staging_happens_outside_the_served_base_path(tmp_path, monkeypatch):
+    staged = []
+    check = atomic.check_portable
+    monkeypatch.setattr(atomic, "check_portable", lambda path: (staged.append(path), check(path)))
+    path = serving.export_saved_model(tsgate_model(), tmp_path / "models" / "1")
+    assert os.path.dirname(staged[0]) == str(tmp_path / ".models.tsgate-staging")
+    assert os.listdir(tmp_path / "models") == ["1"] and os.path.basename(path) == "1"
+    assert os.listdir(tmp_path / ".models.tsgate-staging") == [".tsgate-export.lock"]
+
+
+def test_stale_staging_is_cleared_unless_an_export_is_running(tmp_path):
+    import fcntl
+
+    base = tmp_path / "models"
+    area = tmp_path / ".models.tsgate-staging"
+    for debris in (area / ".tsgate-export-killed", base / ".tsgate-export-legacy"):  # kill -9 leftovers
+        os.makedirs(debris / "variables")
+    running = os.open(area / ".tsgate-export.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(running, fcntl.LOCK_SH)  # another export is writing: its staging may be one of them
+    serving.export_saved_model(tsgate_model(), base / "1")
+    assert (area / ".tsgate-export-killed").exists() and (base / ".tsgate-export-legacy").exists()
+    os.close(running)
+    serving.export_saved_model(tsgate_model(), base / "2")
+    assert sorted(os.listdir(base)) == ["1", "2"] and os.listdir(area) == [".tsgate-export.lock"]
+
+
+def test_staging_falls_back_to_the_base_path_across_file_systems(tmp_path, monkeypatch):
+    base = str(tmp_path / "mounted")
+    os.makedirs(base)
+    assert atomic.staging_area(base) == str(tmp_path / ".mounted.tsgate-staging")
+    real_stat = os.stat
+
+    def stat(path, *args, **kwargs):  # the base path is a mount point: every path its own device
+        fields = list(real_stat(path, *args, **kwargs)[:10])
+        fields[2] = len(os.fspath(path))
+        return os.stat_result(fields)
+
+    monkeypatch.setattr(atomic.os, "stat", stat)
+    assert atomic.staging_area(base) == base
+
+
+@pytest.mark.parametrize("version", ["0", "-1", "abc", "007", "1.5", str(2**63), "١"])
+def test_export_version_must_be_a_positive_integer(tmp_path, version):
+    with pytest.raises(ValueError, match="must end in its version, a positive integer"):
+        serving.export_saved_model(tsgate_model(), tmp_path / "models" / version)
+    assert not (tmp_path / "models").exists()
+
+
+def test_a_second_export_to_a_version_overwrites_nothing(tmp_path):
+    path = serving.export_saved_model(tsgate_model(), tmp_path / "1")
+    before = {name: os.path.getmtime(os.path.join(path, name)) for name in os.listdir(path)}
+    with pytest.raises(ValueError, match="already exists; nothing was overwritten"):
+        serving.export_saved_model(tsgate_model(), path)
+    assert {name: os.path.getmtime(os.path.join(path, name)) for name in os.listdir(path)} == before
