@@ -32,6 +32,7 @@ def exported(tmp_path_factory):
 def test_served_raw_units_match_predict(exported):
     forecaster, df, path = exported
     assert os.path.basename(path) == "3"
+    assert os.listdir(os.path.dirname(path)) == ["3"]  # no staging debris where TF Serving polls
     inputs, index = forecaster.serving_inputs(df)
     assert set(inputs) == {"past_target", "past_covariates", "future_covariates", "static"}
     served = serving.serve_in_fresh_process(path, inputs)
@@ -107,6 +108,59 @@ def test_rest_bodies_round_trip(exported, form):
     pd.testing.assert_frame_equal(frame, forecaster.predict(df), rtol=1e-4, atol=1e-4, check_dtype=False)
 
 
+def bad_inputs(inputs):
+    """{case: (inputs with one mistake, the error it must give)} for the `exported` forecaster."""
+    nan, early_inf = ({name: value.copy() for name, value in inputs.items()} for _ in range(2))
+    nan["past_target"][1, 5, 0] = np.nan
+    early_inf["past_covariates"][0, 0, 0] = np.inf  # once scaled and fed to the GRU, a finite forecast
+    return {
+        "nan": (nan, "Input `past_target` holds NaN or inf"),
+        "early inf": (early_inf, "Input `past_covariates` holds NaN or inf"),
+        "batch": ({**inputs, "static": inputs["static"][:1]}, "Inputs `future_covariates` and `static` have different batch sizes"),
+        "lookback": ({**inputs, "past_target": inputs["past_target"][:, :5]}, "Input `past_target` needs shape (batch, 24, 1)"),
+        "rank": ({**inputs, "future_covariates": inputs["future_covariates"][..., 0]},
+                 "Input `future_covariates` needs shape (batch, 6, 2)"),
+    }
+
+
+@pytest.mark.parametrize("signature", ["serving_default", "serving_xla"])
+def test_signatures_refuse_bad_inputs_naming_them(exported, signature):
+    import re
+
+    import tensorflow as tf
+
+    forecaster, df, path = exported
+    inputs, _ = forecaster.serving_inputs(df)
+    serve = tf.saved_model.load(path).signatures[signature]
+    for case, (bad, message) in bad_inputs(inputs).items():
+        with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(message)):
+            serve(**{name: tf.constant(value) for name, value in bad.items()})
+    ops = serving.saved_model_op_types(path)
+    assert {"Assert", "CheckNumerics"} <= ops and not any(op.startswith("CudnnRNN") for op in ops)
+
+
+def test_tf_serving_status_of_a_refused_request(exported):
+    forecaster, df, path = exported
+    inputs, _ = forecaster.serving_inputs(df)
+    bad, message = bad_inputs(inputs)["nan"]
+    with pytest.raises(serving.ServingError, match="INVALID_ARGUMENT") as refused:  # in a process without tsgate
+        serving.serve_in_fresh_process(path, bad)
+    assert refused.value.code == "INVALID_ARGUMENT" and message in refused.value.message
+
+
+def test_a_second_export_to_the_same_version_is_refused(exported):
+    forecaster, _, path = exported
+    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+        before = f.read()
+    with pytest.raises(ValueError, match="already exists; nothing was overwritten"):
+        forecaster.export(os.path.dirname(path), version=3)
+    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+        assert f.read() == before
+    for version in ("abc", "0", "007"):
+        with pytest.raises(ValueError, match="must end in its version, a positive integer"):
+            serving.export_forecast(forecaster.raw_model_, os.path.join(os.path.dirname(path), version), {})
+
+
 def test_interrupted_export_leaves_no_version(exported, tmp_path, monkeypatch):
     forecaster, _, _ = exported
 
@@ -132,6 +186,12 @@ def test_per_series_scaling_exports_with_a_series_index(tmp_path):
         assert json.load(f)["scaler"]["groups"] == ["a", "b"]
     with pytest.raises(ValueError, match="argument `version`"):
         forecaster.export(tmp_path, version="abc")
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    for rows, message in (([2], "Input `series_index` holds a row >= 2"), ([-1], "holds a negative row")):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):  # XLA would clamp the gather
+            serve(**{**{k: tf.constant(v) for k, v in inputs.items()}, "series_index": tf.constant(rows, tf.int32)})
 
 
 def test_streaming_in_chunks_equals_the_whole_sequence(tmp_path):
@@ -160,6 +220,11 @@ def test_streaming_in_chunks_equals_the_whole_sequence(tmp_path):
         outputs.append(result["outputs"].numpy())
         state = result["state"].numpy()
     np.testing.assert_allclose(np.concatenate(outputs, axis=1), model(x), atol=1e-5)
+    state[1, 0] = np.nan
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Input `state` holds NaN or inf"):
+        serve(inputs=tf.constant(x[:, :4]), state=tf.constant(state))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Inputs `inputs` and `state` have different batch"):
+        serve(inputs=tf.constant(x[:1, :4]), state=tf.constant(np.zeros((2, state_size), "float32")))
     with pytest.raises(ValueError, match="return_sequences=True"):
         serving.export_streaming(keras.Sequential([keras.Input((None, 3)), tsgate.GRU(2)]), tmp_path / "2")
 

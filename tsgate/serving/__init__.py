@@ -8,9 +8,10 @@ from tsgate.serving.rest import request_body, response_frame, response_outputs
 from tsgate.serving.saved_model import export_forecast, export_saved_model
 from tsgate.serving.streaming import export_streaming
 from tsgate.serving.tflite import export_tflite
-from tsgate.serving.verify import serve_in_fresh_process
+from tsgate.serving.verify import ServingError, serve_in_fresh_process
 
 __all__ = [
+    "ServingError",
     "check_portable",
     "export_forecast",
     "export_saved_model",

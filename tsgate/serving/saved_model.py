@@ -1,5 +1,5 @@
 """SavedModels for TF Serving: any Keras model of tsgate cells, and the
-raw-unit forecaster."""
+raw-unit forecaster, whose signatures check their inputs in the graph."""
 
 import json
 
@@ -10,9 +10,11 @@ from tsgate.serving.atomic import write_assets, write_atomically
 
 
 def export_saved_model(model, path, input_signature=None):
-    """`model.export(path)` made safe for serving: written to a temporary
-    directory beside `path`, checked by `check_portable`, then renamed into
-    place, so `path` either holds a complete portable SavedModel or nothing."""
+    """`model.export(path)` made safe for serving: written to a staging
+    directory outside the model base path, checked by `check_portable`, then
+    renamed into place, so `path` either holds a complete portable SavedModel
+    or nothing. The last component of `path` is the version: a positive
+    integer, as TF Serving loads only those."""
     return write_atomically(
         path,
         lambda staging: model.export(staging, format="tf_saved_model", input_signature=input_signature, verbose=False),
@@ -24,6 +26,48 @@ def input_specs(model, batch=None):
     return {t.name: tf.TensorSpec((batch, *t.shape[1:]), t.dtype, name=t.name) for t in model.inputs}
 
 
+def checked_inputs(inputs, specs=None, n_series=None):
+    """`inputs` ({name: tensor}, in a signature's graph) behind the checks
+    TF Serving does not make from the signature (it feeds what it is sent):
+    each input has the rank and the known dimensions of its spec in `specs`
+    ({name: tf.TensorSpec}), every input the same batch size, floating inputs
+    are finite, `series_index` is a row of the scaler (`0 <= i < n_series`).
+    A failed check stops the call with an InvalidArgumentError naming the
+    input (what TF Serving returns as an INVALID_ARGUMENT status, HTTP 400
+    over REST) before any of the model runs."""
+    specs = specs or {}
+    names = sorted(inputs)
+    pad = tf.ones([1 + max((len(spec.shape) for spec in specs.values()), default=1)], tf.int32)
+    shapes = {name: tf.concat([tf.shape(x), pad], 0) for name, x in inputs.items()}  # indexable whatever the rank
+    shape_checks = []
+    for name, spec in specs.items():
+        message = f"Input `{name}` needs shape ({', '.join(['batch', *map(str, spec.shape[1:])])})"
+        # The rank from the values of the shape: graph optimizations fold tf.rank to the spec's.
+        rank = tf.argmin(tf.concat([tf.shape(inputs[name]), [-1]], 0), output_type=tf.int32)
+        shape_checks.append(tf.debugging.assert_equal(rank, len(spec.shape), message=message))
+        known = [axis for axis, size in enumerate(spec.shape) if axis and size is not None]
+        if known:
+            shape_checks.append(tf.debugging.assert_equal(
+                tf.gather(shapes[name], known), [spec.shape[axis] for axis in known], message=message))
+    for name in names[1:]:
+        message = f"Inputs `{names[0]}` and `{name}` have different batch sizes; every input needs one row per window"
+        shape_checks.append(tf.debugging.assert_equal(shapes[name][0], shapes[names[0]][0], message=message))
+    value_checks = []
+    with tf.control_dependencies(shape_checks):  # a wrong rank would break the reductions below
+        for name in names:
+            x = inputs[name]
+            if x.dtype.is_floating:
+                value_checks.append(tf.debugging.assert_all_finite(x, message=f"Input `{name}` holds NaN or inf"))
+            elif name == "series_index" and n_series is not None:
+                value_checks.append(tf.debugging.assert_non_negative(
+                    x, message="Input `series_index` holds a negative row"))
+                value_checks.append(tf.debugging.assert_less(
+                    x, tf.cast(n_series, x.dtype), message=f"Input `series_index` holds a row >= {n_series}, the "
+                    "number of series the scaler was fitted on"))
+    with tf.control_dependencies(shape_checks + value_checks):
+        return {name: tf.identity(x) for name, x in inputs.items()}
+
+
 def export_forecast(raw_model, path, metadata, xla=False):
     """A SavedModel of `tsgate.scaling.raw_unit_model`: `serving_default`
     takes its named inputs in raw units (any batch size) and returns
@@ -32,19 +76,36 @@ def export_forecast(raw_model, path, metadata, xla=False):
     its median). A `metadata` signature and `assets/tsgate.json` carry
     `metadata`. With xla=True a `serving_xla` signature is added: the same
     function compiled with XLA (TF Serving then needs
-    `--xla_cpu_compilation_enabled`). Written atomically to `path`."""
+    `--xla_cpu_compilation_enabled`).
+
+    Both signatures refuse, with an InvalidArgumentError naming the input,
+    inputs with NaN or inf, inputs of different batch sizes and a
+    `series_index` outside the fitted series (`checked_inputs`); the checks
+    run before the model, outside the XLA-compiled part. Written atomically
+    to `path`, whose last component is the version (a positive integer)."""
     specs = input_specs(raw_model)
     text = json.dumps(metadata, indent=2)
+    groups = (metadata.get("scaler") or {}).get("groups")
+    n_series = len(groups) if "series_index" in specs and groups else None
+
+    def model(inputs):
+        return raw_model(inputs, training=False)
 
     def serve(inputs):
-        return raw_model(inputs, training=False)
+        return model(checked_inputs(inputs, specs, n_series))
 
     def write(staging):
         archive = keras.export.ExportArchive()
         archive.track(raw_model)
         archive.add_endpoint("serving_default", serve, input_signature=[specs])
         if xla:
-            archive.add_endpoint("serving_xla", tf.function(serve, input_signature=[specs], jit_compile=True))
+            # XLA compiles Assert and CheckNumerics away: the checks stay outside the compiled function.
+            compiled = tf.function(model, jit_compile=True)
+
+            def serve_xla(inputs):
+                return compiled(checked_inputs(inputs, specs, n_series))
+
+            archive.add_endpoint("serving_xla", tf.function(serve_xla, input_signature=[specs]))
         archive.add_endpoint("metadata", lambda: {"json": tf.constant(text)}, input_signature=[])
         archive.write_out(staging, verbose=False)
         write_assets(staging, text)

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from tsgate.cells.sequence import SequenceLayer
 from tsgate.serving.atomic import write_assets, write_atomically
+from tsgate.serving.saved_model import checked_inputs
 
 
 def export_streaming(model, path):
@@ -16,7 +17,10 @@ def export_streaming(model, path):
     and returns `outputs` `(b, t, ...)` and the next `state` `(b, s)`: the
     server keeps nothing, the client carries the state (zeros to start; `s`
     is in `assets/tsgate.json`), and feeding a sequence in chunks gives exactly
-    the outputs of the whole sequence.
+    the outputs of the whole sequence. Inputs with NaN or inf, or `inputs`
+    and `state` of different batch sizes, are refused with an
+    InvalidArgumentError naming the input. Written atomically to `path`,
+    whose last component is the version (a positive integer).
 
     model: a `keras.Sequential` of tsgate sequence layers with
         return_sequences=True (dense cells) and per-step layers (Dense, ...).
@@ -45,6 +49,7 @@ def export_streaming(model, path):
     }
 
     def serve(request):
+        request = checked_inputs(request)  # same batch, finite values, or INVALID_ARGUMENT naming the input
         x, state = request["inputs"], request["state"]
         chunks = iter(tf.split(state, [n for layer_sizes in sizes for n in layer_sizes], axis=-1))
         new_states = []

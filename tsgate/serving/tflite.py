@@ -12,7 +12,13 @@ def export_tflite(raw_model, path):
     """`tsgate.scaling.raw_unit_model` as TF Lite with batch 1 and builtin ops
     only (the time loop is lowered, the weights frozen to constants), written
     atomically to `path`; its `serving_default` signature takes the same
-    named raw-unit inputs, one series at a time."""
+    named raw-unit inputs, one series at a time.
+
+    Unlike the SavedModel, the flatbuffer does not check its inputs: TF
+    Lite's builtin ops have neither Assert nor CheckNumerics. Callers must
+    pass finite values of the signature's shapes themselves (NaN or inf
+    comes out as NaN or a wrong forecast; `tsgate.serving.request_body`
+    refuses non-finite values in Python)."""
     trainable = [np.asarray(v) for v in raw_model.trainable_variables]
     non_trainable = [np.asarray(v) for v in raw_model.non_trainable_variables]
 
@@ -26,7 +32,12 @@ def export_tflite(raw_model, path):
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     blob = converter.convert()
     staging = f"{path}.tmp"
-    with open(staging, "wb") as f:
-        f.write(blob)
-    os.replace(staging, path)
+    try:
+        with open(staging, "wb") as f:
+            f.write(blob)
+        os.replace(staging, path)
+    except BaseException:
+        if os.path.exists(staging):
+            os.remove(staging)
+        raise
     return path
