@@ -1,12 +1,18 @@
 """Helpers shared by the test modules: weights, masks, gradients, comparisons
 and small synthetic frames."""
 
+import os
+import traceback
+
 import keras
 import numpy as np
 import pandas as pd
 import pytest
 
+import tsgate
+
 BACKEND = keras.backend.backend()
+TSGATE = os.path.dirname(os.path.abspath(tsgate.__file__))
 
 
 def randomize(layer, seed=0, scale=0.5):
@@ -84,3 +90,21 @@ def two_series():
     a = hourly(400, seed=1).assign(site="a", elevation=1.0)
     b = hourly(300, start="2024-01-05", seed=2, level=20.0).assign(site="b", elevation=2.0)
     return pd.concat([a, b])
+
+
+def clear_error(call, names, every=False):
+    """Calls `call()` and returns the error it raises, which must be clear:
+    a ValueError or TypeError raised by tsgate's own code (the innermost
+    frame of its traceback lies in the tsgate package, so that no pandas,
+    NumPy or TensorFlow error passes through raw) whose message names any of
+    `names` (all of them with `every`). Any other exception, or none, fails."""
+    try:
+        call()
+    except (ValueError, TypeError) as error:
+        frame = traceback.extract_tb(error.__traceback__)[-1]
+        where = f"{frame.filename}:{frame.lineno}"
+        assert os.path.abspath(frame.filename).startswith(TSGATE + os.sep), f"raised outside tsgate at {where}: {error!r}"
+        found = [name in str(error) for name in names]
+        assert all(found) if every else any(found), f"{str(error)!r} does not name {'all' if every else 'any'} of {names}"
+        return error
+    raise AssertionError(f"no error, expected one naming {names}")

@@ -135,7 +135,8 @@ def _timestamps(df, time_column, name):
                              f"strings), got dtype {column.dtype}.")
     missing = np.flatnonzero(np.asarray(times.isna()))
     if len(missing):
-        raise ValueError(f"`{name}` has missing timestamps (NaT) at rows {missing[:3].tolist()}.")
+        where = "" if time_column is None else f" in time column {time_column!r}"
+        raise ValueError(f"`{name}` has missing timestamps (NaT){where} at rows {missing[:3].tolist()}.")
     return times
 
 
@@ -309,7 +310,9 @@ class Panel:
             grid = _grid(t, step, label)
             if len(grid.intersection(t)) != len(t):
                 off = t.difference(grid)[0]
-                raise ValueError(f"Timestamp {off}{label} is not on the {step.freqstr} grid starting at {t[0]}.")
+                grid_of = f"the grid of `freq`={freq!r}" if freq is not None else f"the inferred {step.freqstr} grid"
+                raise ValueError(f"Timestamp {off}{label} is not on {grid_of} starting at {t[0]}"
+                                 f"{'' if freq is not None else '; pass `freq`'}.")
             raw = part[columns].to_numpy("float64", na_value=np.nan)
             _check_values(raw, columns, t, label, fill)
             data = pd.DataFrame(raw, index=t, columns=columns)

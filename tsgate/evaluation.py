@@ -91,6 +91,9 @@ def backtest(forecaster, df, folds=3, test=0.2, refit=True, **fit_options):
     panel = template._panel(df, template._check_params(), template.freq, INFER)  # every check before any fit
     start, end = panel.time.min(), panel.time.max()
     begin = start + (end - start) * (1 - test)
+    steps = len(np.unique(panel.time[panel.time >= begin]))
+    if folds > steps:
+        raise invalid("folds", f"a positive integer up to the {steps} time steps of the test part", folds)
     edges = [panel.timestamp(begin + (end - begin) * k / folds) for k in range(folds + 1)]
     times = frame_times(df, forecaster.time_column)
     rows, model = [], None

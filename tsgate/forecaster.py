@@ -38,6 +38,7 @@ from tsgate.windows import window_dataset
 
 SCHEDULES = ("constant", "cosine")
 BUILDER_ARGUMENTS = ("cell", "units", "layers")  # Forecaster arguments every builder takes
+LARGEST = 2**31 - 1  # sizes and counts index int32 arrays and tensors
 
 
 class Forecaster(BaseEstimator):
@@ -124,7 +125,7 @@ class Forecaster(BaseEstimator):
     def _check_params(self):
         """Every constructor argument checked; the validated layout."""
         for name in ("lookback", "horizon", "stride", "units", "layers"):
-            check_positive_int(name, getattr(self, name))
+            check_positive_int(name, getattr(self, name), LARGEST)
         if not isinstance(self.cell, (str, keras.layers.Layer)) or isinstance(self.cell, str) and self.cell not in CELLS:
             raise invalid("cell", f"one of {sorted(CELLS)} or a Keras layer", self.cell)
         check_bool("scale_per_series", self.scale_per_series)
@@ -192,10 +193,12 @@ class Forecaster(BaseEstimator):
         epoch, those before a resume included) is `history_`."""
         layout = self._check_params()
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-            check_positive_int(name, value)
+            check_positive_int(name, value, LARGEST)
         check_non_negative_int("patience", patience)
         if checkpoint_dir is not None and not (isinstance(checkpoint_dir, (str, os.PathLike)) and os.fspath(checkpoint_dir)):
             raise invalid("checkpoint_dir", "None or a directory path", checkpoint_dir)
+        if isinstance(verbose, float):
+            raise invalid("verbose", "0, 1, 2 or 'auto'", verbose)
         check_choice("verbose", verbose, (0, 1, 2, "auto"))
         keras.utils.set_random_seed(self.seed)
         panel = self._panel(df, layout, self.freq, INFER)
@@ -341,10 +344,6 @@ class Forecaster(BaseEstimator):
             raise ValueError(f"This model needs future covariates {list(layout.future)} for the "
                              f"{self.horizon} forecast steps; pass them as `future`.")
         panel, added = self.panel(df).extend(self.horizon)
-        if layout.future:
-            columns = [layout.scaled.index(name) for name in layout.future]
-            values = future_values(future, panel, added, layout.future, self.time_column, self.series_column)
-            panel.values[np.ix_(added.ravel(), columns)] = values.reshape(-1, len(columns))
         starts = []
         for k, rows in enumerate(panel.series_slices()):
             start = rows.stop - self.horizon - self.lookback
@@ -352,6 +351,10 @@ class Forecaster(BaseEstimator):
                 raise ValueError(f"Series {panel.series[k]!r} needs {self.lookback} consecutive rows without "
                                  "gaps before the forecast origin.")
             starts.append(start)
+        if layout.future:
+            columns = [layout.scaled.index(name) for name in layout.future]
+            values = future_values(future, panel, added, layout.future, self.time_column, self.series_column)
+            panel.values[np.ix_(added.ravel(), columns)] = values.reshape(-1, len(columns))
         return panel, np.asarray(starts)
 
     def _inputs(self, panel, starts, batch_size=256):

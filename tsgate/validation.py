@@ -15,21 +15,32 @@ def _is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def check_positive_int(name, value):
+def check_positive_int(name, value, maximum=None):
+    """A positive int (NumPy's included), at most `maximum` if given."""
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
         raise invalid(name, "a positive integer", value)
+    if maximum is not None and value > maximum:
+        raise invalid(name, f"a positive integer up to {maximum}", value)
     return int(value)
 
 
 def check_rate(name, value):
     """A probability in [0, 1), as dropout rates are."""
-    if not _is_number(value) or not 0.0 <= value < 1.0:
+    if not _is_number(value) or not _finite(value) or not 0.0 <= value < 1.0:
         raise invalid(name, "a float in [0, 1)", value)
     return float(value)
 
 
+def _finite(value):
+    """Whether a real number is finite (ints too large for a float are not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def check_positive_float(name, value):
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:
+    if not _is_number(value) or not _finite(value) or value <= 0:
         raise invalid(name, "a positive finite float", value)
     return float(value)
 
