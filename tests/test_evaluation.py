@@ -94,7 +94,8 @@ def test_evaluate_says_when_no_window_lies_after_test(trained):
 @pytest.mark.parametrize(
     "kwargs,argument",
     [({"folds": 0}, "folds"), ({"folds": "3"}, "folds"), ({"test": "0.2"}, "test"), ({"test": 1.0}, "test"),
-     ({"refit": 1}, "refit"), ({"epoch": 1}, "fit_options"), ({"epochs": 0}, "epochs")],
+     ({"refit": 1}, "refit"), ({"epoch": 1}, "fit_options"), ({"epochs": 0}, "epochs"),
+     ({"folds": 2**65}, "folds"), ({"folds": 200}, "folds")],  # more folds than the test part has steps
 )
 def test_backtest_names_bad_arguments_before_fitting(kwargs, argument, monkeypatch):
     fits = []

@@ -111,7 +111,7 @@ def test_bad_input_is_named_before_tensorflow_sees_it(mutate, message):
      ({"freq": "fortnightly"}, "freq"), ({"freq": "-1h"}, "freq"), ({"seed": -1}, "seed"),
      ({"builder_options": {"units": 8}}, "builder_options"), ({"builder_options": {"nope": 1}}, "builder_options"),
      ({"scaler": StandardScaler}, "scaler"), ({"calendar": ["hour", "hour"]}, "calendar"),
-     ({"stride": 0}, "stride")],
+     ({"stride": 0}, "stride"), ({"lookback": 2**40}, "lookback"), ({"learning_rate": 2**2000}, "learning_rate")],
 )
 def test_bad_arguments_are_named_at_fit(kwargs, argument):
     forecaster = Forecaster(**{"target": "y", "lookback": 24, "horizon": 6, **kwargs})
@@ -233,7 +233,8 @@ def test_refitting_infers_the_new_frames_frequency():
     "kwargs,argument",
     [({"epochs": 0}, "epochs"), ({"epochs": 2.0}, "epochs"), ({"batch_size": "64"}, "batch_size"),
      ({"patience": -1}, "patience"), ({"validation": None}, "validation"), ({"validation": 1.5}, "validation"),
-     ({"validation": [0.2]}, "validation"), ({"checkpoint_dir": 3}, "checkpoint_dir"), ({"verbose": 5}, "verbose")],
+     ({"validation": [0.2]}, "validation"), ({"checkpoint_dir": 3}, "checkpoint_dir"), ({"verbose": 5}, "verbose"),
+     ({"verbose": 0.0}, "verbose"), ({"batch_size": 2**31}, "batch_size")],
 )
 def test_bad_fit_arguments_are_named_before_anything_runs(kwargs, argument):
     forecaster = Forecaster("y", lookback=24, horizon=6, units=4)
