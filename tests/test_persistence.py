@@ -17,15 +17,8 @@ pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline tr
 
 
 @pytest.fixture(scope="module")
-def saved(tmp_path_factory):
-    """Two forecasters of the same configuration (different seeds) saved, and their frame."""
-    df = hourly(160)
-    root = tmp_path_factory.mktemp("saved")
-    paths = []
-    for seed in (0, 1):
-        forecaster = Forecaster("y", lookback=12, horizon=3, units=4, past_covariates=["x"], seed=seed)
-        paths.append(forecaster.fit(df, epochs=1, verbose=0).save(str(root / f"f{seed}")))
-    return df, paths
+def saved(saved_pair):
+    return saved_pair
 
 
 @pytest.fixture

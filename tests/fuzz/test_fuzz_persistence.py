@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import BACKEND, hourly
+from tests.helpers import BACKEND
 from tsgate import Forecaster
 from tsgate.persistence import SavedForecasterError
 
@@ -31,15 +31,9 @@ FUZZ = dict(deadline=None, database=None)
 
 
 @pytest.fixture(scope="module")
-def saved(tmp_path_factory):
-    """Two forecasters of one configuration (seeds 0 and 1) saved, the frame
-    and the first one's forecast."""
-    df = hourly(160)
-    root = tmp_path_factory.mktemp("fuzz_saved")
-    paths = []
-    for seed in (0, 1):
-        forecaster = Forecaster("y", lookback=12, horizon=3, units=4, past_covariates=["x"], seed=seed)
-        paths.append(forecaster.fit(df, epochs=1, verbose=0).save(str(root / f"f{seed}")))
+def saved(saved_pair):
+    """The saved pair's paths, frame and the first one's forecast."""
+    df, paths = saved_pair
     return paths, df, Forecaster.load(paths[0]).predict(df)
 
 

@@ -30,7 +30,7 @@ from tsgate.validation import check_bool, check_choice, check_positive_int, chec
 NORMALIZATIONS = ("last", "revin", "none")
 
 
-def state_layer(cell, units, dropout):
+def state_layer(cell, units):
     """A recurrent layer returning `[output, *final_states]`: the tsgate layer
     named by `cell`, or a fresh copy of a Keras recurrent layer (anything with
     `return_state` in its config, e.g. `tsgate.LSTM(...)`, `keras.layers.GRU`)."""
@@ -42,7 +42,7 @@ def state_layer(cell, units, dropout):
         return cell.__class__.from_config({**config, "return_state": True, "return_sequences": False})
     if cell not in CELLS:
         raise invalid("cell", f"one of {sorted(CELLS)} or a Keras layer", cell)
-    return CELLS[cell](units, dropout=dropout, return_state=True)
+    return CELLS[cell](units, return_state=True)
 
 
 def _pad_time(x, before, after, axis):
@@ -219,7 +219,7 @@ def segment_model(spec, cell="gru", units=128, layers=1, segment_length=24, norm
         raise invalid("layers", "1 for the segment builder (one cell encodes and decodes)", layers)
     inputs = model_inputs(spec)
     layer = SegmentForecast(
-        spec.horizon, state_layer(cell, units, 0.0), segment_length, normalization, channel_embedding, linear,
+        spec.horizon, state_layer(cell, units), segment_length, normalization, channel_embedding, linear,
         dropout, len(spec.quantiles or ()), name="segment_forecast",
     )
     out = layer(inputs["past_target"], inputs.get("past_covariates"), inputs.get("future_covariates"),
