@@ -96,6 +96,30 @@ def test_raw_unit_model_scales_static_covariates_as_the_scaler_does():
     np.testing.assert_allclose(np.asarray(forecast["forecast"])[:, :, 0], np.repeat(expected, 2, axis=1), rtol=1e-6)
 
 
+def test_raw_unit_model_scales_in_float32_under_mixed_precision():
+    import keras
+
+    from tsgate.layout import Layout
+    from tsgate.scaling import raw_unit_model
+
+    scaler = AffineScaler().fit(np.array([[1000.0], [1002.0]]))  # mean 1001, std 1
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        past = keras.Input((4, 1), name="past_target")
+        identity = keras.layers.Dense(1, kernel_initializer="ones", use_bias=False)
+        model = keras.Model({"past_target": past}, identity(past[:, -2:]))
+        raw = raw_unit_model(model, Layout(("y",)), scaler)
+        restored = keras.Model.from_config(raw.get_config())
+        forecast = np.asarray(raw({"past_target": np.full((1, 4, 1), 1000.37, "float32")})["forecast"])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert [layer.dtype_policy.name for layer in restored.layers if isinstance(layer, Affine)] == ["float32"] * 2
+    assert forecast.dtype == np.float32
+    # Scaled to -0.63 in float32 (bfloat16 would have read 1000.37 as 1000, i.e. -1): the identity
+    # "model" keeps it, up to bfloat16's relative 2**-8 on the scaled value.
+    np.testing.assert_allclose(forecast, 1000.37, atol=0.01)
+
+
 def test_scaler_failures_name_the_scaler_or_column():
     from sklearn.preprocessing import FunctionTransformer
 

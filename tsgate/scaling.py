@@ -186,9 +186,14 @@ class Affine(keras.layers.Layer):
     """`affine` (or, with inverse, `affine_inverse`) with fixed coefficients
     along `axis`: `scale`, `offset` `(n,)`, or `(n_groups, n)` with one row per
     series. Call: `x` `(b, ..., n, ...)` with `n` at `axis`; `group` `(b,)`
-    int32 rows of the coefficients (required with more than one group)."""
+    int32 rows of the coefficients (required with more than one group).
+
+    It computes in float32 whatever the global dtype policy: under
+    `mixed_bfloat16` a raw value such as 1000.37 would round to 1000 before
+    its offset is removed, and a forecast in raw units to 3 digits."""
 
     def __init__(self, scale, offset, axis=-1, inverse=False, **kwargs):
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.coefficients = np.atleast_2d(np.asarray(scale, "float64")), np.atleast_2d(np.asarray(offset, "float64"))
         self.axis, self.inverse = axis, inverse
