@@ -390,17 +390,17 @@ class Forecaster(BaseEstimator):
         return self.layout_.frame(outputs, self._levels(panel, starts, origins))
 
     # -------------------------------------------------------------- delegates
-    def evaluate(self, df, test=0.2):
-        """See `tsgate.evaluation.evaluate`."""
-        return evaluation.evaluate(self, df, test)
+    def evaluate(self, df, *args, **kwargs):
+        """`tsgate.evaluation.evaluate(self, df, ...)`: see its arguments."""
+        return evaluation.evaluate(self, df, *args, **kwargs)
 
-    def backtest(self, df, folds=3, test=0.2, refit=True, **fit_options):
-        """See `tsgate.evaluation.backtest`: fits clones, never this forecaster."""
-        return evaluation.backtest(self, df, folds, test, refit, **fit_options)
+    def backtest(self, df, *args, **kwargs):
+        """`tsgate.evaluation.backtest(self, df, ...)`: fits clones, never this forecaster."""
+        return evaluation.backtest(self, df, *args, **kwargs)
 
-    def plot(self, df, path=None, history=None, series=None):
-        """See `tsgate.plotting.plot_forecast`."""
-        return plotting.plot_forecast(self, df, path, history, series)
+    def plot(self, df, *args, **kwargs):
+        """`tsgate.plotting.plot_forecast(self, df, ...)`: see its arguments."""
+        return plotting.plot_forecast(self, df, *args, **kwargs)
 
     def export(self, path, version=None, xla=False):
         """Writes the raw-unit SavedModel for TF Serving to `path/<version>/`
