@@ -7,7 +7,7 @@ import math
 import keras
 
 from tsgate.cells import GRU, LSTM, SRU, MemoryGRU
-from tsgate.models.layers import AddLastValue, LastValue
+from tsgate.models.layers import AddLastValue, LastValue, NonCrossingQuantiles
 from tsgate.models.registry import model_inputs, register_builder
 from tsgate.validation import invalid
 
@@ -29,7 +29,9 @@ def recurrent_model(spec, cell="gru", units=32, layers=1, dropout=0.0):
     """Stacked recurrent encoder over past target and past covariates, then a
     direct multi-horizon Dense head that also sees the flattened future
     covariates and the static covariates. The head predicts the change from
-    the last observed target (as NLinear does), robust to level shifts.
+    the last observed target (as NLinear does), robust to level shifts; a
+    quantile head predicts the median change and non-negative steps to the
+    other levels (`NonCrossingQuantiles`), so its quantiles never cross.
 
     cell: a name in `CELLS` or a Keras layer returning `(b, features)` (a
         copy of it is used as the whole encoder).
@@ -50,6 +52,8 @@ def recurrent_model(spec, cell="gru", units=32, layers=1, dropout=0.0):
         features.append(inputs["static"])
     hidden = keras.layers.Concatenate()(features) if len(features) > 1 else encoded
     shape = spec.output_shape()
-    out = keras.layers.Reshape(shape)(keras.layers.Dense(math.prod(shape))(hidden))
+    out = keras.layers.Reshape(shape)(keras.layers.Dense(math.prod(shape))(hidden))  # (b, H, C[, Q])
+    if spec.quantiles:
+        out = NonCrossingQuantiles(spec.quantiles.index(0.5))(out)
     out = AddLastValue()(out, last)
     return keras.Model(inputs, out, name="tsgate_forecaster")

@@ -15,6 +15,7 @@ step-by-step decoding, so no error accumulates along the horizon.
     q_j = [pos_j; chan_c] + W_f fut_j + W_s static
     y_j = W_o cell(q_j | s)            (b·C·m, w)  one step per segment
     ŷ = denorm(y [+ W_l x̃])            (b, H, C)   optional linear path
+    quantiles (b, H, C, Q) = denorm(non_crossing(y [+ W_l x̃]))
 """
 
 import math
@@ -23,6 +24,7 @@ import keras
 from keras import ops
 
 from tsgate.keras_compat import broadcast_add
+from tsgate.models.layers import non_crossing
 from tsgate.models.recurrent import CELLS
 from tsgate.models.registry import model_inputs, register_builder
 from tsgate.validation import check_bool, check_choice, check_positive_int, check_rate, invalid
@@ -55,7 +57,7 @@ def _pad_time(x, before, after, axis):
 @keras.saving.register_keras_serializable(package="tsgate")
 class SegmentForecast(keras.layers.Layer):
     """The segment-recurrent forecast of `(b, L, C)` past targets, `(b, H, C)`
-    or `(b, H, C, Q)` with `quantiles` Q > 0, in the same units.
+    or `(b, H, C, Q)` with Q `quantiles`, in the same units.
 
     Args:
         horizon: H. recurrent: a recurrent layer with `return_state=True`
@@ -71,7 +73,10 @@ class SegmentForecast(keras.layers.Layer):
             embedding of the channel, half of the segment position.
         linear: adds a Dense map from the normalised lookback to the
             horizon, per channel (NLinear) beside the recurrent path.
-        dropout: before the output projection. quantiles: Q (0: a point forecast).
+        dropout: before the output projection.
+        quantiles: the Q sorted levels of a quantile head, 0.5 among them
+            (None: a point forecast); `non_crossing` makes them never cross
+            (before the denormalisation, which increases).
 
     call(past, past_covariates=None, future_covariates=None, static=None):
     past covariates `(b, L, P)` join every channel's segments (normalised as
@@ -80,7 +85,7 @@ class SegmentForecast(keras.layers.Layer):
     """
 
     def __init__(self, horizon, recurrent, segment_length=24, normalization="last", channel_embedding=True,
-                 linear=False, dropout=0.0, quantiles=0, **kwargs):
+                 linear=False, dropout=0.0, quantiles=None, **kwargs):
         super().__init__(autocast=False, **kwargs)  # normalisation stays in float32 under mixed precision
         self.horizon = check_positive_int("horizon", horizon)
         self.segment_length = check_positive_int("segment_length", segment_length)
@@ -88,12 +93,15 @@ class SegmentForecast(keras.layers.Layer):
         self.channel_embedding = check_bool("channel_embedding", channel_embedding)
         self.linear = check_bool("linear", linear)
         self.dropout = check_rate("dropout", dropout)
-        self.quantiles = quantiles
+        self.quantiles = None if not quantiles else tuple(float(q) for q in quantiles)
+        if self.quantiles and (0.5 not in self.quantiles or list(self.quantiles) != sorted(set(self.quantiles))):
+            raise invalid("quantiles", "None or distinct increasing levels with 0.5 among them", quantiles)
+        self.levels = len(self.quantiles) if self.quantiles else 1  # outputs per step
         self.recurrent = recurrent
         self.units = recurrent.cell.units if hasattr(recurrent, "cell") else recurrent.units
         self.out_segments = math.ceil(horizon / segment_length)
         self.embed = keras.layers.Dense(self.units, activation="relu", name="segment_embedding")
-        self.project = keras.layers.Dense(segment_length * max(quantiles, 1), name="segment_projection")
+        self.project = keras.layers.Dense(segment_length * self.levels, name="segment_projection")
         self.drop = keras.layers.Dropout(dropout)
         self.future_embed = keras.layers.Dense(self.units, name="future_embedding")
         self.static_embed = keras.layers.Dense(self.units, name="static_embedding")
@@ -148,7 +156,7 @@ class SegmentForecast(keras.layers.Layer):
     def call(self, past, past_covariates=None, future_covariates=None, static=None, training=False):
         dtype = past.dtype
         channels, d, m, w = self.channels, self.units, self.out_segments, self.segment_length
-        q = max(self.quantiles, 1)
+        q = self.levels
         past, denorm = self._normalize(past)
         batch = ops.shape(past)[0]
         # Channel independence: each channel's lookback is a sequence of its own.
@@ -183,11 +191,11 @@ class SegmentForecast(keras.layers.Layer):
             linear = self.linear_map(ops.transpose(past, (0, 2, 1)))  # (b, C, H)
             out = out + ops.cast(ops.expand_dims(linear, -1), dtype)
         out = ops.transpose(out, (0, 2, 1, 3))  # (b, H, C, q)
-        return denorm(out if self.quantiles else out[..., 0])
+        return denorm(non_crossing(out, self.quantiles.index(0.5)) if self.quantiles else out[..., 0])
 
     def compute_output_shape(self, past_shape, *args, **kwargs):
         point = (past_shape[0], self.horizon, past_shape[2])
-        return (*point, self.quantiles) if self.quantiles else point
+        return (*point, len(self.quantiles)) if self.quantiles else point
 
     def get_config(self):
         return {
@@ -199,7 +207,7 @@ class SegmentForecast(keras.layers.Layer):
             "channel_embedding": self.channel_embedding,
             "linear": self.linear,
             "dropout": self.dropout,
-            "quantiles": self.quantiles,
+            "quantiles": None if self.quantiles is None else list(self.quantiles),
         }
 
     @classmethod
@@ -220,7 +228,7 @@ def segment_model(spec, cell="gru", units=128, layers=1, segment_length=24, norm
     inputs = model_inputs(spec)
     layer = SegmentForecast(
         spec.horizon, state_layer(cell, units), segment_length, normalization, channel_embedding, linear,
-        dropout, len(spec.quantiles or ()), name="segment_forecast",
+        dropout, spec.quantiles, name="segment_forecast",
     )
     out = layer(inputs["past_target"], inputs.get("past_covariates"), inputs.get("future_covariates"),
                 inputs.get("static"))
