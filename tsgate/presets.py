@@ -8,7 +8,9 @@ the `fit` options of a recipe, measured with `benchmarks/accuracy.py`.
 "long_horizon": the segment-recurrent model (SegRNN-style: a GRU over
 24-step segments of a 720-step lookback, channel independence with a
 channel embedding, the last value subtracted, every future segment decoded
-in parallel), trained on MSE with a cosine learning-rate decay. The same
+in parallel, dropout 0.1), trained on MSE with Adam at 3e-4 and a cosine
+learning-rate decay (SegRNN's learning rate and dropout; chosen over 1e-3 on the ETTh1
+validation split, which it wins at horizon 720 and nearly ties at 96). The same
 configuration at every horizon and on every dataset: nothing in it is tuned
 per dataset.
 """
@@ -24,9 +26,9 @@ PRESETS = {
             "builder": "segment",
             "cell": "gru",
             "units": 256,
-            "builder_options": {"segment_length": 24, "normalization": "last", "channel_embedding": True},
+            "builder_options": {"segment_length": 24, "normalization": "last", "channel_embedding": True, "dropout": 0.1},
             "loss": "mse",
-            "learning_rate": 1e-3,
+            "learning_rate": 3e-4,
             "schedule": "cosine",
         },
         "fit": {"epochs": 12, "batch_size": 64, "patience": 3},
