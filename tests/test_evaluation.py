@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers import BACKEND, hourly
+from tsgate.data import season_length
 from tsgate.evaluation import baselines, metrics
 from tsgate.forecaster import Forecaster
 
@@ -30,6 +31,16 @@ def test_baselines_take_the_origin_and_the_last_season():
     np.testing.assert_array_equal(actual[:, 0], [6, 7, 8])
     np.testing.assert_array_equal(naive[:, 0], [5, 5, 5])
     np.testing.assert_array_equal(seasonal[:, 0], [4, 5, 4])  # steps 1, 2, 3 -> lags 2, 2, 4
+
+
+@pytest.mark.parametrize("freq,season", [
+    ("h", 24), ("15min", 96), ("min", 1440), ("2h", 12), ("7min", 1), ("bh", 8), ("D", 7), ("5D", 1), ("B", 5),
+    ("C", 5), (pd.offsets.CustomBusinessDay(weekmask="Mon Tue Wed Thu Fri Sat", holidays=["2024-01-01"]), 6),
+    ("W", 52), ("W-WED", 52), ("2W", 26), ("SMS", 24), ("MS", 12), ("ME", 12), ("BME", 12), ("3MS", 4),
+    ("QS", 4), ("QE-MAR", 4), ("BQE", 4), ("YE", 1),
+])
+def test_season_is_the_calendar_cycle_above_a_step(freq, season):
+    assert season_length(freq) == season
 
 
 def test_metrics_of_a_known_error():

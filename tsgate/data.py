@@ -35,8 +35,18 @@ import pandas as pd
 
 from tsgate.validation import check_choice, invalid
 
-# Steps per season for calendar frequencies; sub-daily ones use one day.
-SEASONS = {"D": 7, "B": 5, "W": 52, "MS": 12, "ME": 12, "M": 12}
+# Steps per season of calendar offsets (one step of each type): the cycle one level up.
+SEASONS = (
+    ((pd.offsets.Week,), 52),
+    ((pd.offsets.SemiMonthBegin, pd.offsets.SemiMonthEnd), 24),
+    ((pd.offsets.MonthBegin, pd.offsets.MonthEnd, pd.offsets.BusinessMonthBegin, pd.offsets.BusinessMonthEnd,
+      pd.offsets.CustomBusinessMonthBegin, pd.offsets.CustomBusinessMonthEnd, pd.offsets.WeekOfMonth,
+      pd.offsets.LastWeekOfMonth), 12),
+    ((pd.offsets.QuarterBegin, pd.offsets.QuarterEnd, pd.offsets.BQuarterBegin, pd.offsets.BQuarterEnd,
+      pd.offsets.FY5253Quarter), 4),
+    ((pd.offsets.HalfYearBegin, pd.offsets.HalfYearEnd, pd.offsets.BHalfYearBegin, pd.offsets.BHalfYearEnd), 2),
+    ((pd.offsets.Day,), 7),
+)
 FILLS = (None, "ffill", "interpolate", "zero")
 INFER = "infer"  # `from_frame(tz=INFER)`: keep the frame's own zone
 FLOAT32_MAX = float(np.finfo("float32").max)
@@ -44,18 +54,36 @@ MAX_GRID_ROWS = 50_000_000  # a series' grid beyond this is a wrong `freq`, not 
 
 
 def season_length(freq):
-    """Steps per season of a pandas frequency, for the seasonal-naive
-    baseline: a day for sub-daily data (24 at "h", 96 at "15min"), a week for
-    daily, 5 for business days, a year for weekly and monthly; 1 if unknown."""
+    """Steps per season of a pandas frequency (a string or a DateOffset), for
+    the seasonal-naive baseline and MASE: the calendar cycle one level above
+    a step, read from the offset's type (`SEASONS`):
+
+        sub-daily ("h", "15min", "s")    a day: 24, 96, 86400 (when the step divides a day)
+        business hours ("bh")            a business day: 8 (9:00 to 17:00)
+        daily ("D")                      a week: 7
+        business days ("B", "C")         a week: 5 (the weekmask's days; holidays ignored)
+        weekly ("W-SUN")                 a year: 52
+        semi-monthly, monthly            a year: 24, 12
+        quarterly, half-yearly           a year: 4, 2
+
+    A multiple of a step takes the season over n when n divides it ("2W":
+    26, "3MS": 4, "2h": 12); anything else (yearly, "7min", "5D") is 1, no
+    season (the seasonal-naive forecast is then the naive one)."""
     offset = pd.tseries.frequencies.to_offset(freq)
-    if offset.name in SEASONS and offset.n == 1:
-        return SEASONS[offset.name]
-    try:
-        step = pd.Timedelta(offset)
-    except ValueError:
-        return 1
-    day = pd.Timedelta("1D")
-    return int(day // step) if step < day and day % step == pd.Timedelta(0) else 1
+    if isinstance(offset, pd.offsets.BusinessHour):  # CustomBusinessHour too
+        hours = sum((end.hour * 60 + end.minute - start.hour * 60 - start.minute) % 1440
+                    for start, end in zip(offset.start, offset.end))
+        steps = hours // 60 if hours % 60 == 0 else 1
+    elif isinstance(offset, pd.offsets.CustomBusinessDay):
+        steps = int(offset.calendar.weekmask.sum())
+    elif isinstance(offset, pd.offsets.BusinessDay):
+        steps = 5
+    elif isinstance(offset, pd.offsets.Tick):
+        day, step = pd.Timedelta("1D"), pd.Timedelta(offset)
+        return int(day // step) if step < day and day % step == pd.Timedelta(0) else 1
+    else:
+        steps = next((season for types, season in SEASONS if isinstance(offset, types)), 1)
+    return steps // offset.n if steps % offset.n == 0 else 1
 
 
 def check_freq(freq, name="freq"):
