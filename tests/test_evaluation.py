@@ -1,12 +1,14 @@
 """tsgate.evaluation and tsgate.plotting: metrics, baselines, backtests, plots."""
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from tests.helpers import BACKEND, hourly
 from tsgate.data import season_length
-from tsgate.evaluation import baselines, metrics
+from tsgate.evaluation import BacktestResult, baselines, metrics, quantile_metrics
 from tsgate.forecaster import Forecaster
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
@@ -16,8 +18,11 @@ def test_trained_forecaster_beats_the_naive_baseline(trained):
     forecaster, df = trained
     table = forecaster.evaluate(df, test=0.2)
     assert table.loc["tsgate", "MAE"] < 0.5 * table.loc["naive", "MAE"]
-    assert set(table.columns) == {"MAE", "RMSE", "MAPE", "sMAPE", "MASE"}
+    assert list(table.columns) == ["MAE", "RMSE", "MAPE", "sMAPE", "MASE", "pinball", "coverage 0.1-0.9",
+                                   "width 0.1-0.9"]
     assert list(table.index) == ["tsgate", "naive", "seasonal naive (24)"]
+    assert table.loc["naive", ["pinball", "coverage 0.1-0.9"]].isna().all()  # the baselines have no quantiles
+    assert 0.5 < table.loc["tsgate", "coverage 0.1-0.9"] <= 1 and table.loc["tsgate", "width 0.1-0.9"] > 0
 
 
 def test_baselines_take_the_origin_and_the_last_season():
@@ -50,13 +55,148 @@ def test_metrics_of_a_known_error():
     assert table["MAPE"] == pytest.approx(100 * (1 + 0.5 + 0.25) / 3)
 
 
+def test_metrics_skip_missing_actuals():
+    actual = np.array([1.0, np.nan, 4.0, np.nan])
+    forecast = np.array([2.0, 100.0, 2.0, -7.0])
+    assert metrics(actual, forecast, scale=1.0) == metrics(np.array([1.0, 4.0]), np.array([2.0, 2.0]), scale=1.0)
+    assert metrics(actual, forecast, 1.0)["RMSE"] == pytest.approx(np.sqrt(2.5))
+    assert np.isnan(list(metrics(np.full(3, np.nan), np.zeros(3), 1.0).values())).all()
+    levels = (0.1, 0.5, 0.9)
+    quantiles = np.array([[0.0, 1.0, 2.0]] * 4)
+    assert quantile_metrics(actual, quantiles, levels) == quantile_metrics(actual[[0, 2]], quantiles[[0, 2]], levels)
+
+
+def test_quantile_metrics_of_a_hand_made_example():
+    levels = (0.1, 0.25, 0.5, 0.75, 0.9)
+    quantiles = np.array([[0.0, 1.0, 2.0, 3.0, 4.0], [10.0, 11.0, 12.0, 13.0, 16.0]])
+    actual = np.array([3.5, 10.0])  # inside 0.1-0.9 both times (10 on its edge), inside 0.25-0.75 never
+    table = quantile_metrics(actual, quantiles, levels)
+    assert list(table) == ["pinball", "coverage 0.1-0.9", "width 0.1-0.9", "coverage 0.25-0.75", "width 0.25-0.75"]
+    assert table["coverage 0.1-0.9"] == 1.0 and table["width 0.1-0.9"] == (4 + 6) / 2
+    assert table["coverage 0.25-0.75"] == 0.0 and table["width 0.25-0.75"] == 2.0
+    first, second = [0.35, 0.625, 0.75, 0.375, 0.05], [0.0, 0.75, 1.0, 0.75, 0.6]  # q (y − ŷ) or (1 − q)(ŷ − y)
+    assert table["pinball"] == pytest.approx((sum(first) + sum(second)) / 10)
+    assert list(quantile_metrics(actual, quantiles[:, 1:], levels[1:])) == ["pinball", "coverage 0.25-0.75",
+                                                                            "width 0.25-0.75"]
+
+
+def test_baselines_skip_missing_values():
+    index = pd.date_range("2024-01-01", periods=8, freq="h", name="time")
+    observed = pd.DataFrame({"y": [0.0, 1.0, np.nan, 3.0, np.nan, 5.0, 6.0, np.nan]}, index=index)
+    forecasts = pd.DataFrame({"y": 0.0}, index=pd.MultiIndex.from_arrays([[index[4]] * 3, index[5:8]],
+                                                                          names=["origin", "time"]))
+    actual, naive, seasonal = baselines(observed, forecasts, season=2, lookback=4)
+    np.testing.assert_array_equal(actual[:, 0], [5, 6, np.nan])  # a missing actual stays missing
+    np.testing.assert_array_equal(naive[:, 0], [3, 3, 3])  # the last value observed at the origin
+    np.testing.assert_array_equal(seasonal[:, 0], [3, 3, 3])  # lags 2, 2, 4: rows 3, 4 (3 carried), 3
+
+
+def test_evaluate_by_series_target_and_horizon(trained):
+    forecaster, df = trained
+    pooled = forecaster.evaluate(df, test=0.2)
+    forecasts = forecaster.historical_forecasts(df, start=0.2)
+    by_series = forecaster.evaluate(df, test=0.2, by="series")
+    assert list(by_series.index.names) == ["site", "model"]  # the series level is named as in the forecasts
+    for site in ("a", "b"):
+        own = forecasts.xs(site, level="site")
+        truth = df[df["site"] == site]["y"].reindex(own.index.get_level_values("time")).to_numpy()
+        assert by_series.loc[(site, "tsgate"), "MAE"] == pytest.approx(np.mean(np.abs(own["y"].to_numpy() - truth)))
+        steps = df[(df["site"] == site) & (df.index < forecasts.index.get_level_values("time").min())]["y"].diff()
+        assert by_series.loc[(site, "tsgate"), "MASE"] == pytest.approx(
+            by_series.loc[(site, "tsgate"), "MAE"] / steps.abs().mean())  # each series' own naive scale
+    by_horizon = forecaster.evaluate(df, test=0.2, by="horizon")
+    assert list(by_horizon.index.get_level_values("horizon").unique()) == list(range(1, 13))
+    tsgate = by_horizon.xs("tsgate", level="model")
+    assert tsgate["MAE"].mean() == pytest.approx(pooled.loc["tsgate", "MAE"])  # every step scores as many values
+    assert tsgate["MASE"].mean() == pytest.approx(pooled.loc["tsgate", "MASE"])
+    by_target = forecaster.evaluate(df, test=0.2, by=["target", "horizon"])
+    assert list(by_target.index.names) == ["target", "horizon", "model"] and len(by_target) == 12 * 3
+    assert set(by_target.index.get_level_values("target")) == {"y"}
+
+
+def test_evaluate_season_overrides_the_frequencys(trained):
+    forecaster, df = trained
+    table = forecaster.evaluate(df, test=0.2, season=12)
+    assert list(table.index) == ["tsgate", "naive", "seasonal naive (12)"]
+    assert table.loc["seasonal naive (12)", "MAE"] != forecaster.evaluate(df, test=0.2).loc["seasonal naive (24)", "MAE"]
+
+
+@pytest.mark.parametrize("kwargs,argument", [
+    ({"by": "site"}, "by"), ({"by": ["series", "series"]}, "by"), ({"by": 1}, "by"), ({"season": 0}, "season"),
+    ({"season": 2.5}, "season"), ({"season": True}, "season"),
+])
+def test_evaluate_names_bad_by_and_season(trained, kwargs, argument):
+    forecaster, df = trained
+    with pytest.raises(ValueError, match=f"argument `{argument}`"):
+        forecaster.evaluate(df, **kwargs)
+
+
+def test_by_series_needs_a_series_column():
+    forecaster = Forecaster("y", lookback=12, horizon=3, units=4)
+    with pytest.raises(ValueError, match="argument `by`.*series_column"):
+        forecaster.backtest(hourly(200), folds=2, by="series")
+
+
 def test_backtest_fits_clones_and_leaves_the_forecaster_alone(trained):
     forecaster, df = trained
-    model, before = forecaster.model_, forecaster.predict(df)
-    folds = forecaster.backtest(df, folds=2, test=0.3, epochs=1)
-    assert list(folds["fold"].unique()) == [0, 1] and set(folds.index) == {"tsgate", "naive", "seasonal naive (24)"}
-    assert forecaster.model_ is model
+    state = {name: value for name, value in vars(forecaster).items() if name.endswith("_")}
+    weights, before = forecaster.model_.get_weights(), forecaster.predict(df)
+    result = forecaster.backtest(df, folds=2, test=0.3, epochs=1, verbose=0)
+    assert isinstance(result, BacktestResult)
+    assert list(result.metrics.index.names) == ["fold", "model"]
+    assert list(result.metrics.index) == [(k, m) for k in (0, 1) for m in ("tsgate", "naive", "seasonal naive (24)")]
+    assert {name: value for name, value in vars(forecaster).items() if name.endswith("_")}.keys() == state.keys()
+    assert all(getattr(forecaster, name) is value for name, value in state.items())
+    for now, then in zip(forecaster.model_.get_weights(), weights):
+        np.testing.assert_array_equal(now, then)
     pd.testing.assert_frame_equal(forecaster.predict(df), before)
+
+
+def test_backtest_returns_fold_boundaries_forecasts_and_metrics():
+    df = hourly(300)
+    forecaster = Forecaster("y", lookback=12, horizon=3, units=4, quantiles=(0.1, 0.5, 0.9))
+    result = forecaster.backtest(df, folds=3, test=0.3, epochs=1, by="horizon", season=12)
+    folds = result.folds
+    assert list(folds.columns) == ["train_end", "test_start", "test_end", "fitted"] and folds["fitted"].all()
+    assert (folds["train_end"] < folds["test_start"]).all() and (folds["test_start"] <= folds["test_end"]).all()
+    assert (folds["test_start"].iloc[1:].to_numpy() > folds["test_end"].iloc[:-1].to_numpy()).all()
+    assert folds["test_start"].iloc[0] >= df.index[int(0.7 * len(df)) - 1] and folds["test_end"].iloc[-1] == df.index[-1]
+    assert list(result.forecasts.index.names) == ["fold", "origin", "time"]
+    for k, fold in folds.iterrows():  # each fold's forecasts start after its training data and lie in its test part
+        forecast = result.forecasts.xs(k, level="fold")
+        assert forecast.index.get_level_values("origin").min() == fold["train_end"]
+        times = forecast.index.get_level_values("time")
+        assert times.min() == fold["test_start"] and times.max() == fold["test_end"]
+    assert list(result.metrics.index.names) == ["fold", "horizon", "model"]
+    assert set(result.metrics.index.get_level_values("model")) == {"tsgate", "naive", "seasonal naive (12)"}
+    assert len(result.metrics) == 3 * 3 * 3 and "coverage 0.1-0.9" in result.metrics
+
+
+def test_backtest_fits_with_the_last_fit_options_unless_given(monkeypatch):
+    calls = []
+    original = Forecaster.fit
+
+    @functools.wraps(original)  # the same signature: backtest reads fit's options from it
+    def fit(self, df, **options):  # records what a fold asks for, fits one quick epoch
+        calls.append(options)
+        return original(self, df, **{**options, "epochs": 1, "patience": 0})
+
+    monkeypatch.setattr(Forecaster, "fit", fit)
+    df = hourly(240)
+    forecaster = Forecaster("y", lookback=12, horizon=3, units=4)
+    forecaster.backtest(df, folds=2, test=0.3)
+    assert calls[0] == {"validation": 0.2, "epochs": 20, "batch_size": 64, "patience": 5, "checkpoint_dir": None,
+                        "verbose": 0}  # never fitted: fit's defaults, folds quiet
+    calls.clear()
+    forecaster.fit_options_ = {"validation": 0.3, "epochs": 7, "batch_size": 16, "patience": 2,
+                               "checkpoint_dir": "elsewhere", "verbose": 2}
+    forecaster.backtest(df, folds=2, test=0.3, batch_size=8, verbose=1)
+    assert calls == [{"validation": 0.3, "epochs": 7, "batch_size": 8, "patience": 2, "checkpoint_dir": None,
+                      "verbose": 1}] * 2
+    calls.clear()
+    forecaster.fit_options_["validation"] = "2024-01-08"  # a date would lie outside the early folds
+    forecaster.backtest(df, folds=2, test=0.3, verbose=0)
+    assert [c["validation"] for c in calls] == [0.2, 0.2]
 
 
 def test_backtest_without_refit_fits_once(monkeypatch):
@@ -126,5 +266,6 @@ def test_backtest_refuses_a_bad_frame_before_fitting():
 
 def test_backtest_of_a_zoned_frame():
     df = hourly(400).tz_localize("America/New_York")
-    folds = Forecaster("y", lookback=24, horizon=6, units=4, calendar=["hour"]).backtest(df, folds=2, test=0.3, epochs=1)
-    assert list(folds["fold"].unique()) == [0, 1] and np.isfinite(folds.drop(columns="fold").to_numpy()).all()
+    result = Forecaster("y", lookback=24, horizon=6, units=4, calendar=["hour"]).backtest(df, folds=2, test=0.3, epochs=1)
+    assert list(result.folds.index) == [0, 1] and np.isfinite(result.metrics.to_numpy()).all()
+    assert str(result.folds["test_start"].dt.tz) == "America/New_York"
