@@ -1,10 +1,34 @@
-"""tsgate: recurrent cells for time-series forecasting with Keras 3."""
+"""tsgate: recurrent cells for time-series forecasting with Keras 3.
+
+Importing tsgate loads no framework: the cells, `Forecaster`, `from_keras`
+and `to_keras` are imported (with Keras and TensorFlow, quietly, see
+`tsgate._quiet`) when first used.
+"""
+
+import importlib
+
+from tsgate import _quiet
 
 __version__ = "0.1.0"
 
-from tsgate.cells import *  # noqa: E402,F403
-from tsgate.cells import __all__ as _cells  # noqa: E402
-from tsgate.forecaster import Forecaster  # noqa: E402
-from tsgate.interchange import from_keras, to_keras  # noqa: E402
+_quiet.install()
 
-__all__ = [*_cells, "Forecaster", "from_keras", "to_keras", "__version__"]
+CELLS = ("ConvGRU1D", "ConvGRU1DCell", "ConvGRU2D", "ConvGRU2DCell", "ConvGRU3D", "ConvGRU3DCell", "GRU", "GRUCell",
+         "LSTM", "LSTMCell", "MemoryGRU", "MemoryGRUCell", "SRU", "SRUCell")  # tsgate.cells.__all__
+_HOMES = {**dict.fromkeys(CELLS, "tsgate.cells"), "Forecaster": "tsgate.forecaster",
+          "from_keras": "tsgate.interchange", "to_keras": "tsgate.interchange"}
+
+__all__ = [*CELLS, "Forecaster", "from_keras", "to_keras", "__version__"]
+
+
+def __getattr__(name):
+    """The public names, imported from their module on first use."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'tsgate' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})
