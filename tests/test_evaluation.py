@@ -1,4 +1,4 @@
-"""tsgate.evaluation and tsgate.plotting: metrics, baselines, backtests, plots."""
+"""tsgate.evaluation: metrics, baselines, seasons, evaluate and backtest."""
 
 import functools
 
@@ -206,27 +206,6 @@ def test_backtest_without_refit_fits_once(monkeypatch):
     monkeypatch.setattr(Forecaster, "fit", lambda self, *a, **k: fits.append(1) or original(self, *a, **k))
     Forecaster("y", lookback=24, horizon=6, units=4).backtest(df, folds=3, test=0.4, refit=False, epochs=1)
     assert len(fits) == 1
-
-
-def test_plots_leave_the_matplotlib_backend_alone(trained, tmp_path):
-    import matplotlib
-
-    forecaster, df = trained
-    backend = matplotlib.get_backend()
-    fig = forecaster.plot(df, tmp_path / "forecast.png", series="b")
-    assert matplotlib.get_backend() == backend
-    assert (tmp_path / "forecast.png").stat().st_size > 10_000
-    assert [line.get_label() for line in fig.axes[0].lines] == ["history", "forecast"]
-
-
-def test_historical_forecast_plot_shows_forecasts_against_actuals(trained, tmp_path):
-    from tsgate.plotting import plot_historical_forecasts
-
-    forecaster, df = trained
-    fig = plot_historical_forecasts(forecaster, df, pd.Timestamp("2024-01-15"), tmp_path / "backtest.png")
-    labels = [line.get_label() for line in fig.axes[0].lines]
-    assert labels[0] == "actual" and "forecast" in labels and len(labels) > 3  # several origins
-    assert (tmp_path / "backtest.png").stat().st_size > 10_000
 
 
 @pytest.mark.parametrize("test", ["soon", None, 1.5, 0, [0.2], pd.Timestamp("2024-01-10", tz="UTC")])

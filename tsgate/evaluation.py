@@ -41,6 +41,12 @@ def metrics(actual, forecast, scale):
     return {"MAE": mae, "RMSE": float(np.sqrt(np.mean(error**2))), "MAPE": mape, "sMAPE": smape, "MASE": mae / scale}
 
 
+def central_intervals(levels):
+    """The central intervals among sorted quantile `levels`, outermost
+    first: [(low, high)], levels with low + high = 1 (to rounding)."""
+    return [(low, high) for low in levels if low < 0.5 for high in levels if np.isclose(low + high, 1.0)]
+
+
 def interval_name(low, high):
     """'0.1-0.9': how columns name the central interval between two levels."""
     return f"{low:g}-{high:g}"
@@ -55,9 +61,8 @@ def quantile_metrics(actual, quantiles, levels):
         width <lo>-<hi>         mean of ŷ_hi − ŷ_lo
 
     (NaN without a finite actual)."""
+    pairs = [(list(levels).index(low), list(levels).index(high)) for low, high in central_intervals(levels)]
     levels = np.asarray(levels, "float64")
-    pairs = [(j, int(np.flatnonzero(np.isclose(levels, 1 - q))[0])) for j, q in enumerate(levels)
-             if q < 0.5 and np.isclose(levels, 1 - q).any()]
     keep = np.isfinite(actual)
     actual, quantiles = actual[keep], quantiles[keep]
     nan = not actual.size
