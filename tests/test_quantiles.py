@@ -89,7 +89,7 @@ def test_every_scaler_has_a_positive_scale_so_unscaling_keeps_the_order(method):
 
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
 @pytest.mark.parametrize("builder", ["recurrent", "segment"])
-def test_raw_unit_forecasts_and_tflite_never_cross(builder, tmp_path):
+def test_raw_unit_forecasts_tflite_and_saved_forecasters_never_cross(builder, tmp_path):
     import tensorflow as tf
 
     from tsgate import Forecaster
@@ -109,3 +109,5 @@ def test_raw_unit_forecasts_and_tflite_never_cross(builder, tmp_path):
     assert_ordered(tflite["quantiles"])
     np.testing.assert_allclose(tflite["quantiles"], forecaster.raw_model_.predict(inputs, verbose=0)["quantiles"],
                                rtol=1e-4, atol=1e-3)
+    loaded = Forecaster.load(forecaster.save(str(tmp_path / "saved")))  # the head's layers round-trip
+    np.testing.assert_allclose(loaded.predict(spiky).to_numpy(), forecaster.predict(spiky).to_numpy(), rtol=1e-6)
