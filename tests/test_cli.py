@@ -1,6 +1,7 @@
 """The `tsgate` command line."""
 
 import contextlib
+import inspect
 import io
 import json
 import os
@@ -12,65 +13,194 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers import BACKEND, hourly
+from tests.helpers import BACKEND, hourly, two_series
 from tsgate import Forecaster, cli
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the CLI trains with TensorFlow")
 
-# What TensorFlow's C++ logging writes to stderr whatever TF_CPP_MIN_LOG_LEVEL says.
+# What TensorFlow's C++ logging writes to stderr whatever TF_CPP_MIN_LOG_LEVEL says (tsgate drops it).
 TENSORFLOW_LOG = re.compile(r"^([IWE]\d{4} |WARNING: All log messages|To enable the following)")
+HEAVY = ("tensorflow", "keras", "jax", "pandas", "sklearn", "matplotlib")
 
 
-def test_cli_trains_evaluates_and_forecasts(tmp_path):
+def command(*args):
+    """`tsgate args` in a fresh process, with TensorFlow's log level left to tsgate."""
+    env = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run([sys.executable, "-m", "tsgate.cli", *map(str, args)], capture_output=True, text=True,
+                          env=env)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["backtest", "--help"]])
+def test_help_loads_no_framework(argv):
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "tsgate.cli", *argv],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and "usage: tsgate" in result.stdout, result.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line}
+    assert "tsgate" in imported and not imported & set(HEAVY), sorted(imported & set(HEAVY))
+
+
+def test_train_and_forecast_print_no_tensorflow_start_up_lines(tmp_path):
     csv = tmp_path / "series.csv"
-    hourly(300).reset_index().to_csv(csv, index=False)
-    run = lambda *args: subprocess.run([sys.executable, "-m", "tsgate.cli", *args], capture_output=True, text=True)  # noqa: E731
-    trained = run("train", str(csv), "--model", str(tmp_path / "m"), "--target", "y", "--lookback", "24",
-                  "--horizon", "6", "--units", "4", "--epochs", "1", "--verbose", "0")
-    assert trained.returncode == 0, trained.stderr[-2000:]
-    evaluated = run("evaluate", str(csv), "--model", str(tmp_path / "m"))
-    assert evaluated.returncode == 0 and "naive" in evaluated.stdout, evaluated.stderr[-2000:]
-    parquet = tmp_path / "series.parquet"
-    hourly(300).reset_index().to_parquet(parquet)
-    forecast = run("forecast", str(parquet), "--model", str(tmp_path / "m"), "--output", str(tmp_path / "f.csv"))
-    assert forecast.returncode == 0, forecast.stderr[-2000:]
-    assert len(pd.read_csv(tmp_path / "f.csv")) == 6
-    exported = run("export", "--model", str(tmp_path / "m"), "--output", str(tmp_path / "serving"), "--version", "7")
-    assert exported.returncode == 0, exported.stderr[-2000:]
-    assert (tmp_path / "serving" / "7" / "saved_model.pb").exists()
-    again = run("export", "--model", str(tmp_path / "m"), "--output", str(tmp_path / "serving"), "--version", "7")
-    tsgate_lines = [line for line in again.stderr.splitlines() if not TENSORFLOW_LOG.match(line)]
-    assert again.returncode == 2 and len(tsgate_lines) == 1, again.stderr[-2000:]
-    assert tsgate_lines[0].startswith("tsgate: ") and "already exists; nothing was overwritten" in tsgate_lines[0]
+    hourly(200).reset_index().to_csv(csv, index=False)
+    trained = command("train", csv, "--model", tmp_path / "m", "--target", "y", "--lookback", "12", "--horizon", "3",
+                      "--units", "4", "--epochs", "1", "--verbose", "0", "--test", "0.2")
+    assert trained.returncode == 0 and trained.stderr == "", trained.stderr[-2000:]
+    forecast = command("forecast", csv, "--model", tmp_path / "m", "--output", tmp_path / "f.parquet")
+    assert forecast.returncode == 0 and forecast.stderr == "", forecast.stderr[-2000:]
+    assert len(pd.read_parquet(tmp_path / "f.parquet")) == 3
 
 
-def test_cli_trains_a_preset_with_overrides(tmp_path):
-    import json
+def test_every_forecaster_argument_is_a_train_option():
+    train = cli.build_parser()._subparsers._group_actions[0].choices["train"]
+    options = {action.dest for action in train._actions}
+    spelled = {"builder_options": "builder_option"}
+    missing = [name for name in inspect.signature(Forecaster).parameters if spelled.get(name, name) not in options]
+    assert not missing, f"tsgate train has no option for Forecaster arguments {missing}"
+    fit = [name for name in inspect.signature(Forecaster.fit).parameters if name not in ("self", "df", "callbacks")]
+    assert not [name for name in fit if name not in options]
 
-    csv = tmp_path / "series.csv"
-    hourly(300).reset_index().to_csv(csv, index=False)
-    run = lambda *args: subprocess.run([sys.executable, "-m", "tsgate.cli", *args], capture_output=True, text=True)  # noqa: E731
-    trained = run("train", str(csv), "--model", str(tmp_path / "m"), "--preset", "long_horizon", "--target", "y",
-                  "--lookback", "48", "--horizon", "12", "--units", "4", "--epochs", "1", "--verbose", "0")
-    assert trained.returncode == 0, trained.stderr[-2000:]
-    with open(tmp_path / "m" / "forecaster.json") as f:
-        saved = json.load(f)
-    arguments = saved["config"]
-    assert arguments["builder"] == "segment" and arguments["schedule"] == "cosine" and arguments["units"] == 4
-    unknown = run("train", str(csv), "--model", str(tmp_path / "n"), "--preset", "short", "--target", "y")
-    assert unknown.returncode == 2 and "invalid choice: 'short'" in unknown.stderr
+
+def test_cli_choices_are_the_librarys():
+    from tsgate import data, forecaster, models, scaling
+
+    assert set(cli.CELLS) == set(models.CELLS) and set(cli.BUILDERS) == set(models.BUILDERS)
+    assert set(cli.LOSSES) == set(models.POINT_LOSSES) and set(cli.SCHEDULES) == set(forecaster.SCHEDULES)
+    assert set(cli.SCALERS) == set(scaling.SCALERS) and set(cli.FILLS) == set(data.FILLS) - {None}
 
 
 def run_in_process(*argv):
     """(exit status, stderr lines) of `tsgate argv` run by `cli.main`."""
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+    status, _, err = run_captured(*argv)
+    return status, err.strip().split("\n")
+
+
+def run_captured(*argv):
+    """(exit status, stdout, stderr) of `tsgate argv` run by `cli.main`."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
         try:
             cli.main([str(a) for a in argv])
             status = 0
         except SystemExit as exit:
             status = exit.code
-    return status, err.getvalue().strip().split("\n")
+    return status, out.getvalue(), err.getvalue()
+
+
+def sites():
+    """Two series with a known-future column `f`, the time column "when" and a -9999 sentinel."""
+    df = two_series()
+    df["f"] = np.cos(2 * np.pi * df.index.hour / 24)
+    df.iloc[100, df.columns.get_loc("x")] = -9999.0
+    return df.rename_axis("when").reset_index()
+
+
+def future_of(df, horizon):
+    """The `f` values of the `horizon` hours after each site's last row."""
+    rows = []
+    for site, group in df.groupby("site"):
+        times = pd.date_range(group["when"].max(), periods=horizon + 1, freq="h")[1:]
+        rows.append(pd.DataFrame({"when": times, "site": site, "f": np.cos(2 * np.pi * times.hour / 24)}))
+    return pd.concat(rows)
+
+
+@pytest.fixture(scope="module")
+def sites_model(tmp_path_factory):
+    """A model trained by `tsgate train` with every kind of option, its data file and directory."""
+    root = tmp_path_factory.mktemp("sites")
+    sites().to_csv(root / "sites.csv", index=False)
+    future_of(sites(), 6).to_csv(root / "future.csv", index=False)
+    status, out, err = run_captured(
+        "train", root / "sites.csv", "--model", root / "m", "--time-column", "when", "--target", "y",
+        "--lookback", "24", "--horizon", "6", "--series-column", "site", "--past-covariates", "x",
+        "--future-covariates", "f", "--static-covariates", "elevation", "--calendar", "hour",
+        "--quantiles", "0.1", "0.5", "0.9", "--na-values", "-9999", "--fill", "ffill", "--scaler", "robust",
+        "--stride", "2", "--units", "4", "--layers", "2", "--cell", "lstm", "--loss", "mae", "--learning-rate", "0.01",
+        "--schedule", "cosine", "--seed", "5", "--builder-option", "dropout=0.1", "--freq", "h",
+        "--test", "2024-01-15", "--validation", "0.25", "--epochs", "1", "--batch-size", "32", "--patience", "1",
+        "--verbose", "0")
+    assert status == 0, err
+    assert "test part from 2024-01-15 00:00:00" in out
+    return root
+
+
+def test_train_stores_every_option_with_the_model(sites_model):
+    params = Forecaster.load(sites_model / "m").get_params()
+    expected = {
+        "target": ["y"], "lookback": 24, "horizon": 6, "time_column": "when", "series_column": "site",
+        "past_covariates": ["x"], "future_covariates": ["f"], "static_covariates": ["elevation"],
+        "calendar": ["hour"], "quantiles": [0.1, 0.5, 0.9], "na_values": [-9999.0], "fill": "ffill",
+        "scaler": "robust", "stride": 2, "units": 4, "layers": 2, "cell": "lstm", "loss": "mae",
+        "learning_rate": 0.01, "schedule": "cosine", "seed": 5, "builder_options": {"dropout": 0.1}, "freq": "h",
+    }
+    assert {name: params[name] for name in expected} == expected
+    with open(sites_model / "m" / cli.STATE_FILE) as f:
+        assert json.load(f) == {"test": "2024-01-15 00:00:00"}
+
+
+def test_evaluate_scores_after_the_stored_test_cut_off(sites_model):
+    status, _, err = run_captured("evaluate", sites_model / "sites.csv", "--model", sites_model / "m",
+                                  "--output", sites_model / "metrics.parquet")
+    assert status == 0, err
+    table = pd.read_parquet(sites_model / "metrics.parquet")
+    expected = Forecaster.load(sites_model / "m").evaluate(sites(), test="2024-01-15")
+    pd.testing.assert_frame_equal(table, expected)
+    status, lines = run_in_process("evaluate", sites_model / "sites.csv", "--model", sites_model / "m", "--test", "0.5")
+    assert status == 2 and "is before 2024-01-15 00:00:00, where the model's training data ended" in lines[0]
+
+
+def test_forecast_reads_future_covariates_and_writes_csv_or_parquet(sites_model):
+    expected = Forecaster.load(sites_model / "m").predict(sites(), future=future_of(sites(), 6))
+    for name in ("f.csv", "f.parquet"):
+        status, _, err = run_captured("forecast", sites_model / "sites.csv", "--model", sites_model / "m",
+                                      "--future", sites_model / "future.csv", "--output", sites_model / name)
+        assert status == 0, err
+    parquet = pd.read_parquet(sites_model / "f.parquet")
+    pd.testing.assert_frame_equal(parquet, expected)
+    assert parquet.index.names == ["site", "time"] and len(parquet) == 12
+    with open(sites_model / "f.csv") as f:
+        assert f.readline().startswith("site,time,")
+    status, lines = run_in_process("forecast", sites_model / "sites.csv", "--model", sites_model / "m")
+    assert status == 2 and "needs future covariates ['f']" in lines[0]
+
+
+def test_plot_draws_rolling_forecasts_of_a_series(sites_model):
+    status, out, err = run_captured("plot", sites_model / "sites.csv", "--model", sites_model / "m",
+                                    "--output", sites_model / "b.png", "--start", "2024-01-15", "--series", "b",
+                                    "--target", "y")
+    assert status == 0, err
+    assert os.path.getsize(sites_model / "b.png") > 10_000
+    status, lines = run_in_process("plot", sites_model / "sites.csv", "--model", sites_model / "m",
+                                   "--output", sites_model / "c.png", "--start", "0.1", "--series", "c")
+    assert status == 2 and "--series 'c' is not a series of the model; it has ['a', 'b']" in lines[0]
+
+
+def test_backtest_fits_copies_and_writes_folds_metrics_and_forecasts(sites_model):
+    before = (sites_model / "m" / "model.keras").read_bytes()
+    status, out, err = run_captured("backtest", sites_model / "sites.csv", "--model", sites_model / "m",
+                                    "--folds", "2", "--test", "0.3", "--epochs", "1",
+                                    "--output", sites_model / "bt.csv", "--forecasts", sites_model / "bt.parquet")
+    assert status == 0, err
+    assert "train_end" in out and "test_start" in out
+    metrics = pd.read_csv(sites_model / "bt.csv")
+    assert sorted(set(metrics["fold"])) == [0, 1] and "tsgate" in set(metrics["model"])
+    forecasts = pd.read_parquet(sites_model / "bt.parquet")
+    assert forecasts.index.names[:2] == ["fold", "site"] and len(forecasts) > 0
+    assert (sites_model / "m" / "model.keras").read_bytes() == before
+
+
+def test_cli_trains_a_preset_with_overrides(tmp_path):
+    csv = tmp_path / "series.csv"
+    hourly(300).reset_index().to_csv(csv, index=False)
+    status, _, err = run_captured("train", csv, "--model", tmp_path / "m", "--preset", "long_horizon", "--target", "y",
+                                  "--lookback", "48", "--horizon", "12", "--units", "4", "--epochs", "1",
+                                  "--verbose", "0")
+    assert status == 0, err
+    with open(tmp_path / "m" / "forecaster.json") as f:
+        arguments = json.load(f)["config"]
+    assert arguments["builder"] == "segment" and arguments["schedule"] == "cosine" and arguments["units"] == 4
+    assert arguments["time_column"] == "time"
+    status, lines = run_in_process("train", csv, "--model", tmp_path / "n", "--preset", "short", "--target", "y")
+    assert status == 2 and "invalid choice: 'short'" in lines[-1]
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +244,16 @@ TRAIN = ["--target", "y", "--lookback", "12", "--horizon", "3", "--units", "4", 
     (["train", "{root}/data.csv", "--model", "{root}/m", "--target", "y"], r"train needs \['lookback', 'horizon'\]"),
     (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--target", "z"], "'z'"),
     (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--quantiles", "0.1"], "argument `quantiles`"),
-    (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--validation", "2"], "argument `validation`"),
+    (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--validation", "2024-01-01"],
+     "Not enough data: 0 training and .* validation windows"),
+    (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--test", "2023-06-01"],
+     "--test 2023-06-01 00:00:00 leaves no rows before"),
+    (["evaluate", "{root}/data.csv", "--model", "{root}/model"], "model was trained without --test: give `evaluate --test`"),
+    (["forecast", "{root}/data.csv", "--model", "{root}/model", "--output", "{root}/f.txt"],
+     r"--output .*f.txt: unknown suffix '.txt'; write .csv, .parquet, .pq"),
+    (["backtest", "{root}/data.csv", "--model", "{root}/model", "--forecasts", "{root}/f"],
+     r"--forecasts .*/f: unknown suffix '\(none\)'"),
+    (["plot", "{root}/data.csv", "--model", "{root}/model", "--output", "{root}/p.xyz"], "unknown image suffix 'xyz'"),
     (["forecast", "{root}/data.csv", "--model", "{root}/nowhere"], "No saved forecaster at .*nowhere"),
     (["forecast", "{root}/data.csv", "--model", "{root}/corrupted"], "corrupted/forecaster.json: not valid JSON"),
     (["forecast", "{root}/data.csv", "--model", "{root}/model", "--output", "{root}/no/such/dir/f.csv"],
@@ -127,10 +266,17 @@ def test_user_mistakes_end_in_one_line_and_status_2(workspace, argv, message):
     assert lines[0].startswith("tsgate: ") and re.search(message, lines[0]), lines[0]
 
 
-@pytest.mark.parametrize("option", [["--lookback", "0"], ["--horizon", "-3"], ["--units", "many"], ["--epochs", "0"]])
-def test_argparse_refuses_non_positive_counts(workspace, option):
+@pytest.mark.parametrize(("option", "expected"), [
+    (["--lookback", "0"], "a positive integer"), (["--horizon", "-3"], "a positive integer"),
+    (["--units", "many"], "a positive integer"), (["--epochs", "0"], "a positive integer"),
+    (["--patience", "-1"], "an integer >= 0"), (["--learning-rate", "nan"], "a positive number"),
+    (["--test", "1.5"], r"a fraction in \(0, 1\) or a timestamp"), (["--test", "soon"], "a fraction in"),
+    (["--builder-option", "dropout"], "KEY=VALUE"), (["--cell", "rnn"], None), (["--fill", "mean"], None),
+])
+def test_argparse_refuses_bad_values(workspace, option, expected):
     status, lines = run_in_process("train", workspace / "data.csv", "--model", workspace / "m", *TRAIN, *option)
-    assert status == 2 and re.match(rf"tsgate train: error: argument {option[0]}: expected a positive integer", lines[-1])
+    expected = f"expected {expected}" if expected else "invalid choice"
+    assert status == 2 and re.match(rf"tsgate train: error: argument {option[0]}: {expected}", lines[-1]), lines
     status, lines = run_in_process("export", "--model", workspace / "model", "--output", workspace / "s", "--version", "0")
     assert status == 2 and "argument --version: expected a positive integer, got '0'" in lines[-1]
 
