@@ -104,6 +104,9 @@ def test_evaluate_by_series_target_and_horizon(trained):
         steps = df[(df["site"] == site) & (df.index < forecasts.index.get_level_values("time").min())]["y"].diff()
         assert by_series.loc[(site, "tsgate"), "MASE"] == pytest.approx(
             by_series.loc[(site, "tsgate"), "MAE"] / steps.abs().mean())  # each series' own naive scale
+    both = forecaster.evaluate(df, test=0.2, by=["target", "series"])
+    assert list(both.index.names) == ["target", "site", "model"]
+    pd.testing.assert_frame_equal(both.xs("y", level="target"), by_series)
     by_horizon = forecaster.evaluate(df, test=0.2, by="horizon")
     assert list(by_horizon.index.get_level_values("horizon").unique()) == list(range(1, 13))
     tsgate = by_horizon.xs("tsgate", level="model")
@@ -185,12 +188,15 @@ def test_backtest_fits_with_the_last_fit_options_unless_given(monkeypatch):
     df = hourly(240)
     forecaster = Forecaster("y", lookback=12, horizon=3, units=4)
     forecaster.backtest(df, folds=2, test=0.3)
+    names = ("validation", "epochs", "batch_size", "patience", "checkpoint_dir", "verbose")
+    calls[:] = [{name: call[name] for name in names} for call in calls]
     assert calls[0] == {"validation": 0.2, "epochs": 20, "batch_size": 64, "patience": 5, "checkpoint_dir": None,
                         "verbose": 0}  # never fitted: fit's defaults, folds quiet
     calls.clear()
     forecaster.fit_options_ = {"validation": 0.3, "epochs": 7, "batch_size": 16, "patience": 2,
                                "checkpoint_dir": "elsewhere", "verbose": 2}
     forecaster.backtest(df, folds=2, test=0.3, batch_size=8, verbose=1)
+    calls[:] = [{name: call[name] for name in names} for call in calls]
     assert calls == [{"validation": 0.3, "epochs": 7, "batch_size": 8, "patience": 2, "checkpoint_dir": None,
                       "verbose": 1}] * 2
     calls.clear()

@@ -146,17 +146,17 @@ def _scores(forecaster, panel, forecasts, start, season, by):
     if series_column:
         changes["series"] = np.repeat(steps.index.get_level_values(0), n_target)
     changes = changes[np.isfinite(changes["change"])]
+    scaled_by = [name for name in by if name != "horizon"]
+    scales = changes.groupby(scaled_by)["change"].mean() if scaled_by else None
 
     groups = {(): np.arange(rows * n_target)} if not by else \
         pd.DataFrame({name: keys[name] for name in by}).groupby(by, sort=True).indices
     table = {}
     for key, positions in groups.items():
         key = key if isinstance(key, tuple) else (key,)
-        chosen = changes
-        for name, value in zip(by, key):
-            if name != "horizon":
-                chosen = chosen[chosen[name] == value]
-        scale = (float(chosen["change"].mean()) or 1.0) if len(chosen) else float("nan")
+        own = tuple(value for name, value in zip(by, key) if name != "horizon")
+        scale = changes["change"].mean() if not own else scales.get(own[0] if len(own) == 1 else own, float("nan"))
+        scale = float(scale) or 1.0  # NaN stays NaN
         for model, values in models.items():
             row = metrics(actual.ravel()[positions], values.ravel()[positions], scale)
             if levels:
