@@ -27,9 +27,9 @@ def main(argv=None):
     test_start = weather.index[int(0.8 * len(weather))]
     forecaster.fit(weather[weather.index < test_start], epochs=args.epochs, verbose=0)
     print("hold-out (last 20 %):\n" + forecaster.evaluate(weather, test=test_start).round(3).to_string())
-    folds = forecaster.backtest(weather, folds=args.folds, test=0.3, epochs=args.epochs)
-    print("\nrolling-origin backtest:\n" + folds.round(3).to_string())
-    return folds
+    result = forecaster.backtest(weather, folds=args.folds, test=0.3, epochs=args.epochs)
+    print("\nrolling-origin backtest:\n" + result.folds.to_string() + "\n" + result.metrics.round(3).to_string())
+    return result
 
 
 if __name__ == "__main__":
