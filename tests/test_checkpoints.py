@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from tests.helpers import BACKEND, hourly
-from tsgate.forecaster import Forecaster, _Checkpoints
+from tsgate.forecaster import Forecaster
+from tsgate.training import Checkpoints
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
 
@@ -155,7 +156,7 @@ def _epochs(model, directory, losses, patience=2):
     EarlyStopping and the checkpoints, as `fit` would; "training" adds 1 to
     every weight each epoch. Returns the callbacks and the epoch resumed at."""
     stopping = keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
-    checkpoints = _Checkpoints(str(directory), stopping, {"run": 1})
+    checkpoints = Checkpoints(str(directory), stopping, {"run": 1})
     start, _ = checkpoints.restore(model)
     callbacks = keras.callbacks.CallbackList([stopping, checkpoints], model=model)
     callbacks.on_train_begin()
@@ -185,7 +186,7 @@ def test_a_checkpoint_directory_of_another_fit_or_garbage_is_named(tmp_path):
     _epochs(_tiny_model(), tmp_path, [1.0])
     stopping = keras.callbacks.EarlyStopping()
     with pytest.raises(ValueError, match="holds the checkpoints of an interrupted fit with other arguments"):
-        _Checkpoints(str(tmp_path), stopping, {"run": 2}).restore(_tiny_model())
+        Checkpoints(str(tmp_path), stopping, {"run": 2}).restore(_tiny_model())
     (tmp_path / "backup" / "state.json").write_text("{not json")
     with pytest.raises(ValueError, match="state.json' is unreadable"):
-        _Checkpoints(str(tmp_path), stopping, {"run": 1}).restore(_tiny_model())
+        Checkpoints(str(tmp_path), stopping, {"run": 1}).restore(_tiny_model())

@@ -125,7 +125,7 @@ def test_loss_and_learning_rate_schedule_are_used(schedule, final_rate):
     forecaster.fit(hourly(200), epochs=2, verbose=0)
     optimizer = forecaster.model_.optimizer
     assert float(optimizer.learning_rate) == pytest.approx(final_rate, abs=1e-7)
-    assert forecaster.model_.loss == "mae"
+    assert forecaster.model_.loss.loss.__name__ == "mean_absolute_error"
 
 
 def test_a_failed_fit_leaves_the_fitted_state_as_it_was():

@@ -23,6 +23,19 @@ indexes are read in that zone (`Panel.index`). `from_frame(tz=...)` converts
 a frame in another zone to the expected one and refuses naive timestamps
 where a zone is expected (and the reverse), so calendar features never depend
 on the zone a frame happens to be in.
+
+Trading calendars: a series on weekdays only, with a few weekdays missing
+(prices on exchange holidays), is business daily with those days as
+holidays (`pandas.offsets.CustomBusinessDay`), not daily with gaps; so is a
+`freq` of business days with `infer_holidays`. A given `freq` of
+`CustomBusinessDay(holidays=...)` or `(calendar=...)` is used as it is, and
+forecast timestamps skip its holidays. `freq_to_json` and `freq_from_json`
+write and read any of these offsets exactly (holidays and weekmask included).
+
+Missing values: `na_values` (sentinels such as -9999) become NaN before any
+check. With `fill`, NaN and missing timestamps are filled for the inputs,
+and `Panel.observed` remembers which values were real: targets that were not
+are left out of the training loss, and `Panel.frame` shows them as NaN.
 """
 
 import dataclasses
@@ -51,6 +64,8 @@ FILLS = (None, "ffill", "interpolate", "zero")
 INFER = "infer"  # `from_frame(tz=INFER)`: keep the frame's own zone
 FLOAT32_MAX = float(np.finfo("float32").max)
 MAX_GRID_ROWS = 50_000_000  # a series' grid beyond this is a wrong `freq`, not data
+WEEKDAYS = "Mon Tue Wed Thu Fri"
+MAX_HOLIDAY_SHARE = 0.1  # exchanges close on ~4 % of weekdays; more missing weekdays are not a calendar
 
 
 def season_length(freq):
@@ -88,7 +103,7 @@ def season_length(freq):
 
 def check_freq(freq, name="freq"):
     """A pandas frequency (str, DateOffset or Timedelta) as a positive DateOffset."""
-    if isinstance(freq, bool) or not isinstance(freq, (str, pd.DateOffset, pd.Timedelta)):
+    if isinstance(freq, bool) or not isinstance(freq, (str, pd.offsets.BaseOffset, pd.Timedelta)):
         raise invalid(name, "a pandas frequency such as 'h', 'D' or 'B'", freq)
     try:
         offset = pd.tseries.frequencies.to_offset(freq)
@@ -99,6 +114,59 @@ def check_freq(freq, name="freq"):
     if not positive:
         raise invalid(name, "a positive pandas frequency", freq)
     return offset
+
+
+def check_na_values(na_values, name="na_values"):
+    """None, a number or a list/tuple of numbers (sentinels meaning
+    "missing"), as a float64 array (empty for None)."""
+    values = [na_values] if isinstance(na_values, numbers.Real) else na_values
+    if values is None:
+        return np.zeros(0)
+    if not isinstance(values, (list, tuple)) or not all(
+            isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in values):
+        raise invalid(name, "None, a number or a list of numbers (values that mean missing, e.g. -9999)", na_values)
+    try:
+        return np.asarray(values, "float64")
+    except OverflowError:
+        raise invalid(name, "numbers within the float64 range", na_values) from None
+
+
+def _business(offset):
+    """Whether `offset` is one business day (plain or custom)."""
+    return isinstance(offset, (pd.offsets.BusinessDay, pd.offsets.CustomBusinessDay)) and offset.n == 1
+
+
+def describe_freq(offset):
+    """A frequency as messages name it: 'h', or custom business days with
+    their weekmask and number of holidays."""
+    if isinstance(offset, pd.offsets.CustomBusinessDay):
+        holidays = offset.holidays
+        span = f" from {holidays[0]} to {holidays[-1]}" if holidays else ""
+        return f"custom business days ({offset.weekmask}, {len(holidays)} holidays{span})"
+    return repr(offset.freqstr)
+
+
+def freq_to_json(offset):
+    """A pandas frequency as JSON that `freq_from_json` reads back equal: its
+    string ("h", "B", "W-SUN"), or for custom business days
+    {"offset": "CustomBusinessDay", "n", "weekmask", "holidays": [ISO dates]}."""
+    offset = pd.tseries.frequencies.to_offset(offset)
+    if isinstance(offset, pd.offsets.CustomBusinessDay):
+        value = {"offset": "CustomBusinessDay", "n": offset.n, "weekmask": offset.weekmask,
+                 "holidays": [str(day) for day in offset.holidays]}
+    else:
+        value = offset.freqstr
+    if freq_from_json(value) != offset:
+        raise ValueError(f"Cannot write the frequency {offset!r} so that it reads back equal; use a pandas frequency "
+                         "string or CustomBusinessDay.")
+    return value
+
+
+def freq_from_json(value):
+    """The pandas offset written by `freq_to_json`."""
+    if isinstance(value, dict):
+        return pd.offsets.CustomBusinessDay(n=value["n"], weekmask=value["weekmask"], holidays=value["holidays"])
+    return pd.tseries.frequencies.to_offset(value)
 
 
 def frame_times(df, time_column=None):
@@ -265,7 +333,10 @@ class Panel:
     naive UTC when `tz` (the series' time zone name) is set; `index()` gives
     the timestamps in their zone. series: the series ids in order;
     offsets[k]:offsets[k+1] are the rows of series k. static:
-    `(n_series, n_static)` float32.
+    `(n_series, n_static)` float32. observed: `(rows, n_columns)` bool,
+    False where a value was missing (a gap, NaN, a sentinel), filled or not.
+    freq_inferred: whether `freq` was inferred from data (this frame's, or
+    with `infer_holidays` a fitted forecaster's).
     """
 
     values: np.ndarray
@@ -279,6 +350,8 @@ class Panel:
     static_columns: list = field(default_factory=list)
     gap_rows: int = 0
     tz: str = None
+    observed: np.ndarray = None
+    freq_inferred: bool = False
 
     @classmethod
     def from_frame(
@@ -291,20 +364,29 @@ class Panel:
         static_columns=(),
         fill=None,
         tz=INFER,
+        na_values=None,
+        infer_holidays=False,
     ):
         """Validates `df` and builds the panel of `columns`.
 
         df: DatetimeIndex, or a `time_column`; optionally a `series_column`
             holding several series, each of its own length.
-        freq: pandas frequency ("h", "D", "B", ...); inferred when None.
+        freq: pandas frequency ("h", "D", "B", `CustomBusinessDay(...)`);
+            inferred when None (weekdays with a few missing: business days
+            with those as holidays).
         fill: None (NaN/inf is an error naming the column and rows; missing
             timestamps are gaps that no window covers), or "ffill",
             "interpolate" or "zero" to fill NaN, inf and missing timestamps.
         tz: the time zone the timestamps are expected in (converted from
             another zone), None for naive timestamps, or "infer": their own.
+        na_values: a number or list of numbers that mean missing (NaN).
+        infer_holidays: `freq` was inferred (by a forecaster's fit): if it is
+            business days, the weekdays missing from `df` are holidays added
+            to its own, not gaps.
         """
         _check_frame(df, "df")
         check_choice("fill", fill, FILLS)
+        sentinels = check_na_values(na_values)
         step = None if freq is None else check_freq(freq)
         times, zone = _in_zone(_timestamps(df, time_column, "df"), tz, "df")
         frame = df.reset_index(drop=True)
@@ -315,38 +397,29 @@ class Panel:
         if series_column:
             _series_ids(frame[series_column], times, "df")
         groups = frame.groupby(series_column, sort=False, observed=True) if series_column else [(None, frame)]
+        parts = [(sid, part, times[part.index.to_numpy()]) for sid, part in groups]
+        for sid, _, t in parts:
+            _check_order(t, _label(sid))
+        if step is None:
+            step = _infer_panel_step([(_label(sid), t) for sid, _, t in parts])
+        if (freq is None or infer_holidays) and _business(step):
+            step = _with_holidays(step, [t for _, _, t in parts])
 
-        blocks, valid, stamps, ids, offsets, statics, gap_rows = [], [], [], [], [0], [], 0
-        for sid, part in groups:
-            label = "" if sid is None else f" in series {_plain(sid)!r}"
-            t = times[part.index.to_numpy()]
-            order = np.diff(t.asi8)
-            if (order < 0).any():
-                i = int(np.argmax(order < 0)) + 1
-                raise ValueError(f"Timestamps must be sorted{label}: row {i} ({t[i]}) comes after {t[i - 1]}.")
-            if (order == 0).any():
-                i = int(np.argmax(order == 0)) + 1
-                raise ValueError(f"Duplicate timestamp {t[i]}{label} at row {i}.")
-            inferred = None if freq is not None else _infer_step(t)
-            if inferred is not None and step is not None and inferred != step:
-                raise ValueError(f"The frequency{label} ({inferred.freqstr}) differs from the first series' "
-                                 f"({step.freqstr}); pass `freq`.")
-            step = step or inferred
-            if step is None:
-                raise ValueError(f"Cannot infer the frequency{label} from {len(t)} timestamp(s); pass `freq` "
-                                 "(for example 'h', 'D' or 'B').")
+        blocks, valid, observed, stamps, ids, offsets, statics, gap_rows = [], [], [], [], [], [0], [], 0
+        for sid, part, t in parts:
+            label = _label(sid)
             grid = _grid(t, step, label)
             if len(grid.intersection(t)) != len(t):
                 off = t.difference(grid)[0]
-                grid_of = f"the grid of `freq`={freq!r}" if freq is not None else f"the inferred {step.freqstr} grid"
+                grid_of = f"the grid of `freq`={freq!r}" if freq is not None else f"the inferred {describe_freq(step)} grid"
                 raise ValueError(f"Timestamp {off}{label} is not on {grid_of} starting at {t[0]}"
                                  f"{'' if freq is not None else '; pass `freq`'}.")
-            raw = part[columns].to_numpy("float64", na_value=np.nan)
+            raw = _missing(part[columns].to_numpy("float64", na_value=np.nan), sentinels)
             _check_values(raw, columns, t, label, fill)
-            data = pd.DataFrame(raw, index=t, columns=columns)
+            data = pd.DataFrame(raw, index=t, columns=columns).reindex(grid)
             present = grid.isin(t)
             gap_rows += int((~present).sum())
-            data = data.reindex(grid)
+            observed.append(np.isfinite(data.to_numpy()))
             if fill is not None:  # NaN, inf and missing timestamps alike
                 data = _fill(data, fill)
                 present = np.ones(len(grid), bool)
@@ -356,7 +429,7 @@ class Panel:
             ids.append(_plain(sid))  # JSON-ready ids
             offsets.append(offsets[-1] + len(grid))
             if static_columns:
-                statics.append(_static_row(part[static_columns].to_numpy("float64", na_value=np.nan),
+                statics.append(_static_row(_missing(part[static_columns].to_numpy("float64", na_value=np.nan), sentinels),
                                            static_columns, t, label))
         return cls(
             values=np.concatenate(blocks),
@@ -370,6 +443,8 @@ class Panel:
             static_columns=static_columns,
             gap_rows=gap_rows,
             tz=zone,
+            observed=np.concatenate(observed),
+            freq_inferred=freq is None or infer_holidays,
         )
 
     def series_slices(self):
@@ -392,12 +467,31 @@ class Panel:
 
     def frame(self, series_column=None):
         """The values as a DataFrame indexed by time, or by (series, time)
-        with a `series_column`; gap rows hold NaN."""
+        with a `series_column`; missing values (gaps, NaN, sentinels) hold
+        NaN, filled or not: these are the actual values."""
         index = self.index()
         if series_column:
             ids = np.asarray(self.series, dtype=object)[self.series_index()]
             index = pd.MultiIndex.from_arrays([ids, index], names=[series_column, "time"])
-        return pd.DataFrame(self.values, index=index, columns=self.columns)
+        return pd.DataFrame(np.where(self.observed, self.values, np.nan), index=index, columns=self.columns)
+
+    def shortage(self, windows=None):
+        """Why a panel may hold too few windows, for the errors that say so:
+        its frequency (given or inferred), its gaps and the windows they
+        dropped (`windows`: that count, when known), and the fix."""
+        how = "inferred" if self.freq_inferred else "given"
+        text = f"The frequency is {describe_freq(self.freq)} ({how})"
+        if not self.gap_rows:
+            return f"{text}; there are no gaps: give more rows, or a shorter lookback or horizon."
+        gaps = self.index()[~self.valid]
+        dropped = "" if windows is None else f", which dropped {windows} window positions"
+        text += f"; {self.gap_rows} timestamps on that grid are missing (gaps, e.g. {[str(t) for t in gaps[:3]]}){dropped}"
+        if isinstance(self.freq, (pd.offsets.Day, pd.offsets.BusinessDay)) and self.freq.n == 1:
+            closed = "holidays" if isinstance(self.freq, pd.offsets.BusinessDay) else "weekends and holidays"
+            text += (f". If these are {closed} (trading days), pass freq=pandas.offsets.CustomBusinessDay("
+                     "holidays=[...]) or CustomBusinessDay(calendar=...), or leave `freq` out to infer the holidays "
+                     "from the missing weekdays")
+        return f"{text}; else pass fill='ffill', 'interpolate' or 'zero'."
 
     def cutoff(self, fraction_or_time, name):
         """The first time (as in `self.time`) of a held-out part: a timestamp
@@ -455,29 +549,33 @@ class Panel:
 
     def extend(self, horizon):
         """This panel with `horizon` rows appended to each series on its grid
-        (values 0.0 and valid: placeholders that no window reads as input),
-        and `(n_series, horizon)` the positions of those rows."""
+        (values 0.0, valid, not observed: placeholders that no window reads
+        as input), and `(n_series, horizon)` the positions of those rows.
+        The new timestamps follow `freq` (skipping its holidays)."""
         index, n = self.index(), len(self.columns)
-        values, valid, time, offsets, added = [], [], [], [0], []
+        values, valid, observed, time, offsets, added = [], [], [], [], [0], []
         for rows in self.series_slices():
             stamps = pd.date_range(index[rows.stop - 1], periods=horizon + 1, freq=self.freq)[1:]
             length = rows.stop - rows.start
             values += [self.values[rows], np.zeros((horizon, n), self.values.dtype)]
             valid += [self.valid[rows], np.ones(horizon, bool)]
+            observed += [self.observed[rows], np.zeros((horizon, n), bool)]
             time += [self.time[rows], _naive_utc(stamps)]
             added.append(offsets[-1] + length + np.arange(horizon))
             offsets.append(offsets[-1] + length + horizon)
         extended = dataclasses.replace(self, values=np.concatenate(values), valid=np.concatenate(valid),
-                                       time=np.concatenate(time), offsets=np.asarray(offsets))
+                                       observed=np.concatenate(observed), time=np.concatenate(time),
+                                       offsets=np.asarray(offsets))
         return extended, np.asarray(added)
 
 
-def future_values(future, panel, rows, columns, time_column=None, series_column=None):
+def future_values(future, panel, rows, columns, time_column=None, series_column=None, na_values=None):
     """`(n_series, horizon, n_columns)` float32: the `columns` of `future` (a
     DataFrame laid out like the fitted frames: a DatetimeIndex of any name or
     `time_column`, and `series_column`) at the timestamps of `panel`'s rows
-    `rows` `(n_series, horizon)`. Missing, repeated or non-finite values at
-    those timestamps are errors naming the series and timestamps."""
+    `rows` `(n_series, horizon)`. Missing, repeated or non-finite values
+    (`na_values` among them) at those timestamps are errors naming the series
+    and timestamps."""
     _check_frame(future, "future")
     times, _ = _in_zone(_timestamps(future, time_column, "future"), panel.tz, "future")
     frame = future.reset_index(drop=True)
@@ -486,7 +584,7 @@ def future_values(future, panel, rows, columns, time_column=None, series_column=
     for column in columns:
         _check_real(frame[column], column, "future")
     ids = _series_ids(frame[series_column], times, "future").to_numpy(dtype=object) if series_column else None
-    values = frame[columns].to_numpy("float64", na_value=np.nan)
+    values = _missing(frame[columns].to_numpy("float64", na_value=np.nan), check_na_values(na_values))
     moments = _naive_utc(times)
     out = np.empty((*np.shape(rows), len(columns)), "float32")
     for k, sid in enumerate(panel.series):
@@ -519,9 +617,47 @@ def _static_row(values, columns, times, label):
     return values[0]
 
 
+def _label(sid):
+    return "" if sid is None else f" in series {_plain(sid)!r}"
+
+
+def _check_order(t, label):
+    """Timestamps sorted and unique."""
+    order = np.diff(t.asi8)
+    if (order < 0).any():
+        i = int(np.argmax(order < 0)) + 1
+        raise ValueError(f"Timestamps must be sorted{label}: row {i} ({t[i]}) comes after {t[i - 1]}.")
+    if (order == 0).any():
+        i = int(np.argmax(order == 0)) + 1
+        raise ValueError(f"Duplicate timestamp {t[i]}{label} at row {i}.")
+
+
+def _missing(values, sentinels):
+    """`values` with the `na_values` sentinels as NaN."""
+    return np.where(np.isin(values, sentinels), np.nan, values) if len(sentinels) else values
+
+
+def _infer_panel_step(labelled_times):
+    """The one frequency of every series [(label, timestamps)]; series of
+    different frequencies are an error."""
+    step = None
+    for label, t in labelled_times:
+        inferred = _infer_step(t)
+        if inferred is None:
+            raise ValueError(f"Cannot infer the frequency{label} from {len(t)} timestamp(s); pass `freq` "
+                             "(for example 'h', 'D' or 'B').")
+        if step is not None and inferred != step:
+            raise ValueError(f"The frequency{label} ({inferred.freqstr}) differs from the first series' "
+                             f"({step.freqstr}); pass `freq`.")
+        step = step or inferred
+    return step
+
+
 def _infer_step(t):
-    """pandas' inferred frequency, else the most common spacing (so that a
-    series with gaps still gets its grid); None from fewer than 3 timestamps."""
+    """pandas' inferred frequency; business days for weekdays with a few
+    missing (holidays, added by `_with_holidays`); else the most common
+    spacing (so that a series with gaps still gets its grid). None from
+    fewer than 3 timestamps."""
     if t.freq is not None:
         return t.freq
     if len(t) < 3:
@@ -529,7 +665,34 @@ def _infer_step(t):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pandas 3 announces an offset instead of a str
         step = pd.infer_freq(t)
+    if step is None and _trading_days(t):
+        return pd.offsets.BDay()
     return pd.tseries.frequencies.to_offset(step or pd.Series(t).diff().mode()[0])
+
+
+def _trading_days(t):
+    """Whether `t` are weekdays at one time of day spanning weekends, with at
+    most MAX_HOLIDAY_SHARE of the weekdays in their span missing."""
+    times_of_day = t - t.normalize()
+    if (t.day_of_week >= 5).any() or (times_of_day != times_of_day[0]).any() or t[-1] - t[0] < pd.Timedelta("7D"):
+        return False
+    weekdays = len(pd.date_range(t[0], t[-1], freq=pd.offsets.BDay()))
+    return weekdays - len(t) <= MAX_HOLIDAY_SHARE * weekdays
+
+
+def _with_holidays(step, times):
+    """`step` (one business day) with the weekdays of its weekmask that none
+    of `times` (a list of DatetimeIndex) holds, between the first and the last
+    timestamp, as holidays added to its own; plain business days if none."""
+    weekmask = getattr(step, "weekmask", None) or WEEKDAYS
+    known = list(getattr(step, "holidays", None) or ())
+    every = times[0].append(list(times[1:])).unique().sort_values()
+    grid = pd.date_range(every[0], every[-1], freq=pd.offsets.CustomBusinessDay(weekmask=weekmask, holidays=known))
+    missing = grid.difference(every)
+    closed = sorted({*known, *(np.datetime64(day.date(), "D") for day in missing)})
+    if not closed and weekmask == WEEKDAYS:
+        return pd.offsets.BDay()
+    return pd.offsets.CustomBusinessDay(weekmask=weekmask, holidays=closed)
 
 
 def _fill(data, fill):

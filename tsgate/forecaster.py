@@ -8,23 +8,24 @@ raw-unit model), and, delegated, `tsgate.evaluation`, `tsgate.plotting`,
 """
 
 import inspect
-import json
 import math
+import numbers
 import os
-import shutil
 import time
 import warnings
 
 import keras
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from tsgate import evaluation, persistence, plotting
-from tsgate.data import FILLS, INFER, Panel, check_freq, future_values
+from tsgate.data import FILLS, INFER, Panel, check_freq, check_na_values, freq_to_json, future_values
 from tsgate.layout import Layout
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES, training_loss
 from tsgate.scaling import AffineScaler, raw_unit_model
+from tsgate.training import MaskedLoss, train
 from tsgate.validation import (
     check_bool,
     check_choice,
@@ -61,7 +62,12 @@ class Forecaster(BaseEstimator):
             hold 0.5, the point forecast.
         scaler: "standard", "minmax", "robust" or an affine scikit-learn
             transformer; fitted on training rows only. scale_per_series: bool.
-        freq, time_column, series_column, fill: see `tsgate.data.Panel.from_frame`.
+        freq, time_column, series_column, fill, na_values: see
+            `tsgate.data.Panel.from_frame`. freq: a pandas frequency, e.g.
+            "h", "B" or `pandas.offsets.CustomBusinessDay(calendar=...)`;
+            inferred when None (weekdays with a few missing: business days
+            with those as holidays, also in later frames). With `fill`,
+            missing targets are filled as inputs but left out of the loss.
         builder: a name in `tsgate.models.BUILDERS` (default "recurrent");
             builder_options: a dict of further arguments for it (e.g. dropout).
         loss: "mse", "mae" or "huber" on the scaled values (a quantile head
@@ -72,7 +78,9 @@ class Forecaster(BaseEstimator):
     Fitted state (set together when `fit` succeeds): `model_` (Keras, scaled
     units), `raw_model_` (raw units), `scaler_`, `layout_`, `freq_`, `tz_`
     (the time zone of the training timestamps, None if naive), `series_`,
-    `windows_`, `history_`.
+    `windows_`, `history_`, `fit_options_` (fit's validation, epochs,
+    batch_size and patience, JSON-ready). `freq_` is a pandas offset (custom
+    business days keep their holidays), saved and exported with the model.
 
     Time zones: calendar features are computed in `tz_`. Frames given to a
     fitted forecaster are converted to `tz_` when they are in another zone;
@@ -100,6 +108,7 @@ class Forecaster(BaseEstimator):
         time_column=None,
         series_column=None,
         fill=None,
+        na_values=None,
         builder="recurrent",
         builder_options=None,
         loss="mse",
@@ -113,6 +122,7 @@ class Forecaster(BaseEstimator):
         self.calendar, self.static_covariates, self.quantiles = calendar, static_covariates, quantiles
         self.scaler, self.scale_per_series = scaler, scale_per_series
         self.freq, self.time_column, self.series_column, self.fill = freq, time_column, series_column, fill
+        self.na_values = na_values
         self.builder, self.builder_options = builder, builder_options
         self.loss, self.learning_rate, self.schedule, self.seed = loss, learning_rate, schedule, seed
 
@@ -130,6 +140,7 @@ class Forecaster(BaseEstimator):
             raise invalid("cell", f"one of {sorted(CELLS)} or a Keras layer", self.cell)
         check_bool("scale_per_series", self.scale_per_series)
         check_choice("fill", self.fill, FILLS)
+        check_na_values(self.na_values)
         if self.freq is not None:
             check_freq(self.freq)
         check_optional_name("time_column", self.time_column)
@@ -176,21 +187,29 @@ class Forecaster(BaseEstimator):
         return self._panel(df, self.layout_, self.freq_, self.tz_)
 
     def _panel(self, df, layout, freq, tz):
+        """With no `freq` given, the holidays of inferred business days are
+        inferred again from each frame."""
         return Panel.from_frame(df, layout.scaled, freq=freq, time_column=self.time_column,
-                                series_column=self.series_column, static_columns=layout.static, fill=self.fill, tz=tz)
+                                series_column=self.series_column, static_columns=layout.static, fill=self.fill, tz=tz,
+                                na_values=self.na_values, infer_holidays=self.freq is None)
 
     # -------------------------------------------------------------------- fit
-    def fit(self, df, validation=0.2, epochs=20, batch_size=64, patience=5, checkpoint_dir=None, verbose=1):
+    def fit(self, df, validation=0.2, epochs=20, batch_size=64, patience=5, checkpoint_dir=None, verbose="auto",
+            callbacks=None):
         """Fits the scaler on the training rows and the model on the training
         windows (targets before the validation cutoff), with EarlyStopping on
-        the validation windows and the best weights restored. With
+        the validation windows and the best weights restored. Targets that
+        were missing (filled by `fill`) are left out of the loss. With
         checkpoint_dir, the best model is written to `checkpoint_dir/best.keras`
         and the training state after every epoch to `checkpoint_dir/backup/`,
         each file atomically: a fit killed at any moment resumes, when called
         again with the same arguments, from its last finished epoch with
         EarlyStopping's best value, patience and best weights; the backup is
-        removed when the fit ends. Returns self; the Keras History (of every
-        epoch, those before a resume included) is `history_`."""
+        removed when the fit ends. verbose: Keras' 0, 1 or 2, or "auto" (1 on
+        a terminal, else 2: one line per epoch). callbacks: Keras callbacks
+        run after tsgate's (TensorBoard, your own). Returns self; the Keras
+        History (of every epoch, those before a resume included) is
+        `history_`, the options `fit_options_`."""
         layout = self._check_params()
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             check_positive_int(name, value, LARGEST)
@@ -200,65 +219,51 @@ class Forecaster(BaseEstimator):
         if isinstance(verbose, float):
             raise invalid("verbose", "0, 1, 2 or 'auto'", verbose)
         check_choice("verbose", verbose, (0, 1, 2, "auto"))
+        callbacks = [] if callbacks is None else callbacks
+        if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
+            raise invalid("callbacks", "None or a list of keras.callbacks.Callback instances", callbacks)
         keras.utils.set_random_seed(self.seed)
         panel = self._panel(df, layout, self.freq, INFER)
         cutoff = panel.cutoff(validation, "validation")
-        train, dropped = panel.windows(self.lookback, self.horizon, before=cutoff)
-        val, _ = panel.windows(self.lookback, self.horizon, after=cutoff)
-        train, val = train[:: self.stride], val[:: self.stride]
-        if len(train) == 0 or len(val) == 0:
+        train_starts, dropped = panel.windows(self.lookback, self.horizon, before=cutoff)
+        val_starts, _ = panel.windows(self.lookback, self.horizon, after=cutoff)
+        train_starts, val_starts = train_starts[:: self.stride], val_starts[:: self.stride]
+        if len(train_starts) == 0 or len(val_starts) == 0:
             raise ValueError(
-                f"Not enough data: {len(train)} training and {len(val)} validation windows of "
+                f"Not enough data: {len(train_starts)} training and {len(val_starts)} validation windows of "
                 f"lookback {self.lookback} + horizon {self.horizon} (each series needs at least "
-                f"{self.lookback + self.horizon} consecutive rows on each side of the cutoff)."
+                f"{self.lookback + self.horizon} consecutive rows on each side of the cutoff at "
+                f"{panel.timestamp(cutoff)}). {panel.shortage(dropped)}"
             )
         ids = np.asarray(panel.series, dtype=object)[panel.series_index()]
         train_rows = panel.time < cutoff
         training_series = np.unique(panel.series_index()[train_rows])
-        scaler = AffineScaler(self.scaler, self.scale_per_series).fit(
-            panel.values[train_rows], ids[train_rows], layout.scaled,
+        scaler = AffineScaler(self.scaler, self.scale_per_series).fit(  # on the observed values, not the filled
+            np.where(panel.observed, panel.values, np.nan)[train_rows], ids[train_rows], layout.scaled,
             static=None if panel.static is None else panel.static[training_series])
         if dropped:
             warnings.warn(f"tsgate: {dropped} window positions dropped because they would straddle a gap "
-                          f"({panel.gap_rows} missing timestamps).", stacklevel=2)
+                          f"({panel.gap_rows} missing timestamps). {panel.shortage()}", stacklevel=2)
         arrays = layout.arrays(scaler.transform(panel.values, ids), panel.index())
+        labels = np.where(panel.observed[:, : len(layout.targets)], arrays["target"], np.nan).astype("float32")
         static = scaler.transform_static(panel.static)
         options = {"cell": self.cell, "units": self.units, "layers": self.layers, **(self.builder_options or {})}
         model = BUILDERS[self.builder](layout.spec(self.lookback, self.horizon), **options)
-        steps = epochs * -(-len(train) // batch_size)
+        steps = epochs * -(-len(train_starts) // batch_size)
         model.compile(optimizer=keras.optimizers.Adam(self._learning_rate(steps)),
-                      loss=training_loss(self.loss, layout.quantiles))
-        fingerprint = {"weights": [list(w.shape) for w in model.weights], "windows": [len(train), len(val)],
+                      loss=MaskedLoss(training_loss(self.loss, layout.quantiles)))
+        fingerprint = {"weights": [list(w.shape) for w in model.weights], "windows": [len(train_starts), len(val_starts)],
                        "fit": [str(validation), epochs, batch_size, patience], "config": repr(self._plain_params())}
-        history = self._train(model, self._dataset(panel, arrays, train, batch_size, shuffle=True, static=static),
-                              self._dataset(panel, arrays, val, batch_size, static=static),
-                              epochs, patience, checkpoint_dir, verbose, fingerprint)
-        windows = {"train": len(train), "validation": len(val), "dropped_for_gaps": dropped}
-        self._set_fitted(model, scaler, layout, panel.freq.freqstr, list(panel.series), windows, history, panel.tz)
-        return self
-
-    def _train(self, model, train, validation, epochs, patience, checkpoint_dir, verbose, fingerprint):
-        """Keras fit with EarlyStopping (best weights restored) and, with
-        `checkpoint_dir`, the crash-safe checkpoints (resuming an interrupted
-        fit of the same `fingerprint`); the History of every epoch."""
-        early_stopping = keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
-        callbacks, initial_epoch, stopped = [_StopOnNaN(), early_stopping], 0, False
-        if checkpoint_dir is not None:
-            checkpoints = _Checkpoints(os.fspath(checkpoint_dir), early_stopping, fingerprint)
-            initial_epoch, stopped = checkpoints.restore(model)
-            callbacks.append(checkpoints)
-        history = model.fit(
-            train, validation_data=validation, callbacks=callbacks, verbose=verbose,
-            initial_epoch=initial_epoch,
-            epochs=initial_epoch if stopped else epochs,  # stopped before a kill: only the best weights come back
-            shuffle=False,  # the dataset reshuffles the training windows every epoch
-        )
-        if checkpoint_dir is not None:
-            checkpoints.finish()  # the fit is over: a later fit with this directory starts afresh
-            if initial_epoch:
-                history.history, history.epoch = checkpoints.history, list(range(len(checkpoints.history["loss"])))
+        history, early_stopping = train(
+            model, self._dataset(panel, arrays, train_starts, batch_size, shuffle=True, static=static, labels=labels),
+            self._dataset(panel, arrays, val_starts, batch_size, static=static, labels=labels),
+            epochs, patience, verbose, callbacks, checkpoint_dir, fingerprint)
         self._check_converged(model, early_stopping)
-        return history
+        windows = {"train": len(train_starts), "validation": len(val_starts), "dropped_for_gaps": dropped}
+        fit_options = {"validation": _plain_time(validation), "epochs": epochs, "batch_size": batch_size,
+                       "patience": patience}
+        self._set_fitted(model, scaler, layout, panel.freq, list(panel.series), windows, history, panel.tz, fit_options)
+        return self
 
     def _plain_params(self):
         """The constructor arguments, Keras layers by their config (for the checkpoint fingerprint)."""
@@ -280,23 +285,25 @@ class Forecaster(BaseEstimator):
             return keras.optimizers.schedules.CosineDecay(self.learning_rate, decay_steps=steps)
         return self.learning_rate
 
-    def _set_fitted(self, model, scaler, layout, freq, series, windows, history=None, tz=None):
-        """Assigns the whole fitted state at once (fit and load)."""
+    def _set_fitted(self, model, scaler, layout, freq, series, windows, history=None, tz=None, fit_options=None):
+        """Assigns the whole fitted state at once (fit and load); `freq` a pandas offset."""
         self.model_, self.scaler_, self.layout_, self.freq_, self.tz_ = model, scaler, layout, freq, tz
-        self.series_, self.windows_, self.history_ = series, windows, history
+        self.series_, self.windows_, self.history_, self.fit_options_ = series, windows, history, fit_options
         self.raw_model_ = raw_unit_model(model, layout, scaler, layout.quantiles)
 
-    def _dataset(self, panel, arrays, starts, batch_size, shuffle=False, static=None, series_index=None):
+    def _dataset(self, panel, arrays, starts, batch_size, shuffle=False, static=None, series_index=None, labels=None):
         """`window_dataset` of this panel's windows; `static` the static
         covariates fed (default: the panel's raw values, which the raw-unit
         model scales); `series_index` `(n_series,)` the scaler rows the
-        raw-unit model takes with per-series scaling."""
+        raw-unit model takes with per-series scaling; `labels` the targets
+        (NaN: missing)."""
         static = panel.static if static is None else static
         per_series = {"static": static} if static is not None else {}
         if series_index is not None:
             per_series["series_index"] = series_index
         return window_dataset(arrays, starts, self.lookback, self.horizon, batch_size, shuffle=shuffle,
-                              seed=self.seed, per_series=per_series, series_of_row=panel.series_index())
+                              seed=self.seed, per_series=per_series, series_of_row=panel.series_index(),
+                              labels=labels)
 
     # ---------------------------------------------------------------- predict
     def predict(self, df, future=None):
@@ -323,7 +330,7 @@ class Forecaster(BaseEstimator):
         if len(starts) == 0:
             where = "" if start is None else f" after `{name}`={start!r}"
             raise ValueError(f"No complete window of lookback {self.lookback} + horizon {self.horizon} "
-                             f"has its targets{where}.")
+                             f"has its targets{where}. {panel.shortage()}")
         return self._frame(panel, starts, self._run(panel, starts), origins=True)
 
     def serving_inputs(self, df, future=None):
@@ -349,12 +356,14 @@ class Forecaster(BaseEstimator):
             start = rows.stop - self.horizon - self.lookback
             if start < rows.start or not panel.valid[start : rows.stop - self.horizon].all():
                 raise ValueError(f"Series {panel.series[k]!r} needs {self.lookback} consecutive rows without "
-                                 "gaps before the forecast origin.")
+                                 f"gaps before the forecast origin. {panel.shortage()}")
             starts.append(start)
         if layout.future:
             columns = [layout.scaled.index(name) for name in layout.future]
-            values = future_values(future, panel, added, layout.future, self.time_column, self.series_column)
+            values = future_values(future, panel, added, layout.future, self.time_column, self.series_column,
+                                   self.na_values)
             panel.values[np.ix_(added.ravel(), columns)] = values.reshape(-1, len(columns))
+            panel.observed[np.ix_(added.ravel(), columns)] = True
         return panel, np.asarray(starts)
 
     def _inputs(self, panel, starts, batch_size=256):
@@ -365,6 +374,7 @@ class Forecaster(BaseEstimator):
         return dataset.map(lambda inputs, _: inputs)
 
     def _run(self, panel, starts):
+        self._warn_far_outside(panel, starts)
         outputs = self.raw_model_.predict(self._inputs(panel, starts), verbose=0)
         finite = np.isfinite(outputs["forecast"]).reshape(len(starts), -1).all(axis=1)
         if not finite.all():
@@ -372,6 +382,24 @@ class Forecaster(BaseEstimator):
             raise ValueError(f"The forecast of series {sid!r} is not finite: its inputs are far outside what the "
                              "model was trained on (or the model is broken).")
         return outputs
+
+    def _warn_far_outside(self, panel, starts):
+        """A warning for each column whose values read by the windows at
+        `starts` (targets and past covariates over the lookback, future
+        covariates over the horizon) lie far outside its training range."""
+        read = np.zeros(panel.values.shape, bool)
+        known = len(self.layout_.targets) + len(self.layout_.past)
+        read[_covered(len(read), starts, self.lookback), :known] = True
+        read[_covered(len(read), starts + self.lookback, self.horizon), known:] = True
+        far = self.scaler_.far_outside(panel.values) & read & panel.observed
+        index = panel.index()
+        for j in np.flatnonzero(far.any(axis=0)):
+            row = int(np.flatnonzero(far[:, j])[0])
+            low, high = self.scaler_.range_[:, j]
+            warnings.warn(f"tsgate: column {panel.columns[j]!r} has {int(far[:, j].sum())} value(s) far outside its "
+                          f"training range [{low:g}, {high:g}], e.g. {panel.values[row, j]:g} at {index[row]}; the "
+                          "forecast extrapolates. Are they sentinels for missing values (pass `na_values`)?",
+                          stacklevel=4)
 
     def _levels(self, panel, starts, origins=False):
         """The index levels of the forecasts of the windows at `starts`: one
@@ -413,7 +441,7 @@ class Forecaster(BaseEstimator):
         if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
             raise invalid("version", "a positive integer (TF Serving loads only those)", version)
         metadata = {"tsgate_version": __version__, "lookback": self.lookback, "horizon": self.horizon,
-                    "freq": self.freq_, "tz": self.tz_, **self.layout_.metadata(), "quantiles": self.layout_.quantiles,
+                    "freq": freq_to_json(self.freq_), "tz": self.tz_, **self.layout_.metadata(), "quantiles": self.layout_.quantiles,
                     "scaler": self.scaler_.to_json()}
         return serving.export_forecast(self.raw_model_, os.path.join(path, str(version)), metadata, xla)
 
@@ -434,147 +462,17 @@ class Forecaster(BaseEstimator):
         return persistence.load(path, cls)
 
 
-class _StopOnNaN(keras.callbacks.Callback):
-    """Stops training, silently, after an epoch whose loss is NaN or inf (fit then reports it)."""
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not math.isfinite(float((logs or {}).get("loss", 0.0))):
-            self.model.stop_training = True
-
-
-def _fsync(path):
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+def _covered(rows, starts, length):
+    """`(rows,)` bool: the rows of the spans [start, start + length)."""
+    delta = np.zeros(rows + 1, int)
+    np.add.at(delta, starts, 1)
+    np.add.at(delta, np.asarray(starts) + length, -1)
+    return np.cumsum(delta[:-1]) > 0
 
 
-def _write_atomically(path, write):
-    """Calls `write(temporary)` for a temporary file beside `path` (same
-    suffix), flushes it to disk and renames it to `path`: a kill at any
-    moment leaves either the old file or the new one, never a torn one."""
-    directory, name = os.path.split(path)
-    temporary = os.path.join(directory, f".tmp-{os.getpid()}-{name}")
-    write(temporary)
-    _fsync(temporary)
-    os.replace(temporary, path)
-    _fsync(directory)
-
-
-def _write_text(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-
-
-class _Checkpoints(keras.callbacks.Callback):
-    """`fit(checkpoint_dir=...)`: the best model and a training state that
-    survive a kill at any moment.
-
-        checkpoint_dir/best.keras            the model at the best validation loss so far
-        checkpoint_dir/backup/state.json     epoch, weights file, EarlyStopping's state, history
-        checkpoint_dir/backup/epoch-N.weights.h5   model and optimizer after epoch N
-        checkpoint_dir/backup/best-N.npz     EarlyStopping's best weights (epoch N)
-
-    Every file is written under a temporary name, flushed and renamed into
-    place; `state.json` is renamed last and is the commit point: it names only
-    complete files, and files it does not name are leftovers, removed. The
-    state carries a fingerprint of the configuration, the data's windows and
-    the fit arguments: a directory holding another fit's state is an error,
-    never a silent resume. Must follow the EarlyStopping callback it restores.
-    """
-
-    STATE = "state.json"
-    KEYS = ("fingerprint", "epoch", "weights", "stopped", "history", "early_stopping")
-
-    def __init__(self, directory, early_stopping, fingerprint):
-        super().__init__()
-        self.directory, self.backup = directory, os.path.join(directory, "backup")
-        self.early_stopping, self.fingerprint = early_stopping, fingerprint
-        self.state, self.history = None, {}
-
-    def restore(self, model):
-        """Loads the state of an interrupted fit, if any, into `model`; returns
-        the epoch to resume at and whether training had already stopped
-        (early stopping or NaN). `history` then holds the epochs before."""
-        try:
-            os.makedirs(self.backup, exist_ok=True)
-        except OSError as error:
-            raise ValueError(f"Cannot create the checkpoint directory {self.backup!r}: {error}") from None
-        path = os.path.join(self.backup, self.STATE)
-        state = None
-        if os.path.exists(path):
-            try:
-                with open(path) as f:
-                    state = json.load(f)
-            except (OSError, ValueError) as error:
-                state = error
-            if not isinstance(state, dict) or not set(self.KEYS) <= set(state):
-                raise ValueError(f"The checkpoint state {path!r} is unreadable ({state!r}); tsgate's fit did not "
-                                 f"write it. Delete {self.backup!r} to start afresh.")
-            if state.get("fingerprint") != json.loads(json.dumps(self.fingerprint)):
-                raise ValueError(
-                    f"{self.directory!r} holds the checkpoints of an interrupted fit with other arguments, data or "
-                    "configuration; call fit exactly as before to resume it, or give another `checkpoint_dir`."
-                )
-        self._remove_leftovers(state)
-        if state is None:
-            return 0, False
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        model.load_weights(os.path.join(self.backup, state["weights"]))
-        self.state, self.history = state, {key: list(values) for key, values in state["history"].items()}
-        return state["epoch"], state["stopped"]
-
-    def _remove_leftovers(self, state):
-        keep = {self.STATE} if state is None else {self.STATE, state["weights"], state["early_stopping"]["best_weights"]}
-        for name in os.listdir(self.backup):
-            if name not in keep:
-                os.remove(os.path.join(self.backup, name))
-        for name in os.listdir(self.directory):
-            if name.startswith(".tmp-"):
-                os.remove(os.path.join(self.directory, name))
-
-    def on_train_begin(self, logs=None):
-        # EarlyStopping.on_train_begin has just reset its state: put back the one before the kill.
-        self.best_file = None
-        if self.state is None:
-            return
-        stopping, saved = self.early_stopping, self.state["early_stopping"]
-        stopping.best, stopping.wait = saved["best"], saved["wait"]
-        stopping.best_epoch, stopping.stopped_epoch = saved["best_epoch"], saved["stopped_epoch"]
-        self.best_file = saved["best_weights"]
-        if self.best_file:
-            with np.load(os.path.join(self.backup, self.best_file)) as weights:
-                stopping.best_weights = [weights[f"w{i}"] for i in range(len(weights.files))]
-
-    def on_epoch_end(self, epoch, logs=None):
-        stopping = self.early_stopping
-        for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(float(value))
-        if stopping.best_epoch == epoch and stopping.best_weights is not None:  # a new best (or the first) epoch
-            _write_atomically(os.path.join(self.directory, "best.keras"), self.model.save)
-            best_file = f"best-{epoch + 1}.npz"
-            _write_atomically(os.path.join(self.backup, best_file),
-                              lambda path: np.savez(path, **{f"w{i}": w for i, w in enumerate(stopping.best_weights)}))
-            self.best_file = best_file
-        weights = f"epoch-{epoch + 1}.weights.h5"
-        _write_atomically(os.path.join(self.backup, weights), self.model.save_weights)
-        best = None if stopping.best is None else float(stopping.best)
-        state = {
-            "format": 1, "fingerprint": self.fingerprint, "epoch": epoch + 1, "weights": weights,
-            "stopped": bool(self.model.stop_training), "history": self.history,
-            "early_stopping": {"best": best, "wait": int(stopping.wait), "best_epoch": int(stopping.best_epoch),
-                               "stopped_epoch": int(stopping.stopped_epoch), "best_weights": self.best_file},
-        }
-        text = json.dumps(state)
-        _write_atomically(os.path.join(self.backup, self.STATE), lambda path: _write_text(path, text))
-        self._remove_leftovers(state)
-
-    def finish(self):
-        """Removes the backup once the fit is over: the state file first, so
-        that a kill midway leaves no state to resume, only leftovers."""
-        state = os.path.join(self.backup, self.STATE)
-        if os.path.exists(state):
-            os.remove(state)
-        shutil.rmtree(self.backup, ignore_errors=True)
+def _plain_time(value):
+    """A fraction or a time (a `validation` or `test` argument) as JSON: the
+    float, or the timestamp's ISO text."""
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value if isinstance(value, str) else pd.Timestamp(value).isoformat()

@@ -1,12 +1,14 @@
 """Saving and loading a fitted `Forecaster`: `model.keras` (the Keras model)
 and `forecaster.json` (every constructor argument, the fitted scaler, the
-frequency and time zone, the series ids, the window counts, and a fingerprint
-tying them together). No pickle.
+frequency and time zone, the series ids, the window counts, the fit options,
+and a fingerprint tying them together). No pickle.
 
 Arguments that are objects are written so that they come back equal: a Keras
 layer given as `cell` through Keras serialization, a scikit-learn transformer
-given as `scaler` as its class and `get_params()`. What cannot be written that
-way is refused at `save`, never replaced by a default.
+given as `scaler` as its class and `get_params()`, a pandas offset given as
+`freq` (and the fitted `freq_`) by `tsgate.data.freq_to_json` (custom business
+days with their weekmask and every holiday). What cannot be written that way
+is refused at `save`, never replaced by a default.
 
 `load` trusts nothing it reads. `forecaster.json` carries a fingerprint of the
 model (its file's SHA-256, input and output names and shapes, a SHA-256 of its
@@ -27,8 +29,10 @@ import zipfile
 
 import keras
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 
+from tsgate.data import freq_from_json, freq_to_json
 from tsgate.scaling import AffineScaler
 
 FORMAT = 2
@@ -64,6 +68,11 @@ def _encode(name, value):
         if not module.startswith("sklearn."):
             raise ValueError(f"Cannot save `{name}`={value!r}: only scikit-learn's own transformers are saved by name.")
         return {"sklearn": f"{module}.{type(value).__qualname__}", "params": _encode(name, value.get_params(deep=False))}
+    if isinstance(value, (pd.offsets.BaseOffset, pd.Timedelta)):
+        try:
+            return {"pandas_freq": freq_to_json(value)}
+        except ValueError as error:
+            raise ValueError(f"Cannot save `{name}`={value!r}: {error}") from None
     if isinstance(value, tuple):
         return {TUPLE: [_encode(name, v) for v in value]}
     if isinstance(value, list):
@@ -82,6 +91,8 @@ def _decode(value):
         return [_decode(v) for v in value]
     if isinstance(value, dict) and TUPLE in value:
         return tuple(_decode(v) for v in value[TUPLE])
+    if isinstance(value, dict) and "pandas_freq" in value:
+        return freq_from_json(value["pandas_freq"])
     if isinstance(value, dict) and "keras_layer" in value:
         return keras.saving.deserialize_keras_object(value["keras_layer"])
     if isinstance(value, dict) and "sklearn" in value:
@@ -159,11 +170,12 @@ def save(forecaster, path):
             "format": FORMAT,
             "tsgate_version": __version__,
             "config": config,
-            "freq": forecaster.freq_,
+            "freq": freq_to_json(forecaster.freq_),
             "tz": forecaster.tz_,  # the zone calendar features are computed in
             "series": forecaster.series_,
             "scaler": scaler,
             "windows": forecaster.windows_,
+            "fit_options": forecaster.fit_options_,
             "fingerprint": {
                 "model": {**_model_structure(forecaster.model_), "weights_sha256": _weights_digest(forecaster.model_),
                           "file_sha256": _file_digest(model_staging)},
@@ -204,7 +216,8 @@ def load(path, cls):
         raise SavedForecasterError(model_path, f"Keras cannot load it: {type(error).__name__}: {error}") from error
     _check_model(model, model_path, fingerprint["model"])
     scaler = AffineScaler.from_json(meta["scaler"], method=forecaster.scaler)
-    forecaster._set_fitted(model, scaler, layout, meta["freq"], meta["series"], meta["windows"], tz=meta["tz"])
+    forecaster._set_fitted(model, scaler, layout, freq_from_json(meta["freq"]), meta["series"], meta["windows"],
+                           tz=meta["tz"], fit_options=meta.get("fit_options"))
     return forecaster
 
 

@@ -48,7 +48,9 @@ class AffineScaler(TransformerMixin, BaseEstimator):
     Fitted state: `scale_`, `offset_` `(n_groups, n_features)`, `groups_` the
     series ids in that order (`[None]` without per_series), `feature_names_in_`;
     `static_scale_`, `static_offset_` `(n_static,)` for the static covariates
-    (one global map: each series has a single value), None without them.
+    (one global map: each series has a single value), None without them;
+    `range_` `(2, n_features)` the smallest and largest training value of
+    each column (over all series).
     """
 
     def __init__(self, method="standard", per_series=False):
@@ -100,9 +102,24 @@ class AffineScaler(TransformerMixin, BaseEstimator):
         self.static_scale_ = self.static_offset_ = None
         if static is not None:
             self.static_scale_, self.static_offset_ = _standardize(np.asarray(static, "float64"))
+        finite = np.where(np.isfinite(values), values, np.nan)
+        self.range_ = np.stack([np.nanmin(finite, axis=0), np.nanmax(finite, axis=0)])
         self.feature_names_in_ = None if feature_names is None else np.asarray(feature_names, dtype=object)
         self.n_features_in_ = values.shape[1]
         return self
+
+    def far_outside(self, X):
+        """`(rows, n_features)` bool: the values of X farther below the
+        smallest or above the largest training value of their column than
+        the width of that training range (NaN never is; none without a
+        `range_`)."""
+        self._check_fitted()
+        if self.range_ is None:
+            return np.zeros(np.shape(X), bool)
+        low, high = self.range_
+        width = high - low
+        with np.errstate(invalid="ignore"):
+            return (np.asarray(X, "float64") < low - width) | (np.asarray(X, "float64") > high + width)
 
     def group_positions(self, groups):
         """The fitted row of each series id in `groups` (all zeros without
@@ -149,7 +166,7 @@ class AffineScaler(TransformerMixin, BaseEstimator):
         return {"per_series": self.per_series, "groups": [_plain(g) for g in self.groups_],
                 "scale": self.scale_.tolist(), "offset": self.offset_.tolist(), "feature_names": names,
                 "static_scale": self.static_scale_.tolist() if static else None,
-                "static_offset": self.static_offset_.tolist() if static else None}
+                "static_offset": self.static_offset_.tolist() if static else None, "range": None if self.range_ is None else self.range_.tolist()}
 
     @classmethod
     def from_json(cls, state, method="standard"):
@@ -160,6 +177,8 @@ class AffineScaler(TransformerMixin, BaseEstimator):
         static = state.get("static_scale")  # absent from files written before static covariates were scaled
         scaler.static_scale_ = None if static is None else np.asarray(static, "float64")
         scaler.static_offset_ = None if static is None else np.asarray(state["static_offset"], "float64")
+        bounds = state.get("range")  # absent from files written before the range was kept
+        scaler.range_ = None if bounds is None else np.asarray(bounds, "float64")
         names = state["feature_names"]
         scaler.feature_names_in_ = None if names is None else np.asarray(names, dtype=object)
         scaler.n_features_in_ = scaler.scale_.shape[1]

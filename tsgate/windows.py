@@ -4,7 +4,8 @@ with rows, not with windows × lookback."""
 import numpy as np
 
 
-def window_dataset(arrays, starts, lookback, horizon, batch_size, shuffle=False, seed=None, per_series=None, series_of_row=None):
+def window_dataset(arrays, starts, lookback, horizon, batch_size, shuffle=False, seed=None, per_series=None,
+                   series_of_row=None, labels=None):
     """A `tf.data.Dataset` of `(inputs, targets)` batches.
 
     arrays: per-row arrays by role (`Layout.arrays`): "target" `(rows, n_t)`
@@ -12,6 +13,8 @@ def window_dataset(arrays, starts, lookback, horizon, batch_size, shuffle=False,
         `(rows, n_f)`. starts: window start rows.
     per_series: {input name: `(n_series, ...)`} gathered by the series of
         each window (with `series_of_row` `(rows,)`), e.g. "static".
+    labels: `(rows, n_t)` what the targets are read from (default
+        `arrays["target"]`), e.g. NaN where a filled target was missing.
     inputs: "past_target" `(b, lookback, n_t)`, "past_covariates"
         `(b, lookback, n_p)`, "future_covariates" `(b, horizon, n_f)`, the
     per-series inputs `(b, ...)`; targets `(b, horizon, n_t)`.
@@ -19,6 +22,7 @@ def window_dataset(arrays, starts, lookback, horizon, batch_size, shuffle=False,
     import tensorflow as tf
 
     tensors = {name: tf.constant(value) for name, value in arrays.items()}
+    targets = tensors["target"] if labels is None else tf.constant(labels)
     per_series = {name: tf.constant(value) for name, value in (per_series or {}).items()}
     series_t = tf.constant(series_of_row, "int32") if per_series else None
     index_dtype = "int32" if len(arrays["target"]) < 2**31 else "int64"  # half the index memory
@@ -33,7 +37,7 @@ def window_dataset(arrays, starts, lookback, horizon, batch_size, shuffle=False,
             inputs["future_covariates"] = tf.gather(tensors["future_covariates"], start[:, None] + future)
         for name, value in per_series.items():
             inputs[name] = tf.gather(value, tf.gather(series_t, start))
-        return inputs, tf.gather(tensors["target"], start[:, None] + future)
+        return inputs, tf.gather(targets, start[:, None] + future)
 
     dataset = tf.data.Dataset.from_tensor_slices(np.asarray(starts, index_dtype))
     if shuffle:

@@ -1,0 +1,226 @@
+"""Keras training for `Forecaster.fit`: the masked loss, the callbacks and
+the crash-safe checkpoints.
+
+`MaskedLoss` averages a loss over the observed targets only (NaN in the
+targets marks a missing one). `train` runs Keras `fit` with EarlyStopping
+(best weights restored), `StopOnNaN`, `Checkpoints` with a `checkpoint_dir`,
+and the user's callbacks.
+"""
+
+import json
+import math
+import os
+import shutil
+import sys
+
+import keras
+import numpy as np
+from keras import ops
+
+
+def resolve_verbose(verbose):
+    """Keras' `verbose` for fit's: "auto" is 1 (a progress bar) on a
+    terminal and 2 (one line per epoch) when stdout is a file or pipe."""
+    if verbose != "auto":
+        return verbose
+    return 1 if sys.stdout is not None and sys.stdout.isatty() else 2
+
+
+@keras.saving.register_keras_serializable(package="tsgate")
+class MaskedLoss(keras.losses.Loss):
+    """`loss` averaged over the observed targets: a NaN in `y_true`
+    `(b, horizon, n_target)` is a missing target that adds nothing to the
+    loss or its gradient, whatever the forecast there.
+
+    loss: a Keras loss that reduces the last axis ("mse", "mae", "huber", or
+    a `Loss` such as `tsgate.models.PinballLoss` whose `y_pred` has a
+    trailing quantile axis); it is applied to each target value on its own,
+    then the values are averaged over the observed ones of the batch.
+    """
+
+    def __init__(self, loss, name="masked", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.loss = keras.losses.get(loss) if isinstance(loss, (str, dict)) else loss
+
+    def call(self, y_true, y_pred):
+        observed = ops.logical_not(ops.isnan(y_true))
+        y_true = ops.expand_dims(ops.where(observed, y_true, ops.zeros_like(y_true)), -1)
+        y_pred = ops.expand_dims(y_pred, len(y_true.shape) - 1)  # (b, h, n, 1[, q])
+        loss = self.loss.call if isinstance(self.loss, keras.losses.Loss) else self.loss
+        values = ops.reshape(loss(y_true, y_pred), ops.shape(observed))
+        weights = ops.cast(observed, values.dtype)
+        return ops.sum(values * weights) / ops.maximum(ops.sum(weights), 1.0)
+
+    def get_config(self):
+        return {**super().get_config(), "loss": keras.losses.serialize(self.loss)}
+
+
+def train(model, train, validation, epochs, patience, verbose, callbacks=(), checkpoint_dir=None, fingerprint=None):
+    """Keras fit of `model` on the `train` dataset with EarlyStopping on
+    `validation` (best weights restored), `callbacks` after tsgate's, and,
+    with `checkpoint_dir`, the crash-safe checkpoints (resuming an
+    interrupted fit of the same `fingerprint`). Returns the History of every
+    epoch (those before a resume included) and the EarlyStopping callback."""
+    early_stopping = keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
+    ours, initial_epoch, stopped = [StopOnNaN(), early_stopping], 0, False
+    if checkpoint_dir is not None:
+        checkpoints = Checkpoints(os.fspath(checkpoint_dir), early_stopping, fingerprint)
+        initial_epoch, stopped = checkpoints.restore(model)
+        ours.append(checkpoints)
+    history = model.fit(
+        train, validation_data=validation, callbacks=ours + list(callbacks), verbose=resolve_verbose(verbose),
+        initial_epoch=initial_epoch,
+        epochs=initial_epoch if stopped else epochs,  # stopped before a kill: only the best weights come back
+        shuffle=False,  # the dataset reshuffles the training windows every epoch
+    )
+    if checkpoint_dir is not None:
+        checkpoints.finish()  # the fit is over: a later fit with this directory starts afresh
+        if initial_epoch:
+            history.history, history.epoch = checkpoints.history, list(range(len(checkpoints.history["loss"])))
+    return history, early_stopping
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stops training, silently, after an epoch whose loss is NaN or inf (fit then reports it)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not math.isfinite(float((logs or {}).get("loss", 0.0))):
+            self.model.stop_training = True
+
+
+def _fsync(path):
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _write_atomically(path, write):
+    """Calls `write(temporary)` for a temporary file beside `path` (same
+    suffix), flushes it to disk and renames it to `path`: a kill at any
+    moment leaves either the old file or the new one, never a torn one."""
+    directory, name = os.path.split(path)
+    temporary = os.path.join(directory, f".tmp-{os.getpid()}-{name}")
+    write(temporary)
+    _fsync(temporary)
+    os.replace(temporary, path)
+    _fsync(directory)
+
+
+def _write_text(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+class Checkpoints(keras.callbacks.Callback):
+    """`fit(checkpoint_dir=...)`: the best model and a training state that
+    survive a kill at any moment.
+
+        checkpoint_dir/best.keras            the model at the best validation loss so far
+        checkpoint_dir/backup/state.json     epoch, weights file, EarlyStopping's state, history
+        checkpoint_dir/backup/epoch-N.weights.h5   model and optimizer after epoch N
+        checkpoint_dir/backup/best-N.npz     EarlyStopping's best weights (epoch N)
+
+    Every file is written under a temporary name, flushed and renamed into
+    place; `state.json` is renamed last and is the commit point: it names only
+    complete files, and files it does not name are leftovers, removed. The
+    state carries a fingerprint of the configuration, the data's windows and
+    the fit arguments: a directory holding another fit's state is an error,
+    never a silent resume. Must follow the EarlyStopping callback it restores.
+    """
+
+    STATE = "state.json"
+    KEYS = ("fingerprint", "epoch", "weights", "stopped", "history", "early_stopping")
+
+    def __init__(self, directory, early_stopping, fingerprint):
+        super().__init__()
+        self.directory, self.backup = directory, os.path.join(directory, "backup")
+        self.early_stopping, self.fingerprint = early_stopping, fingerprint
+        self.state, self.history = None, {}
+
+    def restore(self, model):
+        """Loads the state of an interrupted fit, if any, into `model`; returns
+        the epoch to resume at and whether training had already stopped
+        (early stopping or NaN). `history` then holds the epochs before."""
+        try:
+            os.makedirs(self.backup, exist_ok=True)
+        except OSError as error:
+            raise ValueError(f"Cannot create the checkpoint directory {self.backup!r}: {error}") from None
+        path = os.path.join(self.backup, self.STATE)
+        state = None
+        if os.path.exists(path):
+            try:
+                with open(path) as f:
+                    state = json.load(f)
+            except (OSError, ValueError) as error:
+                state = error
+            if not isinstance(state, dict) or not set(self.KEYS) <= set(state):
+                raise ValueError(f"The checkpoint state {path!r} is unreadable ({state!r}); tsgate's fit did not "
+                                 f"write it. Delete {self.backup!r} to start afresh.")
+            if state.get("fingerprint") != json.loads(json.dumps(self.fingerprint)):
+                raise ValueError(
+                    f"{self.directory!r} holds the checkpoints of an interrupted fit with other arguments, data or "
+                    "configuration; call fit exactly as before to resume it, or give another `checkpoint_dir`."
+                )
+        self._remove_leftovers(state)
+        if state is None:
+            return 0, False
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(os.path.join(self.backup, state["weights"]))
+        self.state, self.history = state, {key: list(values) for key, values in state["history"].items()}
+        return state["epoch"], state["stopped"]
+
+    def _remove_leftovers(self, state):
+        keep = {self.STATE} if state is None else {self.STATE, state["weights"], state["early_stopping"]["best_weights"]}
+        for name in os.listdir(self.backup):
+            if name not in keep:
+                os.remove(os.path.join(self.backup, name))
+        for name in os.listdir(self.directory):
+            if name.startswith(".tmp-"):
+                os.remove(os.path.join(self.directory, name))
+
+    def on_train_begin(self, logs=None):
+        # EarlyStopping.on_train_begin has just reset its state: put back the one before the kill.
+        self.best_file = None
+        if self.state is None:
+            return
+        stopping, saved = self.early_stopping, self.state["early_stopping"]
+        stopping.best, stopping.wait = saved["best"], saved["wait"]
+        stopping.best_epoch, stopping.stopped_epoch = saved["best_epoch"], saved["stopped_epoch"]
+        self.best_file = saved["best_weights"]
+        if self.best_file:
+            with np.load(os.path.join(self.backup, self.best_file)) as weights:
+                stopping.best_weights = [weights[f"w{i}"] for i in range(len(weights.files))]
+
+    def on_epoch_end(self, epoch, logs=None):
+        stopping = self.early_stopping
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        if stopping.best_epoch == epoch and stopping.best_weights is not None:  # a new best (or the first) epoch
+            _write_atomically(os.path.join(self.directory, "best.keras"), self.model.save)
+            best_file = f"best-{epoch + 1}.npz"
+            _write_atomically(os.path.join(self.backup, best_file),
+                              lambda path: np.savez(path, **{f"w{i}": w for i, w in enumerate(stopping.best_weights)}))
+            self.best_file = best_file
+        weights = f"epoch-{epoch + 1}.weights.h5"
+        _write_atomically(os.path.join(self.backup, weights), self.model.save_weights)
+        best = None if stopping.best is None else float(stopping.best)
+        state = {
+            "format": 1, "fingerprint": self.fingerprint, "epoch": epoch + 1, "weights": weights,
+            "stopped": bool(self.model.stop_training), "history": self.history,
+            "early_stopping": {"best": best, "wait": int(stopping.wait), "best_epoch": int(stopping.best_epoch),
+                               "stopped_epoch": int(stopping.stopped_epoch), "best_weights": self.best_file},
+        }
+        text = json.dumps(state)
+        _write_atomically(os.path.join(self.backup, self.STATE), lambda path: _write_text(path, text))
+        self._remove_leftovers(state)
+
+    def finish(self):
+        """Removes the backup once the fit is over: the state file first, so
+        that a kill midway leaves no state to resume, only leftovers."""
+        state = os.path.join(self.backup, self.STATE)
+        if os.path.exists(state):
+            os.remove(state)
+        shutil.rmtree(self.backup, ignore_errors=True)
