@@ -194,7 +194,8 @@ def test_fill_repairs_nan_only_when_asked():
 
 def test_gaps_warn_instead_of_printing():
     df = hourly(200).drop(pd.Timestamp("2024-01-02 05:00"))
-    with pytest.warns(UserWarning, match="dropped because they would straddle a gap"):
+    with pytest.warns(UserWarning, match=r"dropped because they would straddle a gap.*frequency is 'h' \(inferred\); 1 "
+                                         r"timestamps.*2024-01-02 05:00:00.*: pass fill='ffill'"):
         Forecaster("y", lookback=24, horizon=6, units=4).fit(df, epochs=1, verbose=0)
 
 

@@ -92,5 +92,5 @@ def test_too_few_windows_name_the_frequency_the_gaps_and_the_fix():
         weekends.fit(df, epochs=1, verbose=0)
     fitted = Forecaster("y", lookback=20, horizon=5, units=4).fit(df, epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"No complete window.*custom business days \(Mon Tue Wed Thu Fri, \d+ "
-                                         r"holidays.*\(inferred\); there are no gaps"):
+                                         r"holidays.*\(inferred\); no window has a gap"):
         fitted.historical_forecasts(df.iloc[:24])

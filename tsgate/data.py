@@ -481,17 +481,18 @@ class Panel:
         dropped (`windows`: that count, when known), and the fix."""
         how = "inferred" if self.freq_inferred else "given"
         text = f"The frequency is {describe_freq(self.freq)} ({how})"
-        if not self.gap_rows:
-            return f"{text}; there are no gaps: give more rows, or a shorter lookback or horizon."
+        if self.valid.all():  # no missing timestamps, or all filled
+            return f"{text}; no window has a gap: give more rows, or a shorter lookback or horizon."
         gaps = self.index()[~self.valid]
         dropped = "" if windows is None else f", which dropped {windows} window positions"
         text += f"; {self.gap_rows} timestamps on that grid are missing (gaps, e.g. {[str(t) for t in gaps[:3]]}){dropped}"
+        fill = "pass fill='ffill', 'interpolate' or 'zero' to fill them"
         if isinstance(self.freq, (pd.offsets.Day, pd.offsets.BusinessDay)) and self.freq.n == 1:
             closed = "holidays" if isinstance(self.freq, pd.offsets.BusinessDay) else "weekends and holidays"
-            text += (f". If these are {closed} (trading days), pass freq=pandas.offsets.CustomBusinessDay("
-                     "holidays=[...]) or CustomBusinessDay(calendar=...), or leave `freq` out to infer the holidays "
-                     "from the missing weekdays")
-        return f"{text}; else pass fill='ffill', 'interpolate' or 'zero'."
+            return (f"{text}. If these are {closed} (trading days), pass freq=pandas.offsets.CustomBusinessDay("
+                    "holidays=[...]) or CustomBusinessDay(calendar=...), or leave `freq` out to infer the holidays "
+                    f"from the missing weekdays; else {fill}.")
+        return f"{text}: {fill}."
 
     def cutoff(self, fraction_or_time, name):
         """The first time (as in `self.time`) of a held-out part: a timestamp

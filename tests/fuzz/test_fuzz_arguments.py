@@ -13,6 +13,7 @@ Per run: 200 constructor + 100 fit + 50 predict/historical_forecasts/evaluate
 import math
 import numbers
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,6 +92,7 @@ VALID = {
     "time_column": lambda v: v is None,
     "series_column": lambda v: v is None,
     "fill": lambda v: _hashable_in(v, FILLS) and not isinstance(v, (float, bool)),
+    "na_values": lambda v: v is None or _real(v) or isinstance(v, (list, tuple)) and all(_real(x) for x in v),
     "builder": lambda v: isinstance(v, str) and v in BUILDERS,
     "builder_options": lambda v: v is None or isinstance(v, dict) and not v,
     "loss": lambda v: isinstance(v, str) and v in POINT_LOSSES,
@@ -140,6 +142,8 @@ FIT_VALID = {
     "patience": lambda v: isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) and v >= 0,
     "checkpoint_dir": lambda v: v is None or isinstance(v, str),  # any path would be created: none is drawn
     "verbose": lambda v: _hashable_in(v, (0, 1, 2, "auto")) and not isinstance(v, float),
+    "callbacks": lambda v: v is None or isinstance(v, (list, tuple)) and all(isinstance(c, keras.callbacks.Callback)
+                                                                             for c in v),
 }
 
 
