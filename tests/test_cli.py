@@ -281,6 +281,11 @@ def test_argparse_refuses_bad_values(workspace, option, expected):
     assert status == 2 and "argument --version: expected a positive integer, got '0'" in lines[-1]
 
 
+def test_argparse_errors_are_one_line_whatever_the_user_typed(workspace):
+    status, lines = run_in_process("train", workspace / "data.csv", "--model", workspace / "m", *TRAIN, "\n", "x")
+    assert status == 2 and lines[-1] == "tsgate: error: unrecognized arguments: x", lines
+
+
 def test_bugs_keep_their_traceback(workspace, monkeypatch):
     def broken(path):
         return np.concatenate([np.zeros((2, 2)), np.zeros((3, 3))])  # NumPy's ValueError: a bug, not a mistake

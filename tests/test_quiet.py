@@ -51,10 +51,13 @@ def test_start_up_filter_keeps_every_other_line():
 def test_keras_retracing_warning_is_dropped_only_inside_the_block(caplog):
     message = ("5 out of the last 13 calls to <function TensorFlowTrainer._make_function.<locals>."
                "multi_step_on_iterator at 0x7f> triggered tf.function retracing. Tracing is expensive")
+    predict = ("5 out of the last 9 calls to <function TensorFlowTrainer.make_predict_function.<locals>."
+               "one_step_on_data_distributed at 0x7f> triggered tf.function retracing. Tracing is expensive")
     logger = logging.getLogger("tensorflow")
     with caplog.at_level(logging.WARNING, logger="tensorflow"):
         with _quiet.keras_retracing_quiet():
             logger.warning(message)
+            logger.warning(predict)
             logger.warning("5 out of the last 5 calls to <function my_step> triggered tf.function retracing.")
         logger.warning(message)
     assert [record.getMessage()[:30] for record in caplog.records] == ["5 out of the last 5 calls to <", message[:30]]

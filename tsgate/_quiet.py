@@ -27,7 +27,7 @@ START_UP = re.compile(
     rb"|failed call to cuInit|This TensorFlow binary is optimized)"
     rb"|To enable the following instructions: .* rebuild TensorFlow)"
 )
-KERAS_RETRACING = re.compile(r"TensorFlowTrainer\._make_function\..*triggered tf\.function retracing", re.S)
+KERAS_RETRACING = re.compile(r"calls to <function TensorFlowTrainer\.\S+ at \S+> triggered tf\.function retracing")
 
 
 def install():

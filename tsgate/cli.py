@@ -336,8 +336,15 @@ def add_forecaster_options(train):
     model.add_argument("--seed", type=non_negative_int, help="makes fitting repeatable (default 0)")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, its error message on one line whatever the user typed."""
+
+    def error(self, message):
+        super().error(one_line(message))
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="tsgate", description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser = Parser(prog="tsgate", description=__doc__.split("\n\n")[0].replace("\n", " "))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="train, evaluate, plot and export on the bundled sensor data",
