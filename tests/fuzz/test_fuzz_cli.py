@@ -6,7 +6,7 @@ Every run must end in SystemExit: status 2 with exactly one line on stderr,
 command that turned out valid. Any other exception is a traceback a user
 would see: a bug.
 
-Per run: 60 mutated command lines, 50 generated data files, 30 `--config`
+Per run: 60 mutated command lines (train, forecast, evaluate, export, backtest, plot), 50 generated data files, 30 `--config`
 files, 30 damaged saved forecasters: 170 bad inputs."""
 
 import contextlib
@@ -82,21 +82,27 @@ def templates(paths):
              "--lookback", "12", "--horizon", "3", "--units", "4", "--epochs", "1", "--verbose", "0",
              "--past-covariates", "x", "--validation", "0.2", "--time-column", "time"]
     forecast = ["forecast", paths["data.csv"], "--model", paths["model"], "--time-column", "time"]
-    evaluate = ["evaluate", paths["data.csv"], "--model", paths["model"], "--test", "0.3"]
+    evaluate = ["evaluate", paths["data.csv"], "--model", paths["model"], "--test", "0.3", "--output", "m.parquet"]
     export = ["export", "--model", paths["model"], "--output", paths["serving"], "--version", "1"]
-    return [train, forecast, evaluate, export]
+    backtest = ["backtest", paths["short.csv"], "--model", paths["model"], "--folds", "2", "--epochs", "1",
+                "--output", "b.csv"]
+    plot = ["plot", paths["data.csv"], "--model", paths["model"], "--output", "p.png", "--start", "0.5"]
+    return [train, forecast, evaluate, export, backtest, plot]
 
 
 # Relative paths only: a token may become an output path, and nothing is written outside the scratch directory.
 BAD_VALUES = st.sampled_from(["0", "-1", "abc", "", "1.5", "nan", "inf", "-inf", "1e400", "99999999999999999999",
                               "z", "time", "no/such/file.csv", ".", "..", "--", "-", "y", "x", "h", "None"])
 TEXT = st.text(max_size=6).filter(lambda text: "/" not in text and "\\" not in text and "~" not in text)
-TOKENS = st.one_of(BAD_VALUES, TEXT, st.sampled_from(["--lookback", "--quantiles", "--freq",
-                   "--calendar", "--series-column", "--builder", "--learning-rate", "--config", "--cell", "--test"]))
+TOKENS = st.one_of(BAD_VALUES, TEXT, st.sampled_from([
+    "--lookback", "--quantiles", "--freq", "--calendar", "--series-column", "--builder", "--learning-rate", "--config",
+    "--cell", "--test", "--future", "--output", "--start", "--series", "--folds", "--na-values", "--builder-option",
+    "--future-covariates", "--static-covariates", "--fill", "--scaler", "f.parquet", "f.txt", "p.xyz",
+    "2024-01-03", "2024-01-03 05:00", "dropout=0.1", "\n"]))
 
 
 @settings(max_examples=60, **FUZZ)
-@given(which=st.integers(0, 3), position=st.floats(0, 1, exclude_max=True),
+@given(which=st.integers(0, 5), position=st.floats(0, 1, exclude_max=True),
        action=st.sampled_from(["replace", "delete", "insert"]), token=TOKENS)
 def test_mutated_command_lines(files, which, position, action, token):
     argv = templates(files)[which]
