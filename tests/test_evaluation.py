@@ -91,6 +91,21 @@ def test_baselines_skip_missing_values():
     np.testing.assert_array_equal(seasonal[:, 0], [3, 3, 3])  # lags 2, 2, 4: rows 3, 4 (3 carried), 3
 
 
+def test_missing_actuals_are_left_out_of_every_metric():
+    df = hourly(240)
+    df.loc[df.index[[200, 205, 230]], "y"] = np.nan  # filled for the inputs, never scored
+    forecaster = Forecaster("y", lookback=12, horizon=3, units=4, fill="ffill", quantiles=(0.1, 0.5, 0.9))
+    table = forecaster.fit(df, epochs=1, verbose=0).evaluate(df, test=0.2)
+    forecasts = forecaster.historical_forecasts(df, start=0.2)
+    truth = df["y"].reindex(forecasts.index.get_level_values("time")).to_numpy()
+    seen = np.isfinite(truth)
+    assert (~seen).sum() == 9  # each missing value is a target of 3 windows
+    assert table.loc["tsgate", "MAE"] == pytest.approx(np.mean(np.abs(forecasts["y"].to_numpy() - truth)[seen]))
+    inside = (forecasts["y_q0.1"].to_numpy() <= truth) & (truth <= forecasts["y_q0.9"].to_numpy())
+    assert table.loc["tsgate", "coverage 0.1-0.9"] == pytest.approx(inside[seen].mean())
+    assert np.isfinite(table.to_numpy()[:, :5]).all()
+
+
 def test_evaluate_by_series_target_and_horizon(trained):
     forecaster, df = trained
     pooled = forecaster.evaluate(df, test=0.2)
