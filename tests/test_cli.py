@@ -61,11 +61,12 @@ def test_every_forecaster_argument_is_a_train_option():
 
 
 def test_cli_choices_are_the_librarys():
-    from tsgate import data, forecaster, models, scaling
+    from tsgate import data, evaluation, forecaster, models, scaling
 
     assert set(cli.CELLS) == set(models.CELLS) and set(cli.BUILDERS) == set(models.BUILDERS)
     assert set(cli.LOSSES) == set(models.POINT_LOSSES) and set(cli.SCHEDULES) == set(forecaster.SCHEDULES)
     assert set(cli.SCALERS) == set(scaling.SCALERS) and set(cli.FILLS) == set(data.FILLS) - {None}
+    assert set(cli.GROUPS) == set(evaluation.GROUPS)
 
 
 def run_in_process(*argv):
@@ -144,6 +145,12 @@ def test_evaluate_scores_after_the_stored_test_cut_off(sites_model):
     table = pd.read_parquet(sites_model / "metrics.parquet")
     expected = Forecaster.load(sites_model / "m").evaluate(sites(), test="2024-01-15")
     pd.testing.assert_frame_equal(table, expected)
+    status, _, err = run_captured("evaluate", sites_model / "sites.csv", "--model", sites_model / "m",
+                                  "--by", "series", "horizon", "--season", "12", "--output", sites_model / "by.csv")
+    assert status == 0, err
+    by = pd.read_csv(sites_model / "by.csv")
+    assert len(by) == 2 * 6 * 3 and list(by.columns[:3]) == ["site", "horizon", "model"]
+    assert set(by["model"]) == {"tsgate", "naive", "seasonal naive (12)"}
     status, lines = run_in_process("evaluate", sites_model / "sites.csv", "--model", sites_model / "m", "--test", "0.5")
     assert status == 2 and "is before 2024-01-15 00:00:00, where the model's training data ended" in lines[0]
 

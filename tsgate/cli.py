@@ -40,6 +40,7 @@ LOSSES = ("mse", "mae", "huber")
 SCHEDULES = ("constant", "cosine")
 SCALERS = ("standard", "minmax", "robust")
 FILLS = ("ffill", "interpolate", "zero")
+GROUPS = ("series", "target", "horizon")
 
 
 class CommandError(Exception):
@@ -291,6 +292,13 @@ def add_data_options(command, model_help="directory of a saved Forecaster (from 
     command.add_argument("--time-column", help="the file's time column (default: the model's, else 'time')")
 
 
+def add_scoring_options(command):
+    command.add_argument("--by", nargs="+", choices=GROUPS,
+                         help="metrics per series, target and/or forecast step (default: pooled)")
+    command.add_argument("--season", type=positive_int,
+                         help="the seasonal-naive baseline's lag in steps (default: from the frequency)")
+
+
 def add_fit_options(command, verbose=2):
     fit = command.add_argument_group("fit options")
     fit.add_argument("--validation", type=cutoff,
@@ -372,6 +380,7 @@ def build_parser():
     add_data_options(evaluate)
     evaluate.add_argument("--test", type=cutoff,
                           help="test cut-off, a fraction or a timestamp (default: the one given to train)")
+    add_scoring_options(evaluate)
     evaluate.add_argument("--output", help="write the table here (.csv, .parquet or .pq; default: print it)")
 
     backtest = commands.add_parser("backtest", help="rolling-origin evaluation, refitting copies of the model",
@@ -382,6 +391,7 @@ def build_parser():
     backtest.add_argument("--test", type=fraction, default=0.2, help="fraction of the span cut into folds (default 0.2)")
     backtest.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
                           help="fit a copy for every fold (default), or only for the first")
+    add_scoring_options(backtest)
     backtest.add_argument("--output", help="write the metrics of every fold here (.csv, .parquet or .pq)")
     backtest.add_argument("--forecasts", metavar="FILE", help="write every fold's forecasts here (.csv, .parquet or .pq)")
     add_fit_options(backtest, verbose=0)
@@ -493,7 +503,7 @@ def evaluate(args):
     if trained_until is not None and test < cutoff_time(times, trained_until, "--test"):
         raise CommandError(f"--test {args.test} is before {trained_until}, where the model's training data ended: "
                            "the windows before it were fitted or validated on.")
-    show(forecaster.evaluate(df, test=test), args.output)
+    show(forecaster.evaluate(df, test=test, by=args.by, season=args.season), args.output)
 
 
 def backtest(args):
@@ -502,8 +512,8 @@ def backtest(args):
     for path, option in ((args.output, "--output"), (args.forecasts, "--forecasts")):
         if path:
             table_suffix(path, option)  # before the folds are fitted
-    result = forecaster.backtest(df, folds=args.folds, test=args.test, refit=args.refit, verbose=args.verbose,
-                                 **fit_arguments(args))
+    result = forecaster.backtest(df, folds=args.folds, test=args.test, refit=args.refit, by=args.by,
+                                 season=args.season, verbose=args.verbose, **fit_arguments(args))
     show(result.folds, None)
     show(result.metrics, args.output)
     if args.forecasts:
