@@ -308,3 +308,10 @@ def test_predict_names_what_is_wrong_with_df_and_future(trained):
     timed.fit(hourly(200).rename_axis("when").reset_index(), epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"\['when'\] are missing from `df`"):
         timed.predict(hourly(200))
+
+
+def test_numpy_integer_sizes_work_like_python_ints():
+    df = hourly(120)
+    sizes = {"lookback": np.int64(12), "horizon": np.int32(3), "units": np.int64(4), "layers": np.int16(1)}
+    forecast = Forecaster("y", **sizes, seed=0).fit(df, epochs=1, verbose=0).predict(df)
+    assert forecast.shape == (3, 1) and np.isfinite(forecast.to_numpy()).all()

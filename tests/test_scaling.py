@@ -128,6 +128,9 @@ def test_scaler_failures_name_the_scaler_or_column():
     flat = FunctionTransformer(lambda x: x * [1.0, 0.0], inverse_func=lambda x: x, check_inverse=False)
     with pytest.raises(ValueError, match="Column 'v' has zero or non-finite scale"):
         AffineScaler(flat).fit(np.arange(6.0).reshape(3, 2), feature_names=["u", "v"])
+    flipped = FunctionTransformer(np.negative, inverse_func=np.negative)  # would flip the quantiles' order
+    with pytest.raises(ValueError, match="reverses column 'u'.*increasing map"):
+        AffineScaler(flipped).fit(np.arange(6.0).reshape(3, 2), feature_names=["u", "v"])
 
     class Broken(StandardScaler):
         def fit(self, X, y=None):

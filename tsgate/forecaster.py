@@ -247,7 +247,8 @@ class Forecaster(BaseEstimator):
         arrays = layout.arrays(scaler.transform(panel.values, ids), panel.index())
         labels = np.where(panel.observed[:, : len(layout.targets)], arrays["target"], np.nan).astype("float32")
         static = scaler.transform_static(panel.static)
-        options = {"cell": self.cell, "units": self.units, "layers": self.layers, **(self.builder_options or {})}
+        options = {"cell": self.cell, "units": int(self.units), "layers": int(self.layers),
+                   **(self.builder_options or {})}
         model = BUILDERS[self.builder](layout.spec(self.lookback, self.horizon), **options)
         steps = epochs * -(-len(train_starts) // batch_size)
         model.compile(optimizer=keras.optimizers.Adam(self._learning_rate(steps)),

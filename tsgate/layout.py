@@ -147,7 +147,9 @@ class Layout:
         return {name: list(names) for name, names in columns.items() if names}
 
     def spec(self, lookback, horizon):
-        return ModelSpec(lookback, horizon, len(self.targets), len(self.past),
+        """The `ModelSpec` of windows `lookback` → `horizon` (Python ints: Keras
+        refuses NumPy integers as layer sizes)."""
+        return ModelSpec(int(lookback), int(horizon), len(self.targets), len(self.past),
                          len(self.future) + 2 * len(self.calendar), len(self.static), self.quantiles)
 
     def arrays(self, values, time):

@@ -98,6 +98,10 @@ class AffineScaler(TransformerMixin, BaseEstimator):
             if bad.any():
                 raise ValueError(f"Column {names[int(np.flatnonzero(bad)[0])]!r}{label} has zero or non-finite "
                                  "scale on the training rows (is it constant there?).")
+            if (scale[g] < 0).any():
+                column = names[int(np.flatnonzero(scale[g] < 0)[0])]
+                raise ValueError(f"The scaler {self.method!r} reverses column {column!r}{label} (a negative scale); "
+                                 "tsgate needs an increasing map, under which quantiles keep their order.")
         self.scale_, self.offset_, self.groups_ = scale, offset, ids
         self.static_scale_ = self.static_offset_ = None
         if static is not None:

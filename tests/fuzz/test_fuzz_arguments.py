@@ -201,7 +201,7 @@ def test_bad_backtest_arguments_are_named_before_fitting(data):
     name = data.draw(st.sampled_from([*BACKTEST_VALID, "fit_options"]), label="argument")
     forecaster = Forecaster(**BASE)
     if name == "fit_options":
-        own = (*FIT_VALID, "df", "folds", "test", "refit")  # backtest's own parameters are no fit options
+        own = (*FIT_VALID, "df", "folds", "test", "refit", "by", "season")  # backtest's own parameters are no fit options
         key = data.draw(st.text(min_size=1, max_size=8).filter(lambda k: k not in own and k.isidentifier()))
         options = {key: data.draw(JUNK)}
         clear_error(lambda: forecaster.backtest(hourly(200), folds=2, **options), ["`fit_options`", key])
