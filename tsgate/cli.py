@@ -18,6 +18,7 @@ answers at once, each command imports what it uses.
 
 import argparse
 import copy
+import inspect
 import json
 import math
 import os
@@ -388,12 +389,14 @@ def build_parser():
                                                "the saved model is not changed.")
     add_data_options(backtest)
     backtest.add_argument("--folds", type=positive_int, default=3, help="default 3")
-    backtest.add_argument("--test", type=fraction, default=0.2, help="fraction of the span cut into folds (default 0.2)")
+    backtest.add_argument("--test", type=fraction, default=0.2,
+                          help="fraction of the span cut into folds (default 0.2)")
     backtest.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
                           help="fit a copy for every fold (default), or only for the first")
     add_scoring_options(backtest)
     backtest.add_argument("--output", help="write the metrics of every fold here (.csv, .parquet or .pq)")
-    backtest.add_argument("--forecasts", metavar="FILE", help="write every fold's forecasts here (.csv, .parquet or .pq)")
+    backtest.add_argument("--forecasts", metavar="FILE",
+                          help="write every fold's forecasts here (.csv, .parquet or .pq)")
     add_fit_options(backtest, verbose=0)
 
     forecast = commands.add_parser("forecast", help="forecast the horizon after the end of each series",
@@ -407,7 +410,8 @@ def build_parser():
                                            "forecasts of rolling origins against the actual values.")
     add_data_options(plot)
     plot.add_argument("--output", required=True, help="image file: .png, .pdf, .svg, ...")
-    plot.add_argument("--start", type=cutoff, help="forecasts of the windows after this cut-off (a fraction or a timestamp)")
+    plot.add_argument("--start", type=cutoff,
+                      help="forecasts of the windows after this cut-off (a fraction or a timestamp)")
     plot.add_argument("--series", help="the series to draw (default: the first)")
     plot.add_argument("--target", help="the target column to draw (default: the first)")
     plot.add_argument("--history", type=positive_int, help="steps of history before the forecast (default 3 lookbacks)")
@@ -452,8 +456,8 @@ def forecaster_arguments(args, names):
         config.update(read_config(args.config, names))
     options = {name: getattr(args, name) for name in (
         "target", "lookback", "horizon", "stride", "past_covariates", "future_covariates", "static_covariates",
-        "calendar", "quantiles", "series_column", "freq", "fill", "na_values", "scaler", "scale_per_series", "builder", "cell",
-        "units", "layers", "loss", "learning_rate", "schedule", "seed")}
+        "calendar", "quantiles", "series_column", "freq", "fill", "na_values", "scaler", "scale_per_series",
+        "builder", "cell", "units", "layers", "loss", "learning_rate", "schedule", "seed")}
     config.update({name: value for name, value in options.items() if value is not None})
     if args.builder_option:
         config["builder_options"] = {**(config.get("builder_options") or {}), **dict(args.builder_option)}
@@ -471,8 +475,6 @@ def fit_arguments(args, defaults=None):
 
 
 def train(args):
-    import inspect
-
     from tsgate.forecaster import Forecaster
 
     config = forecaster_arguments(args, inspect.signature(Forecaster).parameters)
