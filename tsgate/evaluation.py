@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from tsgate.data import INFER, frame_times, season_length
+from tsgate.data import frame_times, season_length
 from tsgate.layout import quantile_column
 from tsgate.validation import check_bool, check_positive_int, invalid
 
@@ -170,13 +170,14 @@ def _scores(forecaster, panel, forecasts, start, season, by):
     return frame
 
 
-def _evaluate(forecaster, df, test, by, season):
-    """(metrics table, forecasts) of `evaluate`."""
+def _evaluate(forecaster, df, test, by, season, stacklevel=3):
+    """(metrics table, forecasts) of `evaluate`; `stacklevel` of the warning
+    for windows the forecaster was fitted on."""
     forecaster._check_fitted()
     by, season = _check_by(by, forecaster.series_column), _check_season(season)
     panel = forecaster.panel(df)
     start = panel.timestamp(panel.cutoff(test, "test"))
-    forecasts = forecaster._historical(panel, start, "test")
+    forecasts = forecaster._historical(panel, start, "test", stacklevel=stacklevel + 1)
     season = season_length(forecaster.freq_) if season is None else season
     return _scores(forecaster, panel, forecasts, start, season, by), forecasts
 
@@ -201,7 +202,7 @@ def evaluate(forecaster, df, test=0.2, by=None, season=None):
     season: the seasonal-naive baseline's lag in steps (default
         `tsgate.data.season_length` of the forecaster's frequency).
     """
-    return _evaluate(forecaster, df, test, by, season)[0]
+    return _evaluate(forecaster, df, test, by, season, stacklevel=4)[0]
 
 
 @dataclass(frozen=True)
@@ -268,7 +269,7 @@ def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None
     _check_by(by, forecaster.series_column)
     _check_season(season)
     template = clone(forecaster)
-    panel = template._panel(df, template._check_params(), template.freq, INFER)  # every check before any fit
+    _, _, panel = template._fit_panel(df)  # every check before any fit
     start, end = panel.time.min(), panel.time.max()
     begin = start + (end - start) * (1 - test)
     steps = len(np.unique(panel.time[panel.time >= begin]))

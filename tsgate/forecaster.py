@@ -21,10 +21,19 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from tsgate import evaluation, persistence, plotting
-from tsgate.data import FILLS, INFER, Panel, check_freq, check_na_values, freq_to_json, future_values
-from tsgate.layout import Layout
+from tsgate.data import (
+    FILLS,
+    INFER,
+    CategoricalEncoder,
+    Panel,
+    check_freq,
+    check_na_values,
+    freq_to_json,
+    future_values,
+)
+from tsgate.layout import Layout, _names
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES, training_loss
-from tsgate.scaling import AffineScaler, raw_unit_model
+from tsgate.scaling import TRANSFORMS, AffineScaler, TargetTransform, raw_unit_model
 from tsgate.training import MaskedLoss, train
 from tsgate.validation import (
     check_bool,
@@ -40,6 +49,7 @@ from tsgate.windows import window_dataset
 SCHEDULES = ("constant", "cosine")
 BUILDER_ARGUMENTS = ("cell", "units", "layers")  # Forecaster arguments every builder takes
 LARGEST = 2**31 - 1  # sizes and counts index int32 arrays and tensors
+HOLIDAY_YEARS = 10  # years after the training data whose holiday dates an export lists
 
 
 class Forecaster(BaseEstimator):
@@ -55,9 +65,23 @@ class Forecaster(BaseEstimator):
         past_covariates: columns known up to the forecast origin.
         future_covariates: columns known for the horizon too (given to
             `predict` through `future`).
-        calendar: calendar fields ("hour", "dayofweek", ...) added as sin/cos
-            known-future covariates, computed from the timestamps.
+        calendar: calendar fields added as known-future covariates, computed
+            from the timestamps: sin/cos of "hour", "minute", "dayofweek",
+            "day" (of month), "dayofyear", "weekofyear" (ISO), "month",
+            "quarter"; "holiday" (1.0 on the dates of `holidays`, else 0.0).
         static_covariates: columns constant within each series.
+        categorical: covariate columns (of past, future or static) holding
+            strings, pandas categories or integers, one-hot encoded with the
+            categories seen by `fit` (`tsgate.data.CategoricalEncoder`); an
+            unknown category later is an error naming column and value.
+        holidays: the dates of the "holiday" calendar field: a pandas holiday
+            calendar instance (`pandas.tseries.holiday.USFederalHolidayCalendar()`)
+            or a list of dates.
+        target_transform: None, "log1p" (`log(1 + y)`, targets > −1) or
+            "boxcox" (λ per target fitted on the training rows, targets > 0),
+            applied to the targets before the scaler and inverted on the
+            forecast, in `predict` and in the exported graph alike.
+        non_negative: clip the forecast and its quantiles at 0 in raw units.
         quantiles: e.g. (0.1, 0.5, 0.9) for a pinball-loss quantile head; must
             hold 0.5, the point forecast.
         scaler: "standard", "minmax", "robust" or an affine scikit-learn
@@ -79,8 +103,12 @@ class Forecaster(BaseEstimator):
     units), `raw_model_` (raw units), `scaler_`, `layout_`, `freq_`, `tz_`
     (the time zone of the training timestamps, None if naive), `series_`,
     `windows_`, `history_`, `fit_options_` (fit's validation, epochs,
-    batch_size and patience, JSON-ready). `freq_` is a pandas offset (custom
+    batch_size and patience, JSON-ready), `fit_end_` (a Series: the last
+    timestamp of each series in the frame fitted on, validation included),
+    `encoder_` (the `CategoricalEncoder`, or None), `target_transform_` (the
+    fitted `TargetTransform`, or None). `freq_` is a pandas offset (custom
     business days keep their holidays), saved and exported with the model.
+    `layout_` names the one-hot columns in place of each categorical one.
 
     Time zones: calendar features are computed in `tz_`. Frames given to a
     fitted forecaster are converted to `tz_` when they are in another zone;
@@ -115,6 +143,10 @@ class Forecaster(BaseEstimator):
         learning_rate=3e-3,
         schedule="constant",
         seed=0,
+        target_transform=None,
+        non_negative=False,
+        categorical=(),
+        holidays=None,
     ):
         self.target, self.lookback, self.horizon, self.stride = target, lookback, horizon, stride
         self.cell, self.units, self.layers = cell, units, layers
@@ -125,12 +157,21 @@ class Forecaster(BaseEstimator):
         self.na_values = na_values
         self.builder, self.builder_options = builder, builder_options
         self.loss, self.learning_rate, self.schedule, self.seed = loss, learning_rate, schedule, seed
+        self.target_transform, self.non_negative = target_transform, non_negative
+        self.categorical, self.holidays = categorical, holidays
 
     # ---------------------------------------------------------- configuration
     def _layout(self):
         """The validated column layout of this configuration."""
-        return Layout.from_arguments(self.target, self.past_covariates, self.future_covariates, self.calendar,
-                                     self.static_covariates, self.quantiles)
+        layout = Layout.from_arguments(self.target, self.past_covariates, self.future_covariates, self.calendar,
+                                       self.static_covariates, self.quantiles, self.holidays)
+        covariates = layout.past + layout.future + layout.static
+        categorical = _names("categorical", self.categorical)
+        for name in categorical:
+            if name not in covariates or categorical.count(name) > 1:
+                raise invalid("categorical", "distinct columns among past_covariates, future_covariates and "
+                              "static_covariates", self.categorical)
+        return layout
 
     def _check_params(self):
         """Every constructor argument checked; the validated layout."""
@@ -150,6 +191,8 @@ class Forecaster(BaseEstimator):
         check_choice("loss", self.loss, POINT_LOSSES)
         check_positive_float("learning_rate", self.learning_rate)
         check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("target_transform", self.target_transform, TRANSFORMS)
+        check_bool("non_negative", self.non_negative)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**32:
             raise invalid("seed", "an int in [0, 2**32)", self.seed)
         AffineScaler(self.scaler)._transformer()
@@ -181,10 +224,28 @@ class Forecaster(BaseEstimator):
             raise NotFittedError("This Forecaster is not fitted yet; call fit first (or Forecaster.load).")
 
     def panel(self, df):
-        """The validated `Panel` of `df` with the fitted columns, frequency
-        and time zone."""
+        """The validated `Panel` of `df` with the fitted columns (categorical
+        ones one-hot encoded), frequency and time zone; targets that the
+        target transform cannot take are an error naming column and time."""
         self._check_fitted()
-        return self._panel(df, self.layout_, self.freq_, self.tz_)
+        panel = self._panel(self._encode(df), self.layout_, self.freq_, self.tz_)
+        self._check_transformable(panel, self.target_transform_)
+        return panel
+
+    def _encode(self, df, columns=None, name="df"):
+        """`df` with the fitted encoder's categorical `columns` (default: all) one-hot."""
+        return df if self.encoder_ is None else self.encoder_.transform(df, columns, name)
+
+    def _fit_panel(self, df):
+        """The validated layout (categorical columns one-hot), the encoder
+        fitted on `df` (None without categorical columns) and the panel of a
+        frame to fit on."""
+        layout = self._check_params()
+        categorical, encoder = _names("categorical", self.categorical), None
+        if categorical:
+            encoder = CategoricalEncoder(categorical).fit(df)
+            df, layout = encoder.transform(df), layout.encoded(encoder.feature_names_)
+        return layout, encoder, self._panel(df, layout, self.freq, INFER)
 
     def _panel(self, df, layout, freq, tz):
         """With no `freq` given, the holidays of inferred business days are
@@ -192,6 +253,21 @@ class Forecaster(BaseEstimator):
         return Panel.from_frame(df, layout.scaled, freq=freq, time_column=self.time_column,
                                 series_column=self.series_column, static_columns=layout.static, fill=self.fill, tz=tz,
                                 na_values=self.na_values, infer_holidays=self.freq is None)
+
+    def _check_transformable(self, panel, transform):
+        """Every target value of `panel` (filled ones included) in the domain
+        of `transform` (None: any), else an error naming column and time."""
+        if transform is None:
+            return
+        n_target = len(_names("target", self.target))
+        bad = transform.outside(panel.values[:, :n_target])
+        if bad.any():
+            row, j = (int(axis[0]) for axis in np.nonzero(bad))
+            series = f" of series {panel.series[panel.series_index()[row]]!r}" if self.series_column else ""
+            raise ValueError(f"Target column {panel.columns[j]!r}{series} has {int(bad[:, j].sum())} value(s) that "
+                             f"target_transform={transform.method!r} cannot take (it needs {transform.domain()}), "
+                             f"e.g. {panel.values[row, j]:g} at {panel.index()[row]}; drop "
+                             "them (na_values=...) or choose another transform.")
 
     # -------------------------------------------------------------------- fit
     def fit(self, df, validation=0.2, epochs=20, batch_size=64, patience=5, checkpoint_dir=None, verbose="auto",
@@ -210,7 +286,7 @@ class Forecaster(BaseEstimator):
         run after tsgate's (TensorBoard, your own). Returns self; the Keras
         History (of every epoch, those before a resume included) is
         `history_`, the options `fit_options_`."""
-        layout = self._check_params()
+        self._check_params()
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             check_positive_int(name, value, LARGEST)
         check_non_negative_int("patience", patience)
@@ -223,7 +299,9 @@ class Forecaster(BaseEstimator):
         if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
             raise invalid("callbacks", "None or a list of keras.callbacks.Callback instances", callbacks)
         keras.utils.set_random_seed(self.seed)
-        panel = self._panel(df, layout, self.freq, INFER)
+        layout, encoder, panel = self._fit_panel(df)
+        transform = None if self.target_transform is None else TargetTransform(self.target_transform)
+        self._check_transformable(panel, transform)
         cutoff = panel.cutoff(validation, "validation")
         train_starts, dropped = panel.windows(self.lookback, self.horizon, before=cutoff)
         val_starts, _ = panel.windows(self.lookback, self.horizon, after=cutoff)
@@ -238,14 +316,20 @@ class Forecaster(BaseEstimator):
         ids = np.asarray(panel.series, dtype=object)[panel.series_index()]
         train_rows = panel.time < cutoff
         training_series = np.unique(panel.series_index()[train_rows])
-        scaler = AffineScaler(self.scaler, self.scale_per_series).fit(  # on the observed values, not the filled
-            np.where(panel.observed, panel.values, np.nan)[train_rows], ids[train_rows], layout.scaled,
-            static=None if panel.static is None else panel.static[training_series])
+        n_target = len(layout.targets)
+        observed = np.where(panel.observed, panel.values, np.nan)  # the scaler and transform fit on observed values
+        if transform is not None:
+            transform.fit(observed[train_rows, :n_target])
+        values = _transformed(panel.values, transform, n_target)
+        scaler = AffineScaler(self.scaler, self.scale_per_series).fit(
+            _transformed(observed, transform, n_target)[train_rows], ids[train_rows], layout.scaled,
+            static=None if panel.static is None else panel.static[training_series],
+            passthrough=np.isin(layout.scaled, layout.indicators))
         if dropped:
             warnings.warn(f"tsgate: {dropped} window positions dropped because they would straddle a gap "
                           f"({panel.gap_rows} missing timestamps). {panel.shortage()}", stacklevel=2)
-        arrays = layout.arrays(scaler.transform(panel.values, ids), panel.index())
-        labels = np.where(panel.observed[:, : len(layout.targets)], arrays["target"], np.nan).astype("float32")
+        arrays = layout.arrays(scaler.transform(values, ids), panel.index())
+        labels = np.where(panel.observed[:, :n_target], arrays["target"], np.nan).astype("float32")
         static = scaler.transform_static(panel.static)
         options = {"cell": self.cell, "units": int(self.units), "layers": int(self.layers),
                    **(self.builder_options or {})}
@@ -263,7 +347,9 @@ class Forecaster(BaseEstimator):
         windows = {"train": len(train_starts), "validation": len(val_starts), "dropped_for_gaps": dropped}
         fit_options = {"validation": _plain_time(validation), "epochs": epochs, "batch_size": batch_size,
                        "patience": patience}
-        self._set_fitted(model, scaler, layout, panel.freq, list(panel.series), windows, history, panel.tz, fit_options)
+        ends = [panel.timestamp(panel.time[rows.stop - 1]) for rows in panel.series_slices()]
+        self._set_fitted(model, scaler, layout, panel.freq, list(panel.series), windows, history, panel.tz, fit_options,
+                         encoder, transform, ends)
         return self
 
     def _plain_params(self):
@@ -286,11 +372,17 @@ class Forecaster(BaseEstimator):
             return keras.optimizers.schedules.CosineDecay(self.learning_rate, decay_steps=steps)
         return self.learning_rate
 
-    def _set_fitted(self, model, scaler, layout, freq, series, windows, history=None, tz=None, fit_options=None):
-        """Assigns the whole fitted state at once (fit and load); `freq` a pandas offset."""
+    def _set_fitted(self, model, scaler, layout, freq, series, windows, history=None, tz=None, fit_options=None,
+                    encoder=None, transform=None, fit_end=None):
+        """Assigns the whole fitted state at once (fit and load); `freq` a
+        pandas offset, `layout` with the one-hot columns of `encoder`,
+        `fit_end` the last timestamp of each of `series` (None: unknown)."""
         self.model_, self.scaler_, self.layout_, self.freq_, self.tz_ = model, scaler, layout, freq, tz
         self.series_, self.windows_, self.history_, self.fit_options_ = series, windows, history, fit_options
-        self.raw_model_ = raw_unit_model(model, layout, scaler, layout.quantiles)
+        self.encoder_, self.target_transform_ = encoder, transform
+        self.fit_end_ = None if fit_end is None else pd.Series(
+            pd.DatetimeIndex(fit_end), index=pd.Index(series, dtype=object, name=self.series_column), name="fit_end")
+        self.raw_model_ = raw_unit_model(model, layout, scaler, layout.quantiles, transform, self.non_negative)
 
     def _dataset(self, panel, arrays, starts, batch_size, shuffle=False, static=None, series_index=None, labels=None):
         """`window_dataset` of this panel's windows; `static` the static
@@ -322,17 +414,41 @@ class Forecaster(BaseEstimator):
         `horizon` rows per window in window order; `origin` is the last input
         timestamp."""
         self._check_fitted()
-        return self._historical(self.panel(df), start, "start")
+        return self._historical(self.panel(df), start, "start", stacklevel=3)
 
-    def _historical(self, panel, start, name):
-        """`historical_forecasts` of a validated panel; `name` the argument `start` came as."""
+    def _historical(self, panel, start, name, stacklevel):
+        """`historical_forecasts` of a validated panel; `name` the argument
+        `start` came as ("start", or "test" for `evaluate`); `stacklevel`
+        of the overlap warning (`_warn_fitted_on`)."""
         after = None if start is None else panel.cutoff(start, name)
         starts, _ = panel.windows(self.lookback, self.horizon, after=after)
         if len(starts) == 0:
             where = "" if start is None else f" after `{name}`={start!r}"
             raise ValueError(f"No complete window of lookback {self.lookback} + horizon {self.horizon} "
                              f"has its targets{where}. {panel.shortage()}")
+        self._warn_fitted_on(panel, starts, name, stacklevel + 1)
         return self._frame(panel, starts, self._run(panel, starts), origins=True)
+
+    def _warn_fitted_on(self, panel, starts, name, stacklevel):
+        """A warning when windows at `starts` have targets at or before the
+        last timestamp their series had in the frame fitted on (`fit_end_`):
+        training or validation windows, whose scores are optimistic."""
+        if self.fit_end_ is None:
+            return
+        ends = {sid: _naive_utc(end) for sid, end in self.fit_end_.items()}
+        series_end = np.asarray([ends.get(sid, np.datetime64("NaT")) for sid in panel.series], "datetime64[ns]")
+        first_target = panel.time[starts + self.lookback]
+        inside = first_target <= series_end[panel.series_index()[starts]]
+        if not inside.any():
+            return
+        verb = "evaluate" if name == "test" else "historical_forecasts"
+        last = self.fit_end_.max()
+        warnings.warn(
+            f"tsgate: {int(inside.sum())} of the {len(starts)} windows that {verb} scores have targets at or before "
+            f"the end of the data this forecaster was fitted on ({last}): the training and validation windows, on "
+            "which early stopping chose the weights, so their errors are optimistic. Fit on the rows before the test "
+            f"cut-off and score after it: fit(df[df.index < cutoff], ...) then {verb}(df, {name}=cutoff).",
+            stacklevel=stacklevel)
 
     def serving_inputs(self, df, future=None):
         """The raw-unit inputs of the exported model for the forecast after
@@ -361,6 +477,9 @@ class Forecaster(BaseEstimator):
             starts.append(start)
         if layout.future:
             columns = [layout.scaled.index(name) for name in layout.future]
+            categorical = [c for c in self.encoder_.columns if c in self.future_covariates] if self.encoder_ else []
+            if categorical:
+                future = self._encode(future, categorical, "future")
             values = future_values(future, panel, added, layout.future, self.time_column, self.series_column,
                                    self.na_values)
             panel.values[np.ix_(added.ravel(), columns)] = values.reshape(-1, len(columns))
@@ -392,11 +511,17 @@ class Forecaster(BaseEstimator):
         known = len(self.layout_.targets) + len(self.layout_.past)
         read[_covered(len(read), starts, self.lookback), :known] = True
         read[_covered(len(read), starts + self.lookback, self.horizon), known:] = True
-        far = self.scaler_.far_outside(panel.values) & read & panel.observed
+        n_target = len(self.layout_.targets)
+        far = self.scaler_.far_outside(_transformed(panel.values, self.target_transform_, n_target)) & read \
+            & panel.observed
         index = panel.index()
+        bounds = self.scaler_.range_
+        if far.any() and self.target_transform_ is not None:  # the range in raw units
+            bounds = np.concatenate([self.target_transform_.inverse_transform(bounds[:, :n_target]),
+                                     bounds[:, n_target:]], axis=1)
         for j in np.flatnonzero(far.any(axis=0)):
             row = int(np.flatnonzero(far[:, j])[0])
-            low, high = self.scaler_.range_[:, j]
+            low, high = bounds[:, j]
             warnings.warn(f"tsgate: column {panel.columns[j]!r} has {int(far[:, j].sum())} value(s) far outside its "
                           f"training range [{low:g}, {high:g}], e.g. {panel.values[row, j]:g} at {index[row]}; the "
                           "forecast extrapolates. Are they sentinels for missing values (pass `na_values`)?",
@@ -434,16 +559,26 @@ class Forecaster(BaseEstimator):
     def export(self, path, version=None, xla=False):
         """Writes the raw-unit SavedModel for TF Serving to `path/<version>/`
         (version: a positive int, default the current Unix time). See
-        `tsgate.serving.export_forecast`."""
+        `tsgate.serving.export_forecast`. Its metadata (`assets/tsgate.json`)
+        holds the input columns (categorical covariates as their one-hot
+        columns, which the signature takes; `categories` lists them), how
+        each calendar column is computed (holiday dates from the year before
+        the end of the training data to HOLIDAY_YEARS after it), the scaler,
+        the target transform and `non_negative`."""
         from tsgate import __version__, serving
 
         self._check_fitted()
         version = int(time.time()) if version is None else version
         if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
             raise invalid("version", "a positive integer (TF Serving loads only those)", version)
+        ends = pd.DatetimeIndex([pd.Timestamp.now()] if self.fit_end_ is None else self.fit_end_)
+        holidays_between = f"{ends.min().year - 1}-01-01", f"{ends.max().year + HOLIDAY_YEARS}-12-31"
         metadata = {"tsgate_version": __version__, "lookback": self.lookback, "horizon": self.horizon,
-                    "freq": freq_to_json(self.freq_), "tz": self.tz_, **self.layout_.metadata(), "quantiles": self.layout_.quantiles,
-                    "scaler": self.scaler_.to_json()}
+                    "freq": freq_to_json(self.freq_), "tz": self.tz_, **self.layout_.metadata(*holidays_between),
+                    "quantiles": self.layout_.quantiles, "scaler": self.scaler_.to_json(),
+                    "target_transform": None if self.target_transform_ is None else self.target_transform_.to_json(),
+                    "non_negative": self.non_negative,
+                    "categories": None if self.encoder_ is None else self.encoder_.to_json()}
         return serving.export_forecast(self.raw_model_, os.path.join(path, str(version)), metadata, xla)
 
     def export_tflite(self, path):
@@ -461,6 +596,21 @@ class Forecaster(BaseEstimator):
     def load(cls, path):
         """See `tsgate.persistence.load`."""
         return persistence.load(path, cls)
+
+
+def _transformed(values, transform, n_target):
+    """Panel `values` `(rows, n_scaled)` with the `n_target` target columns
+    (the first ones) transformed by a fitted `TargetTransform` (None: unchanged)."""
+    if transform is None:
+        return values
+    out = np.array(values, "float64")
+    out[:, :n_target] = transform.transform(out[:, :n_target])
+    return out.astype(values.dtype)
+
+
+def _naive_utc(stamp):
+    """A Timestamp as naive UTC datetime64 (the panel's `time`)."""
+    return (stamp if stamp.tz is None else stamp.tz_convert("UTC").tz_localize(None)).to_datetime64()
 
 
 def _covered(rows, starts, length):

@@ -4,26 +4,34 @@ inputs, derived once from its configuration.
 Panel values hold the scaled columns side by side, `targets | past | future`;
 calendar features are computed from the timestamps (in the zone the
 forecaster was fitted in) and join the future block unscaled; static
-covariates are one row per series, standardized over the training series. The
-model takes them as named inputs:
+covariates are one row per series, standardized over the training series.
+Categorical covariates appear as their one-hot indicator columns
+(`Layout.encoded`), which the scaler leaves as they are. The model takes them
+as named inputs:
 
     past_target        (b, lookback, n_target)
     past_covariates    (b, lookback, n_past)
-    future_covariates  (b, horizon, n_future + 2 n_calendar)
+    future_covariates  (b, horizon, n_future + n_calendar_columns)
     static             (b, n_static)
 
 and returns `(b, horizon, n_target)`, or `(b, horizon, n_target, n_quantiles)`.
 """
 
+import dataclasses
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.holiday import AbstractHolidayCalendar
 
 from tsgate.validation import check_choice, invalid
 
-CALENDAR_PERIODS = {"hour": 24, "dayofweek": 7, "day": 31, "month": 12, "dayofyear": 366, "minute": 60}
+# Cyclic calendar fields: the field's value (pandas' DatetimeIndex attribute; ISO week for weekofyear) and period.
+CALENDAR_PERIODS = {"hour": 24, "dayofweek": 7, "day": 31, "month": 12, "dayofyear": 366, "minute": 60,
+                    "weekofyear": 53, "quarter": 4}
+HOLIDAY = "holiday"  # the calendar field that is 1.0 on the dates of `holidays`, else 0.0
+CALENDAR_FIELDS = (*CALENDAR_PERIODS, HOLIDAY)
 
 
 def quantile_column(target, q):
@@ -31,16 +39,69 @@ def quantile_column(target, q):
     return f"{target}_q{q:g}"
 
 
-def calendar_features(index, features=("hour", "dayofweek")):
-    """Sin/cos encodings of calendar fields of a DatetimeIndex, e.g.
-    `hour_sin`, `hour_cos`; usable as known-future covariates."""
+def check_holidays(holidays):
+    """None, a pandas holiday calendar instance (e.g.
+    `pandas.tseries.holiday.USFederalHolidayCalendar()`), or a list or tuple
+    of dates; the dates as a sorted tuple of naive midnight Timestamps."""
+    expected = "None, a pandas holiday calendar instance (e.g. USFederalHolidayCalendar()) or a list of dates"
+    if holidays is None or isinstance(holidays, AbstractHolidayCalendar):
+        return holidays
+    if not isinstance(holidays, (list, tuple)) or not all(isinstance(d, (str, pd.Timestamp, np.datetime64))
+                                                          or hasattr(d, "year") for d in holidays):
+        raise invalid("holidays", expected, holidays)
+    try:
+        dates = pd.DatetimeIndex([pd.Timestamp(d) for d in holidays])
+    except (ValueError, TypeError, OverflowError):
+        raise invalid("holidays", expected, holidays) from None
+    if dates.hasnans:
+        raise invalid("holidays", expected, holidays)
+    dates = dates if dates.tz is None else dates.tz_localize(None)
+    return tuple(dates.normalize().unique().sort_values())
+
+
+def holiday_dates(holidays, start, end):
+    """The dates of `holidays` (as `check_holidays` returns them) from
+    `start` to `end`, a DatetimeIndex of naive midnights."""
+    if isinstance(holidays, AbstractHolidayCalendar):
+        return pd.DatetimeIndex(holidays.holidays(pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()))
+    return pd.DatetimeIndex(list(holidays))
+
+
+def calendar_features(index, features=("hour", "dayofweek"), holidays=None):
+    """Calendar features of a DatetimeIndex (read in its zone), usable as
+    known-future covariates: for a cyclic field with value v and period P
+    (`CALENDAR_PERIODS`), `<field>_sin`, `<field>_cos` = sin, cos(2π v / P);
+    for "holiday", one column that is 1.0 on the (local) dates of `holidays`
+    (see `check_holidays`) and 0.0 elsewhere."""
     columns = {}
     for name in features:
-        if name not in CALENDAR_PERIODS:
-            raise invalid("calendar", f"fields among {sorted(CALENDAR_PERIODS)}", name)
-        angle = 2 * np.pi * np.asarray(getattr(index, name), dtype="float64") / CALENDAR_PERIODS[name]
+        if name not in CALENDAR_FIELDS:
+            raise invalid("calendar", f"fields among {sorted(CALENDAR_FIELDS)}", name)
+        if name == HOLIDAY:
+            days = (index if index.tz is None else index.tz_localize(None)).normalize()
+            dates = [] if holidays is None or not len(index) else holiday_dates(holidays, days.min(), days.max())
+            columns[HOLIDAY] = days.isin(dates).astype("float64")
+            continue
+        value = index.isocalendar().week if name == "weekofyear" else getattr(index, name)
+        angle = 2 * np.pi * np.asarray(value, dtype="float64") / CALENDAR_PERIODS[name]
         columns[f"{name}_sin"], columns[f"{name}_cos"] = np.sin(angle), np.cos(angle)
     return pd.DataFrame(columns, index=index)
+
+
+def calendar_metadata(calendar, holidays, start, end):
+    """How a client computes the calendar columns, for export metadata:
+    {field: {"columns", "period"}} (columns sin, cos(2π value / period)), and
+    for "holiday" its column and the holiday dates from `start` to `end`."""
+    fields = {}
+    for name in calendar:
+        if name == HOLIDAY:
+            dates = holiday_dates(holidays, start, end)
+            source = type(holidays).__name__ if isinstance(holidays, AbstractHolidayCalendar) else "dates"
+            fields[name] = {"columns": [HOLIDAY], "calendar": source,
+                            "dates": [str(d.date()) for d in dates]}
+        else:
+            fields[name] = {"columns": [f"{name}_sin", f"{name}_cos"], "period": CALENDAR_PERIODS[name]}
+    return fields
 
 
 def _names(name, value):
@@ -99,8 +160,10 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class Layout:
-    """Column names by role (tuples of str), and the quantile levels of the
-    forecast (sorted, None for a point forecast)."""
+    """Column names by role (tuples of str), the quantile levels of the
+    forecast (sorted, None for a point forecast), the holidays of the
+    "holiday" calendar field (see `check_holidays`), and the one-hot
+    indicator columns among past, future and static (left unscaled)."""
 
     targets: tuple
     past: tuple = ()
@@ -108,18 +171,25 @@ class Layout:
     calendar: tuple = ()
     static: tuple = ()
     quantiles: tuple = None
+    holidays: object = None
+    indicators: tuple = ()
 
     @classmethod
-    def from_arguments(cls, target, past=(), future=(), calendar=(), static=(), quantiles=None):
+    def from_arguments(cls, target, past=(), future=(), calendar=(), static=(), quantiles=None, holidays=None):
         """The layout of a Forecaster's arguments (a name or a list of names
         each; quantile levels in any order), validated."""
         levels = None if quantiles is None else _levels(quantiles)
         layout = cls(_names("target", target), _names("past_covariates", past), _names("future_covariates", future),
-                     _names("calendar", calendar), _names("static_covariates", static), levels)
+                     _names("calendar", calendar), _names("static_covariates", static), levels,
+                     check_holidays(holidays))
         for name in layout.calendar:
-            check_choice("calendar", name, CALENDAR_PERIODS)
+            check_choice("calendar", name, CALENDAR_FIELDS)
         if len(set(layout.calendar)) < len(layout.calendar):
             raise invalid("calendar", "distinct calendar fields", calendar)
+        if (HOLIDAY in layout.calendar) != (holidays is not None):
+            raise ValueError("The calendar field 'holiday' (in `calendar`) and the argument `holidays` go together: "
+                             "pass calendar=[..., 'holiday'] with holidays=<a pandas holiday calendar or dates> (got "
+                             f"calendar={calendar!r}, holidays={holidays!r}).")
         if not layout.targets:
             raise invalid("target", "at least one column name", target)
         used = layout.scaled + layout.static
@@ -134,7 +204,25 @@ class Layout:
 
     @property
     def calendar_columns(self):
-        return tuple(f"{name}_{part}" for name in self.calendar for part in ("sin", "cos"))
+        return tuple(column for name in self.calendar
+                     for column in ((HOLIDAY,) if name == HOLIDAY else (f"{name}_sin", f"{name}_cos")))
+
+    def encoded(self, indicators):
+        """This layout with each categorical column replaced by its one-hot
+        indicator columns ({column: names}, see
+        `tsgate.data.CategoricalEncoder`), which become `indicators`."""
+        def expand(names):
+            return tuple(new for name in names for new in indicators.get(name, (name,)))
+
+        added = tuple(new for names in indicators.values() for new in names)
+        layout = dataclasses.replace(self, past=expand(self.past), future=expand(self.future),
+                                     static=expand(self.static), indicators=self.indicators + added)
+        used = layout.scaled + layout.static + layout.calendar_columns
+        clash = sorted({c for c in used if used.count(c) > 1})
+        if clash:
+            raise ValueError(f"The one-hot columns of the categorical covariates clash with other columns: {clash}; "
+                             "rename those columns.")
+        return layout
 
     def input_columns(self):
         """{model input: the column names along its last axis}, for the inputs that exist."""
@@ -150,7 +238,7 @@ class Layout:
         """The `ModelSpec` of windows `lookback` → `horizon` (Python ints: Keras
         refuses NumPy integers as layer sizes)."""
         return ModelSpec(int(lookback), int(horizon), len(self.targets), len(self.past),
-                         len(self.future) + 2 * len(self.calendar), len(self.static), self.quantiles)
+                         len(self.future) + len(self.calendar_columns), len(self.static), self.quantiles)
 
     def arrays(self, values, time):
         """Per-row arrays by role from panel `values` `(rows, n_scaled)` and
@@ -163,7 +251,7 @@ class Layout:
             arrays["past_covariates"] = blocks[1]
         future = [blocks[2]] if self.future else []
         if self.calendar:
-            future.append(calendar_features(pd.DatetimeIndex(time), self.calendar).to_numpy(values.dtype))
+            future.append(calendar_features(pd.DatetimeIndex(time), self.calendar, self.holidays).to_numpy(values.dtype))
         if future:
             arrays["future_covariates"] = np.concatenate(future, axis=1)
         return arrays
@@ -181,7 +269,7 @@ class Layout:
             if pieces[name].stop > pieces[name].start:
                 scaling[name] = (scale[..., pieces[name]], offset[..., pieces[name]])
         if self.future or self.calendar:
-            identity = np.ones((*scale.shape[:-1], 2 * len(self.calendar)))
+            identity = np.ones((*scale.shape[:-1], len(self.calendar_columns)))
             scaling["future_covariates"] = (
                 np.concatenate([scale[..., pieces["future"]], identity], axis=-1),
                 np.concatenate([offset[..., pieces["future"]], 0 * identity], axis=-1),
@@ -218,5 +306,8 @@ class Layout:
             return pd.DatetimeIndex(levels["time"], name="time")
         return pd.MultiIndex.from_arrays(list(levels.values()), names=list(levels))
 
-    def metadata(self):
-        return {"targets": list(self.targets), "inputs": self.input_columns()}
+    def metadata(self, start, end):
+        """Targets, input columns and how the calendar columns are computed
+        (holiday dates from `start` to `end`), for export."""
+        return {"targets": list(self.targets), "inputs": self.input_columns(),
+                "calendar": calendar_metadata(self.calendar, self.holidays, start, end)}

@@ -1,14 +1,18 @@
 """Saving and loading a fitted `Forecaster`: `model.keras` (the Keras model)
 and `forecaster.json` (every constructor argument, the fitted scaler, the
 frequency and time zone, the series ids, the window counts, the fit options,
-and a fingerprint tying them together). No pickle.
+the categories of categorical covariates, the fitted target transform, the
+last timestamp fitted on per series, and a fingerprint tying them together).
+No pickle.
 
 Arguments that are objects are written so that they come back equal: a Keras
 layer given as `cell` through Keras serialization, a scikit-learn transformer
 given as `scaler` as its class and `get_params()`, a pandas offset given as
 `freq` (and the fitted `freq_`) by `tsgate.data.freq_to_json` (custom business
-days with their weekmask and every holiday). What cannot be written that way
-is refused at `save`, never replaced by a default.
+days with their weekmask and every holiday), a pandas holiday calendar given
+as `holidays` by its class name (pandas' own calendars only), Timestamps as
+ISO text. What cannot be written that way is refused at `save`, never
+replaced by a default.
 
 `load` trusts nothing it reads. `forecaster.json` carries a fingerprint of the
 model (its file's SHA-256, input and output names and shapes, a SHA-256 of its
@@ -30,10 +34,11 @@ import zipfile
 import keras
 import numpy as np
 import pandas as pd
+from pandas.tseries import holiday
 from sklearn.base import BaseEstimator
 
-from tsgate.data import freq_from_json, freq_to_json
-from tsgate.scaling import AffineScaler
+from tsgate.data import CategoricalEncoder, freq_from_json, freq_to_json
+from tsgate.scaling import AffineScaler, TargetTransform
 
 FORMAT = 2
 TUPLE = "__tuple__"  # JSON has no tuples; get_params must come back equal
@@ -68,6 +73,14 @@ def _encode(name, value):
         if not module.startswith("sklearn."):
             raise ValueError(f"Cannot save `{name}`={value!r}: only scikit-learn's own transformers are saved by name.")
         return {"sklearn": f"{module}.{type(value).__qualname__}", "params": _encode(name, value.get_params(deep=False))}
+    if isinstance(value, holiday.AbstractHolidayCalendar):
+        kind = type(value)
+        if kind.__module__ != holiday.__name__ or getattr(holiday, kind.__name__, None) is not kind:
+            raise ValueError(f"Cannot save `{name}`={value!r}: only pandas' own holiday calendars are saved by name; "
+                             "pass the holiday dates as a list instead.")
+        return {"pandas_holiday_calendar": kind.__name__}
+    if isinstance(value, pd.Timestamp):
+        return {"pandas_timestamp": value.isoformat()}
     if isinstance(value, (pd.offsets.BaseOffset, pd.Timedelta)):
         try:
             return {"pandas_freq": freq_to_json(value)}
@@ -93,6 +106,13 @@ def _decode(value):
         return tuple(_decode(v) for v in value[TUPLE])
     if isinstance(value, dict) and "pandas_freq" in value:
         return freq_from_json(value["pandas_freq"])
+    if isinstance(value, dict) and "pandas_holiday_calendar" in value:
+        kind = getattr(holiday, value["pandas_holiday_calendar"], None)
+        if not (isinstance(kind, type) and issubclass(kind, holiday.AbstractHolidayCalendar)):
+            raise ValueError(f"Unknown pandas holiday calendar {value['pandas_holiday_calendar']!r}.")
+        return kind()
+    if isinstance(value, dict) and "pandas_timestamp" in value:
+        return pd.Timestamp(value["pandas_timestamp"])
     if isinstance(value, dict) and "keras_layer" in value:
         return keras.saving.deserialize_keras_object(value["keras_layer"])
     if isinstance(value, dict) and "sklearn" in value:
@@ -176,6 +196,9 @@ def save(forecaster, path):
             "scaler": scaler,
             "windows": forecaster.windows_,
             "fit_options": forecaster.fit_options_,
+            "categories": None if forecaster.encoder_ is None else forecaster.encoder_.to_json(),
+            "target_transform": None if forecaster.target_transform_ is None else forecaster.target_transform_.to_json(),
+            "fit_end": None if forecaster.fit_end_ is None else [t.isoformat() for t in forecaster.fit_end_],
             "fingerprint": {
                 "model": {**_model_structure(forecaster.model_), "weights_sha256": _weights_digest(forecaster.model_),
                           "file_sha256": _file_digest(model_staging)},
@@ -216,8 +239,13 @@ def load(path, cls):
         raise SavedForecasterError(model_path, f"Keras cannot load it: {type(error).__name__}: {error}") from error
     _check_model(model, model_path, fingerprint["model"])
     scaler = AffineScaler.from_json(meta["scaler"], method=forecaster.scaler)
-    forecaster._set_fitted(model, scaler, layout, freq_from_json(meta["freq"]), meta["series"], meta["windows"],
-                           tz=meta["tz"], fit_options=meta.get("fit_options"))
+    # categories, target_transform and fit_end are absent from files written before they were kept
+    encoder = None if meta.get("categories") is None else CategoricalEncoder.from_json(meta["categories"])
+    transform = None if meta.get("target_transform") is None else TargetTransform.from_json(meta["target_transform"])
+    fit_end = None if meta.get("fit_end") is None else [pd.Timestamp(t) for t in meta["fit_end"]]
+    forecaster._set_fitted(model, scaler, layout if encoder is None else layout.encoded(encoder.feature_names_),
+                           freq_from_json(meta["freq"]), meta["series"], meta["windows"], tz=meta["tz"],
+                           fit_options=meta.get("fit_options"), encoder=encoder, transform=transform, fit_end=fit_end)
     return forecaster
 
 

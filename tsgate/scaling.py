@@ -11,6 +11,12 @@ JSON, never pickle. The arithmetic is written once, in `affine` and
 the `Affine` layer puts it in a model, and `raw_unit_model` wraps a model
 trained on scaled data into one that takes and returns raw units, which is
 what `Forecaster.predict` runs and what the SavedModel and TF Lite exports serve.
+
+A target transform (`TargetTransform`: log1p, or Box-Cox with a lambda fitted
+on the training rows; the `Transform` layer) goes outside the scaler, and a
+non-negative output clips last:
+
+    raw → transform → scale → model → inverse scale → inverse transform [→ max(·, 0)]
 """
 
 import keras
@@ -18,12 +24,13 @@ import numpy as np
 from keras import ops
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.exceptions import NotFittedError
-from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+from sklearn.preprocessing import MinMaxScaler, PowerTransformer, RobustScaler, StandardScaler
 
 from tsgate.keras_compat import broadcast_add
-from tsgate.validation import check_bool, invalid
+from tsgate.validation import check_bool, check_choice, invalid
 
 SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
+TRANSFORMS = (None, "log1p", "boxcox")
 
 
 def affine(values, scale, offset):
@@ -68,30 +75,33 @@ class AffineScaler(TransformerMixin, BaseEstimator):
             raise invalid("scaler", "a transformer instance with fit, transform and inverse_transform", self.method)
         return clone(self.method, safe=False)
 
-    def fit(self, X, groups=None, feature_names=None, static=None):
+    def fit(self, X, groups=None, feature_names=None, static=None, passthrough=None):
         """X `(rows, n_features)` of training rows (rows with NaN ignored);
         groups `(rows,)` the series id of each row, with per_series; static
         `(n_series, n_static)` the static covariates of the training series,
-        standardized whatever `method` (a constant column is only centred)."""
+        standardized whatever `method` (a constant column is only centred);
+        passthrough `(n_features,)` bool: columns left as they are (scale 1,
+        offset 0), such as one-hot indicators, which may be constant there."""
         check_bool("per_series", self.per_series)
         values = np.asarray(X, "float64")
         names = [f"column {j}" for j in range(values.shape[1])] if feature_names is None else list(feature_names)
         keys = np.asarray(groups, dtype=object) if self.per_series else np.full(len(values), None, dtype=object)
         ids = list(dict.fromkeys(keys.tolist())) or [None]
+        fitted = np.ones(values.shape[1], bool) if passthrough is None else ~np.asarray(passthrough, bool)
         scale, offset = np.ones((len(ids), values.shape[1])), np.zeros((len(ids), values.shape[1]))
         for g, sid in enumerate(ids):
-            rows = values[(keys == sid) & np.isfinite(values).all(axis=1)]
+            rows = values[(keys == sid) & np.isfinite(values).all(axis=1)][:, fitted]
             label = "" if sid is None else f" of series {sid!r}"
             if len(rows) < 2:
                 raise ValueError(f"Cannot fit the scaler on {len(rows)} training row(s){label} without NaN.")
             try:
                 transformer = self._transformer().fit(rows)
-                zero = transformer.transform(np.zeros((1, values.shape[1])))[0]
-                scale[g] = transformer.transform(np.ones((1, values.shape[1])))[0] - zero
-                affine_map = np.allclose(transformer.transform(rows), rows * scale[g] + zero, rtol=1e-5, atol=1e-6)
+                zero = transformer.transform(np.zeros((1, rows.shape[1])))[0]
+                scale[g, fitted] = transformer.transform(np.ones((1, rows.shape[1])))[0] - zero
+                affine_map = np.allclose(transformer.transform(rows), rows * scale[g, fitted] + zero, rtol=1e-5, atol=1e-6)
             except Exception as error:  # the user's transformer: any failure is named as its own
                 raise ValueError(f"The scaler {self.method!r} failed on the training rows{label}: {error}") from error
-            offset[g] = zero
+            offset[g, fitted] = zero
             if not affine_map:
                 raise ValueError(f"The scaler {transformer!r} is not affine per column; tsgate needs one that is.")
             bad = ~(np.isfinite(scale[g]) & (scale[g] != 0) & np.isfinite(offset[g]))
@@ -241,19 +251,126 @@ class Affine(keras.layers.Layer):
                 "axis": self.axis, "inverse": self.inverse}
 
 
-def raw_unit_model(model, layout, scaler, quantiles=None):
+def box_cox(values, lmbda):
+    """`(x^λ − 1) / λ`, `log x` where λ = 0; λ broadcast over leading axes."""
+    safe = ops.where(ops.equal(lmbda, 0.0), 1.0, lmbda)
+    return ops.where(ops.equal(lmbda, 0.0), ops.log(values), ops.divide(ops.subtract(ops.power(values, safe), 1.0), safe))
+
+
+def box_cox_inverse(values, lmbda):
+    """`(λ y + 1)^(1/λ)`, `exp y` where λ = 0: the inverse of `box_cox` on its
+    image. Outside it (`λ y + 1 ≤ 0`, no preimage) the base is clipped to
+    float32's smallest normal: 0 for λ > 0, a huge value for λ < 0."""
+    safe = ops.where(ops.equal(lmbda, 0.0), 1.0, lmbda)
+    base = ops.maximum(ops.add(ops.multiply(safe, values), 1.0), float(np.finfo("float32").tiny))
+    return ops.where(ops.equal(lmbda, 0.0), ops.exp(values), ops.power(base, ops.divide(1.0, safe)))
+
+
+class TargetTransform:
+    """An increasing map of the target columns applied before the scaler
+    (so quantiles keep their order through its inverse):
+
+        "log1p"    y = log(1 + x)                        x > −1
+        "boxcox"   y = (x^λ − 1) / λ  (log x if λ = 0)    x > 0, one λ per target
+
+    Box-Cox's λ is fitted on the observed training values by scikit-learn's
+    `PowerTransformer(method="box-cox", standardize=False)`. Fitted state:
+    `lambdas_` `(n_target,)` (None for log1p). NaN stays NaN."""
+
+    def __init__(self, method):
+        check_choice("target_transform", method, TRANSFORMS[1:])
+        self.method = method
+        self.lambdas_ = None
+
+    def fit(self, values):
+        """values `(rows, n_target)` raw training targets (NaN ignored)."""
+        if self.method == "boxcox":
+            self.lambdas_ = PowerTransformer(method="box-cox", standardize=False).fit(values).lambdas_
+        return self
+
+    def outside(self, values):
+        """`(rows, n_target)` bool: values the transform cannot take."""
+        with np.errstate(invalid="ignore"):
+            return np.asarray(values) <= (-1.0 if self.method == "log1p" else 0.0)
+
+    def domain(self):
+        return "values > -1" if self.method == "log1p" else "positive values"
+
+    def transform(self, values):
+        values = np.asarray(values, "float64")
+        if self.method == "log1p":
+            return np.log1p(values)
+        return np.asarray(box_cox(values, self.lambdas_))
+
+    def inverse_transform(self, values):
+        values = np.asarray(values, "float64")
+        if self.method == "log1p":
+            return np.expm1(values)
+        return np.asarray(box_cox_inverse(values, self.lambdas_))
+
+    def layer(self, inverse=False, axis=-1, name=None):
+        """This transform (or its inverse) as a `Transform` layer along `axis`."""
+        lambdas = None if self.lambdas_ is None else [float(v) for v in self.lambdas_]
+        return Transform(self.method, lambdas, axis=axis, inverse=inverse, name=name)
+
+    def to_json(self):
+        return {"method": self.method, "lambdas": None if self.lambdas_ is None else [float(v) for v in self.lambdas_]}
+
+    @classmethod
+    def from_json(cls, state):
+        transform = cls(state["method"])
+        transform.lambdas_ = None if state["lambdas"] is None else np.asarray(state["lambdas"], "float64")
+        return transform
+
+
+@keras.saving.register_keras_serializable(package="tsgate")
+class Transform(keras.layers.Layer):
+    """A `TargetTransform` (or, with inverse, its inverse) of `x` `(b, ...,
+    n_target, ...)` along `axis`: "log1p" (`log1p` / `expm1`) or "boxcox"
+    with `lambdas` `(n_target,)` (`box_cox` / `box_cox_inverse`). Computes
+    in float32 like `Affine`."""
+
+    def __init__(self, method, lambdas=None, axis=-1, inverse=False, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.method, self.lambdas, self.axis, self.inverse = method, lambdas, axis, inverse
+
+    def call(self, x):
+        if self.method == "log1p":
+            return ops.expm1(x) if self.inverse else ops.log1p(x)
+        shape = (len(self.lambdas), *(1,) * (-1 - self.axis))
+        lmbda = ops.reshape(ops.convert_to_tensor(self.lambdas, dtype=x.dtype), shape)
+        return box_cox_inverse(x, lmbda) if self.inverse else box_cox(x, lmbda)
+
+    def get_config(self):
+        return {**super().get_config(), "method": self.method, "lambdas": self.lambdas, "axis": self.axis,
+                "inverse": self.inverse}
+
+
+def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_negative=False):
     """`model` (trained on scaled inputs and targets) between the scaler and
     its inverse: raw-unit inputs by name (and "series_index" `(b,)` int32, the
     fitted row of each window's series, with per-series scaling) to
     {"forecast" `(b, horizon, n_target)` [, "quantiles" `(b, horizon, n_target, q)`]}
-    in raw units."""
+    in raw units. `transform`: a fitted `TargetTransform` applied to
+    "past_target" before the scaler and inverted after it; `non_negative`:
+    the forecast clipped at 0, `max(ŷ, 0)` (increasing, so quantiles stay
+    ordered)."""
     inputs = {t.name: keras.Input(t.shape[1:], name=t.name) for t in model.inputs}
     group = keras.Input((), dtype="int32", name="series_index") if scaler.per_series else None
     scaling = layout.input_scaling(scaler.scale_, scaler.offset_, scaler.static_scale_, scaler.static_offset_)
+    model_inputs = dict(inputs)
+    if transform is not None:
+        model_inputs["past_target"] = transform.layer(name="transform_past_target")(inputs["past_target"])
     scaled = {name: Affine(*scaling[name], name=f"scale_{name}")(x, group) if name in scaling else x
-              for name, x in inputs.items()}
+              for name, x in model_inputs.items()}
     n_target = len(layout.targets)
-    raw = Affine(scaler.scale_[:, :n_target], scaler.offset_[:, :n_target], axis=-2 if quantiles else -1,
+    axis = -2 if quantiles else -1
+    raw = Affine(scaler.scale_[:, :n_target], scaler.offset_[:, :n_target], axis=axis,
                  inverse=True, name="unscale_forecast")(model(scaled), group)
+    if transform is not None:
+        raw = transform.layer(inverse=True, axis=axis, name="untransform_forecast")(raw)
+    if non_negative:
+        raw = keras.layers.ReLU(dtype="float32", name="non_negative")(raw)
     outputs = {"forecast": raw} if not quantiles else {"forecast": raw[..., list(quantiles).index(0.5)], "quantiles": raw}
     return keras.Model({**inputs, **({"series_index": group} if group is not None else {})}, outputs, name="raw_units")
