@@ -66,7 +66,7 @@ def test_cli_choices_are_the_librarys():
     assert set(cli.CELLS) == set(models.CELLS) and set(cli.BUILDERS) == set(models.BUILDERS)
     assert set(cli.LOSSES) == set(models.POINT_LOSSES) and set(cli.SCHEDULES) == set(forecaster.SCHEDULES)
     assert set(cli.SCALERS) == set(scaling.SCALERS) and set(cli.FILLS) == set(data.FILLS) - {None}
-    assert set(cli.GROUPS) == set(evaluation.GROUPS)
+    assert set(cli.GROUPS) == set(evaluation.GROUPS) and set(cli.TRANSFORMS) == set(scaling.TRANSFORMS) - {None}
 
 
 def run_in_process(*argv):
@@ -88,9 +88,11 @@ def run_captured(*argv):
 
 
 def sites():
-    """Two series with a known-future column `f`, the time column "when" and a -9999 sentinel."""
+    """Two series with a known-future column `f`, a categorical `shift`, the time column "when" and a -9999
+    sentinel."""
     df = two_series()
     df["f"] = np.cos(2 * np.pi * df.index.hour / 24)
+    df["shift"] = np.where(df.index.hour < 12, "early", "late")
     df.iloc[100, df.columns.get_loc("x")] = -9999.0
     return df.rename_axis("when").reset_index()
 
@@ -112,8 +114,10 @@ def sites_model(tmp_path_factory):
     future_of(sites(), 6).to_csv(root / "future.csv", index=False)
     status, out, err = run_captured(
         "train", root / "sites.csv", "--model", root / "m", "--time-column", "when", "--target", "y",
-        "--lookback", "24", "--horizon", "6", "--series-column", "site", "--past-covariates", "x",
-        "--future-covariates", "f", "--static-covariates", "elevation", "--calendar", "hour",
+        "--lookback", "24", "--horizon", "6", "--series-column", "site",
+        "--future-covariates", "f", "--static-covariates", "elevation", "--calendar", "hour", "holiday",
+        "--holidays", "2024-01-08", "2024-01-16", "--categorical", "shift", "--past-covariates", "x", "shift",
+        "--target-transform", "log1p", "--non-negative",
         "--quantiles", "0.1", "0.5", "0.9", "--na-values", "-9999", "--fill", "ffill", "--scaler", "robust",
         "--stride", "2", "--units", "4", "--layers", "2", "--cell", "lstm", "--loss", "mae", "--learning-rate", "0.01",
         "--schedule", "cosine", "--seed", "5", "--builder-option", "dropout=0.1", "--freq", "h",
@@ -128,10 +132,11 @@ def test_train_stores_every_option_with_the_model(sites_model):
     params = Forecaster.load(sites_model / "m").get_params()
     expected = {
         "target": ["y"], "lookback": 24, "horizon": 6, "time_column": "when", "series_column": "site",
-        "past_covariates": ["x"], "future_covariates": ["f"], "static_covariates": ["elevation"],
-        "calendar": ["hour"], "quantiles": [0.1, 0.5, 0.9], "na_values": [-9999.0], "fill": "ffill",
-        "scaler": "robust", "stride": 2, "units": 4, "layers": 2, "cell": "lstm", "loss": "mae",
+        "future_covariates": ["f"], "static_covariates": ["elevation"], "quantiles": [0.1, 0.5, 0.9],
+        "na_values": [-9999.0], "fill": "ffill", "scaler": "robust", "stride": 2, "units": 4, "layers": 2, "cell": "lstm", "loss": "mae",
         "learning_rate": 0.01, "schedule": "cosine", "seed": 5, "builder_options": {"dropout": 0.1}, "freq": "h",
+        "calendar": ["hour", "holiday"], "holidays": ["2024-01-08", "2024-01-16"], "categorical": ["shift"],
+        "past_covariates": ["x", "shift"], "target_transform": "log1p", "non_negative": True,
     }
     assert {name: params[name] for name in expected} == expected
     with open(sites_model / "m" / cli.STATE_FILE) as f:
@@ -255,6 +260,8 @@ TRAIN = ["--target", "y", "--lookback", "12", "--horizon", "3", "--units", "4", 
      "Not enough data: 0 training and .* validation windows"),
     (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--test", "2023-06-01"],
      "--test 2023-06-01 00:00:00 leaves no rows before"),
+    (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--holidays", "Christmas"],
+     "--holidays Christmas: not a holiday calendar of pandas.tseries.holiday"),
     (["evaluate", "{root}/data.csv", "--model", "{root}/model"],
      "model was trained without --test: give `evaluate --test`"),
     (["forecast", "{root}/data.csv", "--model", "{root}/model", "--output", "{root}/f.txt"],

@@ -42,6 +42,7 @@ SCHEDULES = ("constant", "cosine")
 SCALERS = ("standard", "minmax", "robust")
 FILLS = ("ffill", "interpolate", "zero")
 GROUPS = ("series", "target", "horizon")
+TRANSFORMS = ("log1p", "boxcox")
 
 
 class CommandError(Exception):
@@ -322,8 +323,17 @@ def add_forecaster_options(train):
                        help="columns known for the horizon too (`forecast --future` gives them)")
     model.add_argument("--static-covariates", nargs="*", metavar="COLUMN", help="columns constant within each series")
     model.add_argument("--calendar", nargs="*", metavar="FIELD",
-                       help="calendar features from the timestamps: hour, dayofweek, day, month, ...")
+                       help="calendar features from the timestamps: hour, dayofweek, day, month, quarter, "
+                            "weekofyear, holiday, ...")
+    model.add_argument("--holidays", nargs="+", metavar="DATE",
+                       help="dates of the 'holiday' calendar field, or the name of a pandas holiday calendar "
+                            "(e.g. USFederalHolidayCalendar)")
+    model.add_argument("--categorical", nargs="*", metavar="COLUMN",
+                       help="covariate columns of categories, one-hot encoded")
     model.add_argument("--quantiles", nargs="*", type=float, metavar="Q", help="e.g. 0.1 0.5 0.9 (must hold 0.5)")
+    model.add_argument("--target-transform", choices=TRANSFORMS, help="applied before scaling, inverted after")
+    model.add_argument("--non-negative", action=argparse.BooleanOptionalAction,
+                       help="clip the forecast and its quantiles at 0")
     model.add_argument("--series-column", help="column of series ids, for many series in one file")
     model.add_argument("--freq", help="pandas frequency, e.g. h, D, B (default: inferred)")
     model.add_argument("--fill", choices=FILLS,
@@ -457,8 +467,11 @@ def forecaster_arguments(args, names):
     options = {name: getattr(args, name) for name in (
         "target", "lookback", "horizon", "stride", "past_covariates", "future_covariates", "static_covariates",
         "calendar", "quantiles", "series_column", "freq", "fill", "na_values", "scaler", "scale_per_series",
-        "builder", "cell", "units", "layers", "loss", "learning_rate", "schedule", "seed")}
+        "builder", "cell", "units", "layers", "loss", "learning_rate", "schedule", "seed", "target_transform",
+        "non_negative", "categorical")}
     config.update({name: value for name, value in options.items() if value is not None})
+    if args.holidays:
+        config["holidays"] = holiday_argument(args.holidays)
     if args.builder_option:
         config["builder_options"] = {**(config.get("builder_options") or {}), **dict(args.builder_option)}
     config["time_column"] = args.time_column or config.get("time_column") or "time"
@@ -466,6 +479,19 @@ def forecaster_arguments(args, names):
     if missing:
         raise CommandError(f"train needs {missing}: give them as options (--{missing[0]} ...) or in --config.")
     return config
+
+
+def holiday_argument(values):
+    """`--holidays`: a list of dates, or an instance of the pandas holiday calendar named."""
+    if len(values) > 1 or not values[0].isidentifier():
+        return values
+    from pandas.tseries import holiday
+
+    calendar = getattr(holiday, values[0], None)
+    if not (isinstance(calendar, type) and issubclass(calendar, holiday.AbstractHolidayCalendar)):
+        raise CommandError(f"--holidays {values[0]}: not a holiday calendar of pandas.tseries.holiday "
+                           "(e.g. USFederalHolidayCalendar); or give dates.")
+    return calendar()
 
 
 def fit_arguments(args, defaults=None):
