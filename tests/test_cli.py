@@ -296,6 +296,13 @@ def test_argparse_refuses_bad_values(workspace, option, expected):
     assert status == 2 and "argument --version: expected a positive integer, got '0'" in lines[-1]
 
 
+def test_warnings_are_one_line(tmp_path):
+    hourly(200).drop(hourly(200).index[60:63]).reset_index().to_csv(tmp_path / "gaps.csv", index=False)
+    status, _, err = run_captured("train", tmp_path / "gaps.csv", "--model", tmp_path / "m", *TRAIN)
+    assert status == 0 and err.startswith("tsgate: warning: "), err
+    assert "window positions dropped because they would straddle a gap" in err and len(err.splitlines()) == 1, err
+
+
 def test_argparse_errors_are_one_line_whatever_the_user_typed(workspace):
     status, lines = run_in_process("train", workspace / "data.csv", "--model", workspace / "m", *TRAIN, "\n", "x")
     assert status == 2 and lines[-1] == "tsgate: error: unrecognized arguments: x", lines

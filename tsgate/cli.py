@@ -10,7 +10,8 @@ A user mistake (a missing, empty or unreadable file, a time column that is
 not there, an option value tsgate refuses, a bad `--config`, a corrupted saved
 forecaster, an export to an existing version, ...) ends in one line on stderr,
 `tsgate: <what is wrong>`, and exit status 2, as argparse's own errors do.
-Anything else is a bug and shows its traceback.
+Anything else is a bug and shows its traceback. Warnings are one line too,
+`tsgate: warning: ...`.
 
 Importing this module loads neither pandas nor TensorFlow: `tsgate --help`
 answers at once, each command imports what it uses.
@@ -441,7 +442,8 @@ def main(argv=None):
     """Runs the command; a user mistake exits with status 2 and one line on stderr."""
     args = build_parser().parse_args(argv)
     try:
-        with _quiet.keras_retracing_quiet():
+        with warnings.catch_warnings(), _quiet.keras_retracing_quiet():
+            warnings.showwarning = show_warning
             COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("tsgate: interrupted", file=sys.stderr)
@@ -451,6 +453,12 @@ def main(argv=None):
             raise
         print(f"tsgate: {one_line(error)}", file=sys.stderr)
         raise SystemExit(USAGE_STATUS) from None
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning on one line of stderr, `tsgate: warning: ...`, without the code that raised it."""
+    text = one_line(message)
+    print(f"tsgate: warning: {text.removeprefix('tsgate: ')}", file=sys.stderr)
 
 
 def demo(args):
