@@ -269,3 +269,39 @@ def test_backtest_of_a_zoned_frame():
     result = Forecaster("y", lookback=24, horizon=6, units=4, calendar=["hour"]).backtest(df, folds=2, test=0.3, epochs=1)
     assert list(result.folds.index) == [0, 1] and np.isfinite(result.metrics.to_numpy()).all()
     assert str(result.folds["test_start"].dt.tz) == "America/New_York"
+
+
+def test_scoring_the_windows_fitted_on_is_warned_and_the_right_pattern_is_not(tmp_path):
+    import warnings
+
+    from tests.helpers import two_series
+
+    df = two_series()  # a: 2024-01-01 for 400 h; b: from 2024-01-05 for 300 h
+    cutoff = pd.Timestamp("2024-01-14")
+    leaky = Forecaster("y", lookback=24, horizon=6, units=4, series_column="site").fit(df, epochs=1, verbose=0)
+    ends = leaky.fit_end_
+    assert ends.index.name == "site" and list(ends.index) == ["a", "b"]
+    assert ends["a"] == df[df.site == "a"].index.max() and ends["b"] == df[df.site == "b"].index.max()
+    with pytest.warns(UserWarning, match="windows that historical_forecasts scores"):
+        scored = len(leaky.historical_forecasts(df, start=0.2)) // 6
+    with pytest.warns(UserWarning, match=rf"{scored} of the {scored} windows that evaluate scores .* fitted on") as caught:
+        leaky.evaluate(df, test=0.2)
+    assert "fit(df[df.index < cutoff]" in str(caught[0].message) and caught[0].filename == __file__
+
+    sound = Forecaster("y", lookback=24, horizon=6, units=4, series_column="site")
+    sound.fit(df[df.index < cutoff], epochs=1, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        sound.evaluate(df, test=cutoff)
+        loaded = Forecaster.load(sound.save(tmp_path / "f"))
+        pd.testing.assert_series_equal(loaded.fit_end_, sound.fit_end_)
+        loaded.historical_forecasts(df, start=cutoff)
+    # a series whose own data ended earlier at fit: only its windows up to that end overlap
+    short = df[(df.site == "a") | (df.index < "2024-01-10")]
+    partial = Forecaster("y", lookback=24, horizon=6, units=4, series_column="site").fit(short, epochs=1, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # b's windows from its fit end on overlap nothing
+        b_windows = len(partial.historical_forecasts(df[df.site == "b"], start=pd.Timestamp("2024-01-10"))) // 6
+    with pytest.warns(UserWarning, match=r"^tsgate: (\d+) of the") as caught:
+        table = partial.historical_forecasts(df, start=pd.Timestamp("2024-01-10"))
+    assert int(str(caught[0].message).split()[1]) == len(table) // 6 - b_windows

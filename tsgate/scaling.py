@@ -31,6 +31,7 @@ from tsgate.validation import check_bool, check_choice, invalid
 
 SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
 TRANSFORMS = (None, "log1p", "boxcox")
+BOX_COX_FLOOR = -1 + 2**-23  # the float32 just above -1: log1p stays finite
 
 
 def affine(values, scale, offset):
@@ -252,18 +253,23 @@ class Affine(keras.layers.Layer):
 
 
 def box_cox(values, lmbda):
-    """`(x^λ − 1) / λ`, `log x` where λ = 0; λ broadcast over leading axes."""
-    safe = ops.where(ops.equal(lmbda, 0.0), 1.0, lmbda)
-    return ops.where(ops.equal(lmbda, 0.0), ops.log(values), ops.divide(ops.subtract(ops.power(values, safe), 1.0), safe))
+    """`(x^λ − 1) / λ`, computed as `expm1(λ log x) / λ` (accurate in float32
+    for λ near 0), and `log x` where λ = 0; λ broadcast over leading axes."""
+    zero = ops.equal(lmbda, 0.0)
+    safe = ops.where(zero, 1.0, lmbda)
+    log = ops.log(values)
+    return ops.where(zero, log, ops.divide(ops.expm1(ops.multiply(safe, log)), safe))
 
 
 def box_cox_inverse(values, lmbda):
-    """`(λ y + 1)^(1/λ)`, `exp y` where λ = 0: the inverse of `box_cox` on its
-    image. Outside it (`λ y + 1 ≤ 0`, no preimage) the base is clipped to
-    float32's smallest normal: 0 for λ > 0, a huge value for λ < 0."""
-    safe = ops.where(ops.equal(lmbda, 0.0), 1.0, lmbda)
-    base = ops.maximum(ops.add(ops.multiply(safe, values), 1.0), float(np.finfo("float32").tiny))
-    return ops.where(ops.equal(lmbda, 0.0), ops.exp(values), ops.power(base, ops.divide(1.0, safe)))
+    """`(λ y + 1)^(1/λ)`, computed as `exp(log1p(λ y) / λ)`, and `exp y`
+    where λ = 0: the inverse of `box_cox` on its image. Outside it (`λ y ≤ −1`,
+    no preimage) `λ y` is clipped to just above −1: about 0 for λ > 0, a huge
+    value (or inf) for λ < 0."""
+    zero = ops.equal(lmbda, 0.0)
+    safe = ops.where(zero, 1.0, lmbda)
+    inside = ops.maximum(ops.multiply(safe, values), BOX_COX_FLOOR)
+    return ops.where(zero, ops.exp(values), ops.exp(ops.divide(ops.log1p(inside), safe)))
 
 
 class TargetTransform:
@@ -285,6 +291,7 @@ class TargetTransform:
     def fit(self, values):
         """values `(rows, n_target)` raw training targets (NaN ignored)."""
         if self.method == "boxcox":
+            values = np.asarray(values, "float64")
             self.lambdas_ = PowerTransformer(method="box-cox", standardize=False).fit(values).lambdas_
         return self
 

@@ -27,6 +27,7 @@ from tsgate.data import FILLS
 from tsgate.forecaster import SCHEDULES
 from tsgate.layout import CALENDAR_PERIODS
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES
+from tsgate.scaling import TRANSFORMS
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
 
@@ -99,6 +100,10 @@ VALID = {
     "learning_rate": lambda v: _real(v) and math.isfinite(v) and v > 0,
     "schedule": lambda v: isinstance(v, str) and v in SCHEDULES,
     "seed": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**32,
+    "target_transform": lambda v: _hashable_in(v, TRANSFORMS) and not isinstance(v, (bool, float, int)),
+    "non_negative": lambda v: isinstance(v, bool),
+    "categorical": lambda v: isinstance(v, (list, tuple)) and not v,  # BASE has no covariates to encode
+    "holidays": lambda v: v is None,  # BASE's calendar has no "holiday" field
 }
 COLUMN_ARGUMENTS = ("target", "past_covariates", "future_covariates", "static_covariates", "time_column",
                     "series_column")

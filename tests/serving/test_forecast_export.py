@@ -262,3 +262,42 @@ def test_segment_builder_exports_and_serves(cell, tmp_path):
     runner = tf.lite.Interpreter(model_path=forecaster.export_tflite(str(tmp_path / "f.tflite"))).get_signature_runner()
     tflite = runner(**{name: value[:1] for name, value in inputs.items()})
     np.testing.assert_allclose(tflite["forecast"][0], served["forecast"][0], rtol=1e-4, atol=1e-4)
+
+
+def test_transforms_categories_and_holidays_serve_without_tsgate(tmp_path):
+    """log1p, non_negative, categorical past and future covariates and a
+    holiday calendar: the fresh-process SavedModel and TF Lite give predict's
+    numbers, and the metadata tells a client how to build the inputs."""
+    import tensorflow as tf
+    from pandas.tseries.holiday import USFederalHolidayCalendar
+
+    rng = np.random.default_rng(0)
+    index = pd.date_range("2024-06-20", periods=360, freq="h", name="time")
+    df = pd.DataFrame({"y": np.exp(np.arange(360) / 90) * rng.uniform(0.8, 1.2, 360) - 0.5,
+                       "wind": rng.choice(["N", "S"], 360), "promo": rng.integers(0, 2, 360)}, index=index)
+    train, future = df.iloc[:-6], df.iloc[-6:]
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=8, past_covariates=["wind"], future_covariates=["promo"],
+                            categorical=["wind", "promo"], calendar=["hour", "weekofyear", "holiday"],
+                            holidays=USFederalHolidayCalendar(), target_transform="log1p", non_negative=True,
+                            quantiles=(0.1, 0.5, 0.9))
+    forecaster.fit(train, epochs=2, verbose=0)
+    expected = forecaster.predict(train, future=future)
+    inputs, _ = forecaster.serving_inputs(train, future=future)
+    path = forecaster.export(tmp_path / "models", version=1)
+    served = serving.serve_in_fresh_process(path, inputs)
+    np.testing.assert_allclose(served["forecast"][0, :, 0], expected["y"], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(served["quantiles"][0, :, 0, 0], expected["y_q0.1"], rtol=1e-4, atol=1e-4)
+    assert (served["quantiles"] >= 0).all()
+    runner = tf.lite.Interpreter(model_path=forecaster.export_tflite(str(tmp_path / "f.tflite"))).get_signature_runner()
+    np.testing.assert_allclose(runner(**inputs)["forecast"][0, :, 0], expected["y"], rtol=1e-4, atol=1e-4)
+    with open(os.path.join(path, "assets", "tsgate.json")) as f:
+        metadata = json.load(f)
+    assert metadata["inputs"]["past_covariates"] == ["wind_N", "wind_S"]
+    assert metadata["inputs"]["future_covariates"] == ["promo_0", "promo_1", "hour_sin", "hour_cos", "weekofyear_sin",
+                                                       "weekofyear_cos", "holiday"]
+    assert metadata["categories"]["categories"] == {"wind": ["N", "S"], "promo": [0, 1]}
+    assert metadata["target_transform"] == {"method": "log1p", "lambdas": None} and metadata["non_negative"]
+    assert metadata["calendar"]["weekofyear"] == {"columns": ["weekofyear_sin", "weekofyear_cos"], "period": 53}
+    holidays = metadata["calendar"]["holiday"]
+    assert holidays["calendar"] == "USFederalHolidayCalendar" and "2024-07-04" in holidays["dates"]
+    assert "2034-12-25" in holidays["dates"]  # ten years ahead of the training data
