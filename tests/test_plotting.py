@@ -70,3 +70,18 @@ def test_plots_name_a_bad_series_or_target(trained, kwargs, argument):
         forecaster.plot(df, **kwargs)
     with pytest.raises(ValueError, match=f"argument `{argument}`"):
         plot_historical_forecasts(forecaster, df, 0.2, **kwargs)
+
+
+def test_forecast_plot_takes_future_covariates(tmp_path):
+    from tsgate import Forecaster
+
+    df = hourly(150)
+    forecaster = Forecaster("y", lookback=12, horizon=4, units=4, future_covariates=["x"], seed=0)
+    forecaster.fit(df.iloc[:146], epochs=1, verbose=0)
+    past, future = df.iloc[:146], df.iloc[146:][["x"]]
+    fig = forecaster.plot(past, future=future)
+    forecast = fig.axes[0].lines[1]
+    expected = forecaster.predict(past, future=future)["y"]
+    assert list(forecast.get_ydata()) == pytest.approx(list(expected))
+    with pytest.raises(ValueError, match="future"):
+        forecaster.plot(past)

@@ -54,14 +54,15 @@ def _save(fig, path):
     return fig
 
 
-def plot_forecast(forecaster, df, path=None, history=None, series=None, target=None):
+def plot_forecast(forecaster, df, path=None, history=None, series=None, target=None, future=None):
     """History, forecast and (with quantiles) the central intervals of
     `target` (default the first) after the end of `df`, for `series`
     (default the first fitted one), as a matplotlib Figure; saved as PNG
-    when `path` is given. history: steps of history shown (default 3 lookbacks)."""
+    when `path` is given. history: steps of history shown (default 3
+    lookbacks); future: the known-future covariates, as for `predict`."""
     target = _target(forecaster, target)
     past, series = _series_rows(forecaster, df, series)
-    forecast = forecaster.predict(df)
+    forecast = forecaster.predict(df, future=future)
     if series is not None:
         forecast = forecast.xs(series, level=0)
     past = past.iloc[-(history or 3 * forecaster.lookback) :]
