@@ -186,6 +186,16 @@ def test_plot_draws_rolling_forecasts_of_a_series(sites_model):
     assert status == 2 and "--series 'c' is not a series of the model; it has ['a', 'b']" in lines[0]
 
 
+def test_plot_draws_the_forecast_with_future_covariates(sites_model):
+    status, out, err = run_captured("plot", sites_model / "sites.csv", "--model", sites_model / "m",
+                                    "--output", sites_model / "next.png", "--future", sites_model / "future.csv")
+    assert status == 0, err
+    assert os.path.getsize(sites_model / "next.png") > 10_000
+    status, lines = run_in_process("plot", sites_model / "sites.csv", "--model", sites_model / "m",
+                                   "--output", sites_model / "none.png")
+    assert status == 2 and "needs future covariates ['f']" in lines[0]
+
+
 def test_backtest_fits_copies_and_writes_folds_metrics_and_forecasts(sites_model):
     before = (sites_model / "m" / "model.keras").read_bytes()
     status, out, err = run_captured("backtest", sites_model / "sites.csv", "--model", sites_model / "m",

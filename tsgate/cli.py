@@ -426,6 +426,7 @@ def build_parser():
     plot.add_argument("--series", help="the series to draw (default: the first)")
     plot.add_argument("--target", help="the target column to draw (default: the first)")
     plot.add_argument("--history", type=positive_int, help="steps of history before the forecast (default 3 lookbacks)")
+    plot.add_argument("--future", metavar="FILE", help="CSV or Parquet of the future covariates for the horizon")
 
     exporter = commands.add_parser("export", help="write a raw-unit SavedModel for TF Serving",
                                    description="Writes <output>/<version>/, a SavedModel that serves raw units.")
@@ -581,9 +582,10 @@ def plot(args):
         if args.series not in ids:
             raise CommandError(f"--series {args.series!r} is not a series of the model; it has {sorted(ids)[:20]}.")
         series = ids[args.series]
+    future = None if args.future is None else read_for(forecaster, args.future, args.time_column)
     try:
         if args.start is None:
-            forecaster.plot(df, args.output, history=args.history, series=series, target=args.target)
+            forecaster.plot(df, args.output, history=args.history, series=series, target=args.target, future=future)
         else:
             start = cutoff_time(frame_times(df, forecaster.time_column), args.start, "--start")
             plotting.plot_historical_forecasts(forecaster, df, start, path=args.output, series=series,
