@@ -9,6 +9,7 @@ import sys
 import pytest
 
 import tsgate
+from tests.helpers import BACKEND, hourly
 from tsgate import _quiet
 
 TENSORFLOW_START_UP = ("oneDNN custom operations", "Could not find cuda drivers", "cuInit", "absl::InitializeLog")
@@ -71,3 +72,14 @@ def test_public_names_are_the_cells_forecaster_and_interchange():
     assert set(tsgate.__all__) <= set(dir(tsgate))
     with pytest.raises(AttributeError, match="has no attribute 'NoSuchCell'"):
         tsgate.NoSuchCell
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's tf.function retracing warning")
+def test_fitting_and_predicting_several_forecasters_logs_no_retracing(caplog):
+    from tsgate import Forecaster
+
+    df = hourly(120)
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        for seed in range(4):  # each new model traces its own steps; TensorFlow counted them together
+            Forecaster("y", lookback=12, horizon=3, units=4, seed=seed).fit(df, epochs=1, verbose=0).predict(df)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]

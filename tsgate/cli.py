@@ -27,7 +27,7 @@ import sys
 import traceback
 import warnings
 
-from tsgate import _quiet, presets
+from tsgate import presets
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 USAGE_STATUS = 2
@@ -443,7 +443,7 @@ def main(argv=None):
     """Runs the command; a user mistake exits with status 2 and one line on stderr."""
     args = build_parser().parse_args(argv)
     try:
-        with warnings.catch_warnings(), _quiet.keras_retracing_quiet():
+        with warnings.catch_warnings():
             warnings.showwarning = show_warning
             COMMANDS[args.command](args)
     except KeyboardInterrupt:

@@ -34,6 +34,7 @@ from tsgate.data import (
 from tsgate.layout import Layout, _names
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES, training_loss
 from tsgate.scaling import TRANSFORMS, AffineScaler, TargetTransform, raw_unit_model
+from tsgate._quiet import keras_retracing_quiet
 from tsgate.training import MaskedLoss, train
 from tsgate.validation import (
     check_bool,
@@ -495,7 +496,8 @@ class Forecaster(BaseEstimator):
 
     def _run(self, panel, starts):
         self._warn_far_outside(panel, starts)
-        outputs = self.raw_model_.predict(self._inputs(panel, starts), verbose=0)
+        with keras_retracing_quiet():  # each new model traces its own step; TensorFlow counts them together
+            outputs = self.raw_model_.predict(self._inputs(panel, starts), verbose=0)
         finite = np.isfinite(outputs["forecast"]).reshape(len(starts), -1).all(axis=1)
         if not finite.all():
             sid = panel.series[panel.series_index()[starts[int(np.argmin(finite))]]]

@@ -17,6 +17,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from tsgate._quiet import keras_retracing_quiet
+
 
 def resolve_verbose(verbose):
     """Keras' `verbose` for fit's: "auto" is 1 (a progress bar) on a
@@ -67,12 +69,13 @@ def train(model, train, validation, epochs, patience, verbose, callbacks=(), che
         checkpoints = Checkpoints(os.fspath(checkpoint_dir), early_stopping, fingerprint)
         initial_epoch, stopped = checkpoints.restore(model)
         ours.append(checkpoints)
-    history = model.fit(
-        train, validation_data=validation, callbacks=ours + list(callbacks), verbose=resolve_verbose(verbose),
-        initial_epoch=initial_epoch,
-        epochs=initial_epoch if stopped else epochs,  # stopped before a kill: only the best weights come back
-        shuffle=False,  # the dataset reshuffles the training windows every epoch
-    )
+    with keras_retracing_quiet():  # each new model traces its own steps; TensorFlow counts them together
+        history = model.fit(
+            train, validation_data=validation, callbacks=ours + list(callbacks), verbose=resolve_verbose(verbose),
+            initial_epoch=initial_epoch,
+            epochs=initial_epoch if stopped else epochs,  # stopped before a kill: only the best weights come back
+            shuffle=False,  # the dataset reshuffles the training windows every epoch
+        )
     if checkpoint_dir is not None:
         checkpoints.finish()  # the fit is over: a later fit with this directory starts afresh
         if initial_epoch:
