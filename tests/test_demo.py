@@ -22,9 +22,11 @@ def test_demo_command_trains_evaluates_plots_and_exports(tmp_path):
     assert "seasonal naive" in result.stdout and "served without tsgate" in result.stdout
     assert os.path.isdir(tmp_path / "saved_model")
     with open(tmp_path / "report.json") as f:
-        report = json.load(f)
+        report = json.load(f, parse_constant=lambda name: pytest.fail(f"report.json holds {name}: not JSON"))
     assert set(report["metrics_raw_units"]) == {"tsgate", "naive", "seasonal naive (24)"}
     assert all(m["MAE"] > 0 and m["RMSE"] >= m["MAE"] for m in report["metrics_raw_units"].values())
+    assert 0 <= report["metrics_raw_units"]["tsgate"]["coverage 0.1-0.9"] <= 1
+    assert report["metrics_raw_units"]["naive"]["pinball"] is None  # a point forecast has no quantiles
     assert report["windows"]["train"] > 7800 and report["windows"]["dropped_for_gaps"] == 0
     assert os.path.getsize(report["plot"]) > 10_000
     assert os.path.exists(os.path.join(report["saved_model"], "saved_model.pb"))

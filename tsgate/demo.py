@@ -42,7 +42,7 @@ def run(output_dir, epochs=None, verbose=2):
         raise RuntimeError(f"The exported model serves different numbers (max |diff| {serving_max_diff}).")
 
     report = {
-        "metrics_raw_units": table.to_dict(orient="index"),
+        "metrics_raw_units": table.astype(object).where(table.notna(), None).to_dict(orient="index"),  # NaN: null
         "windows": forecaster.windows_,
         "plot": plot_path,
         "saved_model": model_dir,
@@ -50,16 +50,17 @@ def run(output_dir, epochs=None, verbose=2):
         "wall_seconds": round(time.perf_counter() - start, 1),
     }
     with open(os.path.join(output_dir, "report.json"), "w") as f:
-        json.dump(report, f, indent=2)
+        json.dump(report, f, indent=2, allow_nan=False)
     return report
 
 
 def print_report(report):
-    columns = ["MAE", "RMSE", "MAPE", "sMAPE", "MASE"]
-    print(f"\nETTh1 oil temperature (°C), 24 h ahead, test = last 4 months\n{'model':<22}"
-          + "".join(f"{c:>9}" for c in columns))
+    columns = {"MAE": "MAE", "RMSE": "RMSE", "MAPE": "MAPE", "sMAPE": "sMAPE", "MASE": "MASE", "pinball": "pinball",
+               "coverage 0.1-0.9": "in 10-90"}  # the share of actuals inside the 10-90 % interval
+    print(f"\nETTh1 oil temperature (°C), 24 h ahead, test = last 4 months\n{'model':<20}"
+          + "".join(f"{label:>9}" for label in columns.values()))
     for name, m in report["metrics_raw_units"].items():
-        print(f"{name:<22}" + "".join(f"{m[c]:>9.3f}" for c in columns))
+        print(f"{name:<20}" + "".join(f"{'-':>9}" if m[c] is None else f"{m[c]:>9.3f}" for c in columns))
     print(f"\nplot: {report['plot']}")
     print(f"SavedModel (raw units, scaler inside): {report['saved_model']}")
     print(f"  served without tsgate, max |diff| to Forecaster.predict: {report['serving_max_abs_diff']:.2e} °C")
