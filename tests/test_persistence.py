@@ -7,6 +7,7 @@ import shutil
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.helpers import BACKEND, hourly
@@ -137,3 +138,23 @@ def test_the_training_time_zone_is_saved(tmp_path):
     there = loaded.predict(df.tz_convert("Asia/Tokyo"))  # converted to the training zone, as before saving
     np.testing.assert_allclose(there.to_numpy(), forecaster.predict(df).to_numpy(), rtol=1e-6)
     assert str(there.index.tz) == "Europe/Berlin"
+
+
+def test_the_ends_of_zoned_series_across_daylight_saving_are_saved(tmp_path):
+    # "a" ends in winter (+01:00), "b" in summer (+02:00): the ends have different UTC offsets.
+    df = pd.concat([hourly(80).assign(site="a"), hourly(80, start="2024-07-01").assign(site="b")])
+    df = df.tz_localize("Europe/Berlin")
+    forecaster = Forecaster("y", lookback=12, horizon=3, units=4, series_column="site").fit(df, epochs=1, verbose=0)
+    loaded = Forecaster.load(forecaster.save(str(tmp_path / "dst")))
+    pd.testing.assert_series_equal(loaded.fit_end_, forecaster.fit_end_)
+    assert str(loaded.fit_end_.dt.tz) == "Europe/Berlin"
+
+
+def test_an_undecodable_fitted_state_names_the_file(copy):
+    def garble(meta):
+        meta["fit_end"] = ["not a time"]
+        meta["digest"] = persistence._json_digest({k: v for k, v in meta.items() if k != "digest"})
+
+    edit_meta(copy, garble)
+    with pytest.raises(SavedForecasterError, match="forecaster.json: cannot decode its fitted state"):
+        Forecaster.load(copy)

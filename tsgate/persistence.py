@@ -2,7 +2,7 @@
 and `forecaster.json` (every constructor argument, the fitted scaler, the
 frequency and time zone, the series ids, the window counts, the fit options,
 the categories of categorical covariates, the fitted target transform, the
-last timestamp fitted on per series, and a fingerprint tying them together).
+last timestamp fitted on per series (in UTC), and a fingerprint tying them together).
 No pickle.
 
 Arguments that are objects are written so that they come back equal: a Keras
@@ -198,7 +198,7 @@ def save(forecaster, path):
             "fit_options": forecaster.fit_options_,
             "categories": None if forecaster.encoder_ is None else forecaster.encoder_.to_json(),
             "target_transform": None if forecaster.target_transform_ is None else forecaster.target_transform_.to_json(),
-            "fit_end": None if forecaster.fit_end_ is None else [t.isoformat() for t in forecaster.fit_end_],
+            "fit_end": None if forecaster.fit_end_ is None else [_utc_text(t) for t in forecaster.fit_end_],
             "fingerprint": {
                 "model": {**_model_structure(forecaster.model_), "weights_sha256": _weights_digest(forecaster.model_),
                           "file_sha256": _file_digest(model_staging)},
@@ -238,15 +238,33 @@ def load(path, cls):
     except Exception as error:  # a Keras version that cannot read it, an unregistered custom layer
         raise SavedForecasterError(model_path, f"Keras cannot load it: {type(error).__name__}: {error}") from error
     _check_model(model, model_path, fingerprint["model"])
-    scaler = AffineScaler.from_json(meta["scaler"], method=forecaster.scaler)
-    # categories, target_transform and fit_end are absent from files written before they were kept
-    encoder = None if meta.get("categories") is None else CategoricalEncoder.from_json(meta["categories"])
-    transform = None if meta.get("target_transform") is None else TargetTransform.from_json(meta["target_transform"])
-    fit_end = None if meta.get("fit_end") is None else [pd.Timestamp(t) for t in meta["fit_end"]]
+    try:
+        scaler = AffineScaler.from_json(meta["scaler"], method=forecaster.scaler)
+        # categories, target_transform and fit_end are absent from files written before they were kept
+        encoder = None if meta.get("categories") is None else CategoricalEncoder.from_json(meta["categories"])
+        transform = None if meta.get("target_transform") is None else TargetTransform.from_json(meta["target_transform"])
+        fit_end = None if meta.get("fit_end") is None else _from_utc_text(meta["fit_end"], meta["tz"])
+        freq = freq_from_json(meta["freq"])
+    except Exception as error:  # written by another tsgate, or by one with a bug
+        raise SavedForecasterError(meta_path, f"cannot decode its fitted state: {type(error).__name__}: {error}") \
+            from error
     forecaster._set_fitted(model, scaler, layout if encoder is None else layout.encoded(encoder.feature_names_),
-                           freq_from_json(meta["freq"]), meta["series"], meta["windows"], tz=meta["tz"],
-                           fit_options=meta.get("fit_options"), encoder=encoder, transform=transform, fit_end=fit_end)
+                           freq, meta["series"], meta["windows"], tz=meta["tz"], fit_options=meta.get("fit_options"),
+                           encoder=encoder, transform=transform, fit_end=fit_end)
     return forecaster
+
+
+def _utc_text(stamp):
+    """A Timestamp as ISO text, in UTC when it has a zone (the ends of several
+    series in a zone with daylight saving have different offsets)."""
+    return (stamp if stamp.tz is None else stamp.tz_convert("UTC")).isoformat()
+
+
+def _from_utc_text(texts, tz):
+    """Timestamps written by `_utc_text`, in the zone `tz` (None: naive)."""
+    if tz is None:
+        return pd.DatetimeIndex(pd.to_datetime(texts))
+    return pd.DatetimeIndex(pd.to_datetime(texts, utc=True)).tz_convert(tz)
 
 
 def _check_path(path):
