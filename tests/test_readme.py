@@ -11,10 +11,6 @@ from tests.helpers import BACKEND
 
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 NOT_RUN = re.compile(r"<!--\s*not run:\s*(.+?)\s*-->")
-# Sections whose snippets this test leaves out, and why (their text is edited elsewhere).
-SECTIONS_NOT_RUN = {
-    "Accuracy: the long-horizon benchmark": "trains the long_horizon preset for minutes; benchmarks/accuracy.py runs it",
-}
 
 
 def snippets():
@@ -30,15 +26,13 @@ def snippets():
         elif start is not None and line.strip() == "```":
             before = next((text for text in reversed(lines[: start - 1]) if text.strip()), "")
             marked = NOT_RUN.fullmatch(before.strip())
-            reason = marked.group(1) if marked else SECTIONS_NOT_RUN.get(section)
+            reason = marked.group(1) if marked else None
             found.append((start, section, "\n".join(lines[start:number - 1]), reason))
             start = None
     return found
 
 
 def test_the_readme_has_runnable_snippets():
-    sections = {section for _, section, _, _ in snippets()}
-    assert set(SECTIONS_NOT_RUN) <= sections  # a renamed section must be named here again
     assert sum(reason is None for *_, reason in snippets()) >= 3
 
 
