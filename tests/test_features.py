@@ -2,10 +2,12 @@
 richer calendar features (issue #13, item 11), through fit, predict and
 save/load; their export is in tests/serving/test_forecast_export.py."""
 
+import datetime
+
 import numpy as np
 import pandas as pd
 import pytest
-from pandas.tseries.holiday import USFederalHolidayCalendar
+from pandas.tseries.holiday import AbstractHolidayCalendar, Holiday, USFederalHolidayCalendar
 from sklearn.preprocessing import PowerTransformer
 
 from tests.helpers import BACKEND, clear_error, hourly
@@ -187,8 +189,30 @@ def test_holidays_reach_the_model_and_are_saved(tmp_path):
     ({"calendar": ["hour"], "holidays": ["2024-07-04"]}, "`holidays`"),
     ({"calendar": ["holiday"], "holidays": USFederalHolidayCalendar}, "`holidays`"),  # the class, not an instance
     ({"calendar": ["holiday"], "holidays": ["not a date"]}, "`holidays`"),
+    # other rules than the class's: a saved forecaster would load the class's own rules
+    ({"calendar": ["holiday"], "holidays": AbstractHolidayCalendar(rules=[Holiday("Founders", month=3, day=15)])},
+     "`holidays`"),
+    ({"calendar": ["holiday"], "holidays": USFederalHolidayCalendar(rules=[Holiday("Founders", month=3, day=15)])},
+     "`holidays`"),
     ({"calendar": ["week"]}, "`calendar`"),
 ])
 def test_bad_calendars_are_named(arguments, named):
     forecaster = Forecaster("y", lookback=12, horizon=4, units=4, **arguments)
     clear_error(lambda: forecaster.fit(hourly(100), epochs=1, verbose=0), [named])
+
+
+@pytest.mark.filterwarnings("ignore:tsgate.*fitted on")
+@pytest.mark.parametrize("day", [
+    "2024-03-15", pd.Timestamp("2024-03-15"), datetime.date(2024, 3, 15), np.datetime64("2024-03-15"),
+    # a custom calendar's dates, as the refusal of its rules advises
+    *AbstractHolidayCalendar(rules=[Holiday("Founders", month=3, day=15)]).holidays("2024-01-01", "2024-12-31"),
+])
+def test_holiday_dates_of_every_type_are_saved_and_loaded(tmp_path, day):
+    df = hourly(24 * 6, start="2024-03-10")
+    forecaster = Forecaster("y", lookback=12, horizon=3, units=4, calendar=["holiday"], holidays=[day])
+    forecaster.fit(df, epochs=1, verbose=0)
+    loaded = Forecaster.load(forecaster.save(tmp_path / "f"))
+    for end, holiday in (("2024-03-14 12:00", 0.0), ("2024-03-15", 1.0), ("2024-03-15 12:00", 1.0)):
+        inputs = [f.serving_inputs(df[df.index < end])[0]["future_covariates"] for f in (forecaster, loaded)]
+        np.testing.assert_array_equal(inputs[1], inputs[0])
+        np.testing.assert_array_equal(inputs[0][0, :, -1], holiday)

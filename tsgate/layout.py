@@ -42,9 +42,16 @@ def quantile_column(target, q):
 def check_holidays(holidays):
     """None, a pandas holiday calendar instance (e.g.
     `pandas.tseries.holiday.USFederalHolidayCalendar()`), or a list or tuple
-    of dates; the dates as a sorted tuple of naive midnight Timestamps."""
+    of dates; the dates as a sorted tuple of naive midnight Timestamps. A
+    calendar must have its class's own rules: `save` keeps only its class."""
     expected = "None, a pandas holiday calendar instance (e.g. USFederalHolidayCalendar()) or a list of dates"
-    if holidays is None or isinstance(holidays, AbstractHolidayCalendar):
+    if holidays is None:
+        return holidays
+    if isinstance(holidays, AbstractHolidayCalendar):
+        if list(holidays.rules) != list(type(holidays).rules):  # Holiday has no __eq__: the same rule objects
+            raise invalid("holidays", f"a holiday calendar with the rules of its class {type(holidays).__name__} "
+                          "(a saved forecaster keeps only the class); for other rules pass the dates as a list, "
+                          "e.g. list(calendar.holidays('2000-01-01', '2050-12-31'))", holidays)
         return holidays
     if not isinstance(holidays, (list, tuple)) or not all(isinstance(d, (str, pd.Timestamp, np.datetime64))
                                                           or hasattr(d, "year") for d in holidays):

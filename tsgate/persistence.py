@@ -10,9 +10,10 @@ layer given as `cell` through Keras serialization, a scikit-learn transformer
 given as `scaler` as its class and `get_params()`, a pandas offset given as
 `freq` (and the fitted `freq_`) by `tsgate.data.freq_to_json` (custom business
 days with their weekmask and every holiday), a pandas holiday calendar given
-as `holidays` by its class name (pandas' own calendars only), Timestamps as
-ISO text. What cannot be written that way is refused at `save`, never
-replaced by a default.
+as `holidays` by its class name (pandas' own calendars with their class's
+rules, see `tsgate.layout.check_holidays`), Timestamps, dates and NumPy
+datetimes as ISO text (they load as Timestamps). What cannot be written that
+way is refused at `save`, never replaced by a default.
 
 `load` trusts nothing it reads. `forecaster.json` carries a fingerprint of the
 model (its file's SHA-256, input and output names and shapes, a SHA-256 of its
@@ -24,6 +25,7 @@ is used. Files of format 1 (tsgate 0.1.0 before the fingerprint) are refused:
 fit and save the forecaster again.
 """
 
+import datetime
 import hashlib
 import importlib
 import json
@@ -79,8 +81,8 @@ def _encode(name, value):
             raise ValueError(f"Cannot save `{name}`={value!r}: only pandas' own holiday calendars are saved by name; "
                              "pass the holiday dates as a list instead.")
         return {"pandas_holiday_calendar": kind.__name__}
-    if isinstance(value, pd.Timestamp):
-        return {"pandas_timestamp": value.isoformat()}
+    if isinstance(value, (datetime.date, np.datetime64)):  # pd.Timestamp is a datetime.date
+        return {"pandas_timestamp": pd.Timestamp(value).isoformat()}
     if isinstance(value, (pd.offsets.BaseOffset, pd.Timedelta)):
         try:
             return {"pandas_freq": freq_to_json(value)}
