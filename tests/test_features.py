@@ -134,6 +134,14 @@ def test_categorical_must_name_covariates(categorical, message):
     clear_error(lambda: forecaster.fit(weather().query("site == 'a'"), epochs=1, verbose=0), [message])
 
 
+def test_a_single_future_covariate_name_is_a_name_not_a_string_of_names():
+    df = weather().query("site == 'a'").assign(wind_dir=lambda d: d["promo"] * 90.0)
+    train, future = df[df.index < df.index[-4]], df[df.index >= df.index[-4]][["wind_dir"]]
+    forecaster = Forecaster("y", lookback=12, horizon=4, units=4, past_covariates=["wind"],
+                            future_covariates="wind_dir", categorical=["wind"]).fit(train, epochs=1, verbose=0)
+    assert forecaster.predict(train, future=future).shape == (4, 1)  # 'wind' is no future covariate
+
+
 @pytest.mark.parametrize("values, message", [
     ([1.5, 2.5], "strings or integers"), (["a", 1], "strings or integers"), (["a", None], "missing values"),
 ])

@@ -478,7 +478,8 @@ class Forecaster(BaseEstimator):
             starts.append(start)
         if layout.future:
             columns = [layout.scaled.index(name) for name in layout.future]
-            categorical = [c for c in self.encoder_.columns if c in self.future_covariates] if self.encoder_ else []
+            future_names = _names("future_covariates", self.future_covariates)
+            categorical = [c for c in self.encoder_.columns if c in future_names] if self.encoder_ else []
             if categorical:
                 future = self._encode(future, categorical, "future")
             values = future_values(future, panel, added, layout.future, self.time_column, self.series_column,
