@@ -68,6 +68,17 @@ def test_values_outside_the_transforms_domain_are_named(method, value, domain):
     clear_error(lambda: fitted.predict(df), [str(df.index[37])])
 
 
+def test_missing_targets_filled_outside_the_transforms_domain_blame_the_fill():
+    df = growing()
+    df.loc[df.index[37], "y"] = np.nan
+    forecaster = Forecaster("y", lookback=12, horizon=4, units=4, target_transform="boxcox", fill="zero")
+    error = clear_error(lambda: forecaster.fit(df, epochs=1, verbose=0), ["fill='zero'", "'y'"], every=True)
+    assert str(df.index[37]) in str(error) and "na_values" not in str(error)
+    for fill in ("ffill", "interpolate"):  # filled from observed values: in the domain
+        Forecaster("y", lookback=12, horizon=4, units=4, target_transform="boxcox", fill=fill).fit(
+            df, epochs=1, verbose=0)
+
+
 @pytest.mark.filterwarnings("ignore:tsgate.*fitted on")  # in-sample windows, on purpose
 def test_non_negative_clips_forecasts_and_quantiles_of_the_same_model():
     rng = np.random.default_rng(3)

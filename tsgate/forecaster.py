@@ -256,19 +256,29 @@ class Forecaster(BaseEstimator):
                                 na_values=self.na_values, infer_holidays=self.freq is None)
 
     def _check_transformable(self, panel, transform):
-        """Every target value of `panel` (filled ones included) in the domain
-        of `transform` (None: any), else an error naming column and time."""
+        """Every target value of `panel` in the domain of `transform` (None:
+        any), else an error naming column and time: observed values as the
+        data's, filled ones (`fill`) as the fill's."""
         if transform is None:
             return
         n_target = len(_names("target", self.target))
         bad = transform.outside(panel.values[:, :n_target])
-        if bad.any():
-            row, j = (int(axis[0]) for axis in np.nonzero(bad))
+        observed = panel.observed[:, :n_target]
+        for where, mine in ((bad & observed, True), (bad & ~observed & panel.valid[:, None], False)):
+            if not where.any():
+                continue
+            row, j = (int(axis[0]) for axis in np.nonzero(where))
             series = f" of series {panel.series[panel.series_index()[row]]!r}" if self.series_column else ""
-            raise ValueError(f"Target column {panel.columns[j]!r}{series} has {int(bad[:, j].sum())} value(s) that "
-                             f"target_transform={transform.method!r} cannot take (it needs {transform.domain()}), "
-                             f"e.g. {panel.values[row, j]:g} at {panel.index()[row]}; drop "
-                             "them (na_values=...) or choose another transform.")
+            example = f"e.g. {panel.values[row, j]:g} at {panel.index()[row]}"
+            if mine:
+                raise ValueError(f"Target column {panel.columns[j]!r}{series} has {int(where[:, j].sum())} value(s) "
+                                 f"that target_transform={transform.method!r} cannot take (it needs "
+                                 f"{transform.domain()}), {example}; drop them (na_values=...) or choose another "
+                                 "transform.")
+            raise ValueError(f"fill={self.fill!r} fills {int(where[:, j].sum())} missing value(s) of target column "
+                             f"{panel.columns[j]!r}{series} with values that target_transform={transform.method!r} "
+                             f"cannot take (it needs {transform.domain()}), {example}; choose another `fill` "
+                             "('ffill' or 'interpolate') or another transform.")
 
     # -------------------------------------------------------------------- fit
     def fit(self, df, validation=0.2, epochs=20, batch_size=64, patience=5, checkpoint_dir=None, verbose="auto",
