@@ -315,3 +315,18 @@ def test_numpy_integer_sizes_work_like_python_ints():
     sizes = {"lookback": np.int64(12), "horizon": np.int32(3), "units": np.int64(4), "layers": np.int16(1)}
     forecast = Forecaster("y", **sizes, seed=0).fit(df, epochs=1, verbose=0).predict(df)
     assert forecast.shape == (3, 1) and np.isfinite(forecast.to_numpy()).all()
+
+
+def test_quantiles_that_are_not_finite_are_an_error_naming_the_series(trained, monkeypatch):
+    # Box-Cox's inverse with λ < 0 sends a quantile beyond -1/λ to inf while the median stays finite.
+    forecaster, df = trained
+    predict = forecaster.raw_model_.predict
+
+    def overflowing(*args, **kwargs):
+        outputs = predict(*args, **kwargs)
+        outputs["quantiles"][-1, :, :, -1] = np.inf  # the last window: series "b"
+        return outputs
+
+    monkeypatch.setattr(forecaster.raw_model_, "predict", overflowing)
+    with pytest.raises(ValueError, match="The forecast quantiles of series 'b' are not finite"):
+        forecaster.predict(df)

@@ -509,11 +509,13 @@ class Forecaster(BaseEstimator):
         self._warn_far_outside(panel, starts)
         with keras_retracing_quiet():  # each new model traces its own step; TensorFlow counts them together
             outputs = self.raw_model_.predict(self._inputs(panel, starts), verbose=0)
-        finite = np.isfinite(outputs["forecast"]).reshape(len(starts), -1).all(axis=1)
-        if not finite.all():
-            sid = panel.series[panel.series_index()[starts[int(np.argmin(finite))]]]
-            raise ValueError(f"The forecast of series {sid!r} is not finite: its inputs are far outside what the "
-                             "model was trained on (or the model is broken).")
+        for name, values in outputs.items():  # the forecast and its quantiles
+            finite = np.isfinite(values).reshape(len(starts), -1).all(axis=1)
+            if not finite.all():
+                sid = panel.series[panel.series_index()[starts[int(np.argmin(finite))]]]
+                what = "forecast of series {!r} is" if name == "forecast" else "forecast quantiles of series {!r} are"
+                raise ValueError(f"The {what.format(sid)} not finite: its inputs are far outside what the model was "
+                                 "trained on (or the model is broken).")
         return outputs
 
     def _warn_far_outside(self, panel, starts):
