@@ -45,6 +45,12 @@ def test_later_frames_add_their_missing_weekdays_as_holidays_when_asked():
     panel = Panel.from_frame(df, ["y"], freq="B", infer_holidays=True)
     assert panel.gap_rows == 0 and "2021-02-15" in [str(d) for d in panel.freq.holidays]  # Presidents' Day
     assert Panel.from_frame(df, ["y"], freq="B").gap_rows == 4  # a given "B" has no holidays: 4 gaps
+    # More missing weekdays than a trading calendar closes on (fit's limit): gaps, not holidays.
+    outage = df.drop(df.index[10:25])
+    panel = Panel.from_frame(outage, ["y"], freq=panel.freq, infer_holidays=True)
+    assert panel.gap_rows == 15 and "2021-02-15" in [str(d) for d in panel.freq.holidays]
+    assert [str(d) for d in panel.freq.holidays] == [str(d) for d in Panel.from_frame(
+        df, ["y"], freq="B", infer_holidays=True).freq.holidays]  # the known holidays, no new ones
 
 
 def test_offsets_are_written_as_json_and_read_back_equal():

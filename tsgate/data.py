@@ -769,12 +769,16 @@ def _trading_days(t):
 def _with_holidays(step, times):
     """`step` (one business day) with the weekdays of its weekmask that none
     of `times` (a list of DatetimeIndex) holds, between the first and the last
-    timestamp, as holidays added to its own; plain business days if none."""
+    timestamp, as holidays added to its own; plain business days if none.
+    More than MAX_HOLIDAY_SHARE of them missing are no trading calendar
+    (as `_trading_days` at fit): no new holidays, the missing days are gaps."""
     weekmask = getattr(step, "weekmask", None) or WEEKDAYS
     known = list(getattr(step, "holidays", None) or ())
     every = times[0].append(list(times[1:])).unique().sort_values()
     grid = pd.date_range(every[0], every[-1], freq=pd.offsets.CustomBusinessDay(weekmask=weekmask, holidays=known))
     missing = grid.difference(every)
+    if len(missing) > MAX_HOLIDAY_SHARE * len(grid):
+        missing = missing[:0]
     closed = sorted({*known, *(np.datetime64(day.date(), "D") for day in missing)})
     if not closed and weekmask == WEEKDAYS:
         return pd.offsets.BDay()
