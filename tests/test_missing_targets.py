@@ -88,3 +88,91 @@ def test_values_far_outside_the_training_range_are_warned_about(trained):
         forecaster.predict(shifted)
     with pytest.warns(UserWarning, match="column 'x' has"):
         forecaster.evaluate(shifted, test=0.2)
+
+
+def _fixed_forecast_model(shape, loss, seed=0):
+    """A model whose forecast is the same random array for every window,
+    compiled to stay so (SGD at learning rate 0), and that forecast."""
+    inputs = keras.Input((1,))
+    dense = keras.layers.Dense(int(np.prod(shape)))
+    model = keras.Model(inputs, keras.layers.Reshape(shape)(dense(inputs)))
+    forecast = np.random.default_rng(seed).normal(size=shape).astype("float32")
+    dense.set_weights([np.zeros((1, forecast.size), "float32"), forecast.ravel()])
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss=MaskedLoss(loss))
+    return model, forecast
+
+
+def _dataset(x, labels, batch_size):
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices((x, labels)).batch(batch_size)
+
+
+@pytest.mark.parametrize("loss,quantiles", [("mse", None), ("mae", None), (PinballLoss([0.1, 0.5, 0.9]), 3)])
+def test_the_epoch_loss_is_the_mean_over_every_observed_target_of_the_epoch(loss, quantiles):
+    from tsgate.training import train
+
+    horizon, n_target, quantile_axis = 3, 2, ((quantiles,) if quantiles else ())
+    model, forecast = _fixed_forecast_model((horizon, n_target) + quantile_axis, loss)
+    labels = np.random.default_rng(1).normal(size=(10, horizon, n_target)).astype("float32")
+    labels[:4] = np.nan  # batches of 4: the first has 1 observed value, the second 24, the last (2 windows) none
+    labels[2, 1, 0] = 0.5
+    labels[8:] = np.nan
+    error = labels[..., None] - (forecast if quantiles else forecast[..., None])
+    if quantiles:
+        q = np.asarray(loss.quantiles)
+        values = np.maximum(q * error, (q - 1) * error).mean(-1)
+    else:
+        values = error[..., 0] ** 2 if loss == "mse" else np.abs(error[..., 0])
+    expected = np.nanmean(values)  # over the 25 observed values
+    batch_means = [np.nansum(values[i:i + 4]) / max(np.isfinite(values[i:i + 4]).sum(), 1) for i in (0, 4, 8)]
+    keras_mean = np.average(batch_means, weights=[4, 4, 2])  # Keras' mean of batch losses: by batch size
+    assert not np.isclose(keras_mean, expected, rtol=0.05)
+    x = np.zeros((10, 1), "float32")
+    history, _ = train(model, _dataset(x, labels, 4), _dataset(x, labels, 4), epochs=1, patience=1, verbose=0)
+    assert sorted(history.history) == ["loss", "val_loss"]
+    np.testing.assert_allclose(history.history["loss"], [expected], rtol=1e-5)
+    np.testing.assert_allclose(history.history["val_loss"], [expected], rtol=1e-5)
+    # An outage (a validation without any observed target in its last batch) no longer pulls the value to 0.
+    outage = labels.copy()
+    outage[4:8] = np.nan
+    history, _ = train(model, _dataset(x, labels, 4), _dataset(x, outage, 4), epochs=1, patience=1, verbose=0)
+    np.testing.assert_allclose(history.history["val_loss"], [np.nanmean(np.where(np.isnan(outage), np.nan, values))],
+                               rtol=1e-5)
+
+
+@pytest.mark.parametrize("missing", [False, True])
+def test_training_is_keras_own_and_without_missing_targets_so_is_the_loss(missing):
+    """The weights train as with a plain Keras fit (the gradients are the
+    batch means over observed targets); without missing targets the History
+    is Keras' own, bit for bit."""
+    from tsgate.training import train
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(22, 4)).astype("float32")
+    labels = rng.normal(size=(22, 3, 2)).astype("float32")
+    if missing:
+        labels[3:9, 1] = np.nan
+        labels[16:] = np.nan
+
+    def fit(ours):
+        keras.utils.set_random_seed(3)
+        inputs = keras.Input((4,))
+        model = keras.Model(inputs, keras.layers.Reshape((3, 2))(keras.layers.Dense(6)(inputs)))
+        model.compile(optimizer=keras.optimizers.Adam(0.05), loss=MaskedLoss("mse"))
+        data = _dataset(x, labels, 8), _dataset(x[::-1].copy(), labels[::-1].copy(), 8)
+        if ours:
+            history, _ = train(model, *data, epochs=3, patience=5, verbose=0)
+        else:
+            stopping = keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True)
+            history = model.fit(data[0], validation_data=data[1], epochs=3, callbacks=[stopping], verbose=0,
+                                shuffle=False)
+        return history.history, model.get_weights()
+
+    (history, weights), (keras_history, keras_weights) = fit(True), fit(False)
+    for ours, theirs in zip(weights, keras_weights):
+        np.testing.assert_array_equal(ours, theirs)
+    if missing:
+        assert not np.allclose(history["val_loss"], keras_history["val_loss"], rtol=1e-3)
+    else:
+        assert history == keras_history

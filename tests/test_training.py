@@ -4,10 +4,12 @@
 import io
 
 import keras
+import numpy as np
 import pytest
 
 from tests.helpers import BACKEND, hourly
-from tsgate import Forecaster
+import tsgate.forecaster
+from tsgate import Forecaster, training
 from tsgate.training import resolve_verbose
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
@@ -57,3 +59,32 @@ def test_verbose_auto_is_one_line_per_epoch_off_a_terminal(monkeypatch, capsys):
     Forecaster("y", lookback=12, horizon=3, units=4).fit(hourly(120), epochs=2, patience=4)
     out = capsys.readouterr().out
     assert out.count("val_loss") == 2 and "━" not in out and "\r" not in out  # no progress bar
+
+
+def test_an_outage_in_the_validation_period_does_not_make_the_validation_loss_look_better(monkeypatch):
+    """With missing targets (`fill`), `val_loss` (what EarlyStopping and the
+    checkpoints pick the best epoch by) is the mean over the observed
+    validation targets, not Keras' mean of batch losses by batch size, in
+    which the batches of the outage would count as 0."""
+    datasets = []
+
+    def recording_train(model, train, validation, *args):
+        datasets.append(validation)
+        return training.train(model, train, validation, *args)
+
+    monkeypatch.setattr(tsgate.forecaster, "train", recording_train)
+    df = hourly(200)
+    df.iloc[165:185, 0] = np.nan  # in the validation period (the last 50 rows)
+    forecaster = Forecaster("y", lookback=12, horizon=3, units=4, fill="ffill")
+    forecaster.fit(df, validation=0.25, epochs=1, batch_size=8, verbose=0)
+    squares, batch_means, sizes = [], [], []
+    for inputs, labels in datasets[0]:
+        error = (labels.numpy() - np.asarray(forecaster.model_(inputs, training=False))) ** 2
+        observed = error[np.isfinite(error)]
+        squares.append(observed)
+        batch_means.append(observed.mean() if observed.size else 0.0)
+        sizes.append(len(labels))
+    expected = np.concatenate(squares).mean()
+    assert any(size == 0 for size in map(len, squares))  # a batch of the outage has no observed target
+    assert not np.isclose(np.average(batch_means, weights=sizes), expected, rtol=0.05)
+    np.testing.assert_allclose(forecaster.history_.history["val_loss"], [expected], rtol=1e-5)

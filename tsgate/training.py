@@ -4,7 +4,9 @@ the crash-safe checkpoints.
 `MaskedLoss` averages a loss over the observed targets only (NaN in the
 targets marks a missing one). `train` runs Keras `fit` with EarlyStopping
 (best weights restored), `StopOnNaN`, `Checkpoints` with a `checkpoint_dir`,
-and the user's callbacks.
+and the user's callbacks; the epoch's `loss` and `val_loss` they see are the
+mean over every observed target of the epoch (`ObservedLoss`), not Keras'
+mean of the batch losses weighted by batch size.
 """
 
 import json
@@ -45,16 +47,86 @@ class MaskedLoss(keras.losses.Loss):
         self.loss = keras.losses.get(loss) if isinstance(loss, (str, dict)) else loss
 
     def call(self, y_true, y_pred):
+        return self.mean_and_count(y_true, y_pred)[0]
+
+    def mean_and_count(self, y_true, y_pred):
+        """The batch's loss (the mean over its observed targets, 0 without
+        any) and the number of observed targets, a float."""
         observed = ops.logical_not(ops.isnan(y_true))
         y_true = ops.expand_dims(ops.where(observed, y_true, ops.zeros_like(y_true)), -1)
         y_pred = ops.expand_dims(y_pred, len(y_true.shape) - 1)  # (b, h, n, 1[, q])
         loss = self.loss.call if isinstance(self.loss, keras.losses.Loss) else self.loss
         values = ops.reshape(loss(y_true, y_pred), ops.shape(observed))
         weights = ops.cast(observed, values.dtype)
-        return ops.sum(values * weights) / ops.maximum(ops.sum(weights), 1.0)
+        count = ops.sum(weights)
+        return ops.sum(values * weights) / ops.maximum(count, 1.0), count
 
     def get_config(self):
         return {**super().get_config(), "loss": keras.losses.serialize(self.loss)}
+
+
+@keras.saving.register_keras_serializable(package="tsgate")
+class ObservedLoss(keras.metrics.Mean):
+    """A `MaskedLoss`'s mean over all the observed targets seen (an epoch's):
+    the sum of the loss over every observed target value / their number.
+
+    Keras' own `loss` is the mean of the batch losses weighted by batch size:
+    with missing targets a batch of few observed values counts as much as a
+    full one, and a batch without any counts as a 0. Here each batch's loss
+    (the mean over its observed targets, as trained on) is weighted by its
+    observed targets per window (observed / values in a window): the batch
+    size when none is missing, so that without missing targets this is
+    Keras' `loss`, computed the same way.
+    """
+
+    def __init__(self, loss, name="observed_loss", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.loss = loss if isinstance(loss, MaskedLoss) else keras.losses.get(loss)
+        if not isinstance(self.loss, MaskedLoss):
+            self.loss = MaskedLoss(self.loss)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Adds a batch; `sample_weight` is not supported (tsgate's datasets have none)."""
+        y_true = ops.convert_to_tensor(y_true, dtype=self.loss.dtype)
+        y_pred = ops.convert_to_tensor(y_pred, dtype=self.loss.dtype)
+        mean, count = self.loss.mean_and_count(y_true, y_pred)
+        per_window = ops.cast(ops.prod(ops.shape(y_true)[1:]), count.dtype)  # horizon * targets
+        super().update_state(mean, sample_weight=count / per_window)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "loss": keras.losses.serialize(self.loss)}
+
+
+class ObservedLossLogs(keras.callbacks.Callback):
+    """Puts `ObservedLoss`' value in the place of Keras' `loss` (and
+    `val_loss`) in the logs every later callback, History included, sees.
+    Must come first."""
+
+    async_safe = True  # it only renames keys of the logs it is given
+
+    @staticmethod
+    def _rename(logs):
+        if logs is None:
+            return
+        for prefix in ("", "val_"):
+            value = logs.pop(prefix + "observed_loss", None)
+            if value is not None:
+                logs[prefix + "loss"] = value
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._rename(logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._rename(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._rename(logs)
+
+    def on_test_end(self, logs=None):
+        self._rename(logs)
+
+    def on_train_end(self, logs=None):
+        self._rename(logs)
 
 
 def train(model, train, validation, epochs, patience, verbose, callbacks=(), checkpoint_dir=None, fingerprint=None):
@@ -62,9 +134,14 @@ def train(model, train, validation, epochs, patience, verbose, callbacks=(), che
     `validation` (best weights restored), `callbacks` after tsgate's, and,
     with `checkpoint_dir`, the crash-safe checkpoints (resuming an
     interrupted fit of the same `fingerprint`). Returns the History of every
-    epoch (those before a resume included) and the EarlyStopping callback."""
+    epoch (those before a resume included) and the EarlyStopping callback.
+    With a `MaskedLoss`, `loss` and `val_loss` (in the History, and what
+    EarlyStopping, the checkpoints and `callbacks` see) are `ObservedLoss`'."""
     early_stopping = keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
     ours, initial_epoch, stopped = [StopOnNaN(), early_stopping], 0, False
+    if isinstance(model.loss, MaskedLoss):  # compiled again with the metric: same optimizer, loss and defaults
+        model.compile(optimizer=model.optimizer, loss=model.loss, metrics=[ObservedLoss(model.loss)])
+        ours.insert(0, ObservedLossLogs())
     if checkpoint_dir is not None:
         checkpoints = Checkpoints(os.fspath(checkpoint_dir), early_stopping, fingerprint)
         initial_epoch, stopped = checkpoints.restore(model)
