@@ -3,6 +3,7 @@ richer calendar features (issue #13, item 11), through fit, predict and
 save/load; their export is in tests/serving/test_forecast_export.py."""
 
 import datetime
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -151,6 +152,16 @@ def test_a_single_future_covariate_name_is_a_name_not_a_string_of_names():
     forecaster = Forecaster("y", lookback=12, horizon=4, units=4, past_covariates=["wind"],
                             future_covariates="wind_dir", categorical=["wind"]).fit(train, epochs=1, verbose=0)
     assert forecaster.predict(train, future=future).shape == (4, 1)  # 'wind' is no future covariate
+
+
+def test_a_category_first_seen_after_the_training_rows_is_no_far_outside_value():
+    df = weather().query("site == 'a'").astype({"wind": str})
+    df.loc[df.index[-30:], "wind"] = "W"  # in the validation rows only: its indicator is 0 on every training row
+    forecaster = Forecaster("y", lookback=12, horizon=4, units=4, past_covariates=["wind"], categorical=["wind"])
+    forecaster.fit(df, epochs=1, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        forecaster.predict(df)
 
 
 @pytest.mark.parametrize("values, message", [

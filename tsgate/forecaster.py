@@ -521,11 +521,13 @@ class Forecaster(BaseEstimator):
     def _warn_far_outside(self, panel, starts):
         """A warning for each column whose values read by the windows at
         `starts` (targets and past covariates over the lookback, future
-        covariates over the horizon) lie far outside its training range."""
+        covariates over the horizon) lie far outside its training range;
+        one-hot columns never do."""
         read = np.zeros(panel.values.shape, bool)
         known = len(self.layout_.targets) + len(self.layout_.past)
         read[_covered(len(read), starts, self.lookback), :known] = True
         read[_covered(len(read), starts + self.lookback, self.horizon), known:] = True
+        read[:, np.isin(panel.columns, self.layout_.indicators)] = False  # one-hot: 1 is no extrapolation
         n_target = len(self.layout_.targets)
         far = self.scaler_.far_outside(_transformed(panel.values, self.target_transform_, n_target)) & read \
             & panel.observed
