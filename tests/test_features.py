@@ -120,6 +120,7 @@ def test_categorical_covariates_are_one_hot_and_unknown_categories_named(tmp_pat
         "past_target": ["y"], "past_covariates": ["wind_E", "wind_N", "wind_S"],
         "future_covariates": ["promo_0", "promo_1", "promo_2"], "static": ["kind_rural", "kind_urban"]}
     np.testing.assert_array_equal(forecaster.scaler_.scale_[0, 1:], 1.0)  # indicators pass the scaler unscaled
+    assert (forecaster.scaler_.static_scale_ != 1.0).all()  # static ones are standardized (see Layout)
     inputs, _ = forecaster.serving_inputs(train, future=future)
     np.testing.assert_array_equal(inputs["past_covariates"][0, -1], pd.get_dummies(train["wind"]).to_numpy()[
         np.flatnonzero(train["site"] == "a")[-1]])

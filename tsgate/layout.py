@@ -170,7 +170,10 @@ class Layout:
     """Column names by role (tuples of str), the quantile levels of the
     forecast (sorted, None for a point forecast), the holidays of the
     "holiday" calendar field (see `check_holidays`), and the one-hot
-    indicator columns among past, future and static (left unscaled)."""
+    indicator columns among past, future and static (those among past and
+    future are left unscaled, being constant on some training rows; static
+    ones are standardized with the other static covariates, here and in the
+    export)."""
 
     targets: tuple
     past: tuple = ()
