@@ -2,6 +2,7 @@
 
 import functools
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -227,6 +228,21 @@ def test_backtest_without_refit_fits_once(monkeypatch):
     monkeypatch.setattr(Forecaster, "fit", lambda self, *a, **k: fits.append(1) or original(self, *a, **k))
     Forecaster("y", lookback=24, horizon=6, units=4).backtest(df, folds=3, test=0.4, refit=False, epochs=1)
     assert len(fits) == 1
+
+
+def test_backtest_runs_the_same_callbacks_in_every_fold():
+    class Models(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_train_begin(self, logs=None):
+            self.seen.append(self.model)
+
+    models = Models()
+    Forecaster("y", lookback=24, horizon=6, units=4).backtest(hourly(300), folds=2, test=0.3, epochs=1,
+                                                              callbacks=[models])
+    assert len(models.seen) == 2 and models.seen[0] is not models.seen[1]  # one instance, each fold's model
 
 
 @pytest.mark.parametrize("test", ["soon", None, 1.5, 0, [0.2], pd.Timestamp("2024-01-10", tz="UTC")])

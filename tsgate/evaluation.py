@@ -256,7 +256,10 @@ def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None
         given, an option takes the value of the forecaster's last fit
         (`fit_options_`; not checkpoint_dir, callbacks or verbose, and
         validation only as a fraction), else fit's default (epochs=20 for an
-        unfitted forecaster); verbose defaults to 0.
+        unfitted forecaster); verbose defaults to 0. `callbacks` are the
+        same instances in every fold (Keras gives each fold's model to them
+        by `set_model`): state they keep across fits, such as a log of
+        epochs or a TensorBoard directory, spans every fold.
     by, season: as in `evaluate`.
 
     Returns a `BacktestResult`: `folds` (boundaries), `forecasts`, `metrics`.
