@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from tests.helpers import BACKEND, hourly, two_series
-from tsgate.data import Panel, future_values, season_length
+from tsgate import cli
+from tsgate.data import Panel, frame_times, future_values, season_length
 from tsgate.layout import Layout, calendar_features
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="windows are gathered with tf.data")
@@ -227,3 +228,12 @@ def test_layout_splits_values_and_scaling_by_role():
     spec = layout.spec(8, 2)
     assert spec.input_shapes() == {"past_target": (8, 1), "past_covariates": (8, 1),
                                    "future_covariates": (2, 3), "static": (1,)}
+
+
+def test_frame_times_are_the_index_or_the_parsed_time_column():
+    # one helper for the API and the CLI (which reads time columns as text)
+    df = pd.DataFrame({"time": ["2024-01-01 00:00", "2024-01-01 01:00"], "y": [1.0, 2.0]})
+    expected = pd.DatetimeIndex(["2024-01-01 00:00", "2024-01-01 01:00"], name="time")
+    pd.testing.assert_index_equal(frame_times(df, "time"), expected)
+    pd.testing.assert_index_equal(frame_times(df.set_index(expected)), expected)
+    assert not hasattr(cli, "frame_times")

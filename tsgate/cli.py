@@ -281,13 +281,6 @@ def cutoff_time(times, value, option):
     return stamp
 
 
-def frame_times(df, time_column):
-    """The timestamps of `df`'s rows: its index, or its `time_column`."""
-    import pandas as pd
-
-    return pd.DatetimeIndex(df.index if time_column is None else df[time_column])
-
-
 # ------------------------------------------------------------------ parser
 def add_data_options(command, model_help="directory of a saved Forecaster (from `tsgate train`)"):
     command.add_argument("data", help="CSV or Parquet file (.parquet or .pq), one row per time step [and series]")
@@ -510,6 +503,7 @@ def fit_arguments(args, defaults=None):
 
 
 def train(args):
+    from tsgate.data import frame_times
     from tsgate.forecaster import Forecaster
 
     config = forecaster_arguments(args, inspect.signature(Forecaster).parameters)
@@ -530,6 +524,8 @@ def train(args):
 
 
 def evaluate(args):
+    from tsgate.data import frame_times
+
     forecaster, state = load_model(args.model)
     df = read_for(forecaster, args.data, args.time_column)
     trained_until, times = state.get("test"), frame_times(df, forecaster.time_column)
@@ -568,6 +564,7 @@ def plot(args):
     from matplotlib.figure import Figure
 
     from tsgate import plotting
+    from tsgate.data import frame_times
 
     formats = Figure().canvas.get_supported_filetypes()
     suffix = os.path.splitext(args.output)[1].lower().lstrip(".")
