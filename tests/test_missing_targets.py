@@ -13,7 +13,7 @@ from tests.helpers import BACKEND, hourly
 from tsgate import Forecaster
 from tsgate.data import Panel
 from tsgate.models import PinballLoss
-from tsgate.training import MaskedLoss
+from tsgate.training import MaskedLoss, compile_masked
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
 
@@ -98,7 +98,7 @@ def _fixed_forecast_model(shape, loss, seed=0):
     model = keras.Model(inputs, keras.layers.Reshape(shape)(dense(inputs)))
     forecast = np.random.default_rng(seed).normal(size=shape).astype("float32")
     dense.set_weights([np.zeros((1, forecast.size), "float32"), forecast.ravel()])
-    model.compile(optimizer=keras.optimizers.SGD(0.0), loss=MaskedLoss(loss))
+    compile_masked(model, keras.optimizers.SGD(0.0), loss)
     return model, forecast
 
 
@@ -159,11 +159,12 @@ def test_training_is_keras_own_and_without_missing_targets_so_is_the_loss(missin
         keras.utils.set_random_seed(3)
         inputs = keras.Input((4,))
         model = keras.Model(inputs, keras.layers.Reshape((3, 2))(keras.layers.Dense(6)(inputs)))
-        model.compile(optimizer=keras.optimizers.Adam(0.05), loss=MaskedLoss("mse"))
         data = _dataset(x, labels, 8), _dataset(x[::-1].copy(), labels[::-1].copy(), 8)
         if ours:
+            compile_masked(model, keras.optimizers.Adam(0.05), "mse")
             history, _ = train(model, *data, epochs=3, patience=5, verbose=0)
         else:
+            model.compile(optimizer=keras.optimizers.Adam(0.05), loss=MaskedLoss("mse"))
             stopping = keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True)
             history = model.fit(data[0], validation_data=data[1], epochs=3, callbacks=[stopping], verbose=0,
                                 shuffle=False)

@@ -35,7 +35,7 @@ from tsgate.layout import Layout, _names
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES, training_loss
 from tsgate.scaling import TRANSFORMS, AffineScaler, TargetTransform, raw_unit_model
 from tsgate._quiet import keras_retracing_quiet
-from tsgate.training import MaskedLoss, train
+from tsgate.training import compile_masked, train
 from tsgate.validation import (
     check_bool,
     check_choice,
@@ -346,8 +346,7 @@ class Forecaster(BaseEstimator):
                    **(self.builder_options or {})}
         model = BUILDERS[self.builder](layout.spec(self.lookback, self.horizon), **options)
         steps = epochs * -(-len(train_starts) // batch_size)
-        model.compile(optimizer=keras.optimizers.Adam(self._learning_rate(steps)),
-                      loss=MaskedLoss(training_loss(self.loss, layout.quantiles)))
+        compile_masked(model, keras.optimizers.Adam(self._learning_rate(steps)), training_loss(self.loss, layout.quantiles))
         fingerprint = {"weights": [list(w.shape) for w in model.weights], "windows": [len(train_starts), len(val_starts)],
                        "fit": [str(validation), epochs, batch_size, patience], "config": repr(self._plain_params())}
         history, early_stopping = train(

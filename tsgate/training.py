@@ -129,19 +129,25 @@ class ObservedLossLogs(keras.callbacks.Callback):
         self._rename(logs)
 
 
+def compile_masked(model, optimizer, loss):
+    """Compiles `model` to train on `loss` over the observed targets only
+    (`MaskedLoss`) and to report, as the epoch's `loss` and `val_loss` in
+    `train`, their mean over every observed target (`ObservedLoss`)."""
+    masked = MaskedLoss(loss)
+    model.compile(optimizer=optimizer, loss=masked, metrics=[ObservedLoss(masked)])
+
+
 def train(model, train, validation, epochs, patience, verbose, callbacks=(), checkpoint_dir=None, fingerprint=None):
     """Keras fit of `model` on the `train` dataset with EarlyStopping on
     `validation` (best weights restored), `callbacks` after tsgate's, and,
     with `checkpoint_dir`, the crash-safe checkpoints (resuming an
     interrupted fit of the same `fingerprint`). Returns the History of every
     epoch (those before a resume included) and the EarlyStopping callback.
-    With a `MaskedLoss`, `loss` and `val_loss` (in the History, and what
-    EarlyStopping, the checkpoints and `callbacks` see) are `ObservedLoss`'."""
+    For a model compiled by `compile_masked`, `loss` and `val_loss` (in the
+    History, and what EarlyStopping, the checkpoints and `callbacks` see)
+    are `ObservedLoss`'."""
     early_stopping = keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
-    ours, initial_epoch, stopped = [StopOnNaN(), early_stopping], 0, False
-    if isinstance(model.loss, MaskedLoss):  # compiled again with the metric: same optimizer, loss and defaults
-        model.compile(optimizer=model.optimizer, loss=model.loss, metrics=[ObservedLoss(model.loss)])
-        ours.insert(0, ObservedLossLogs())
+    ours, initial_epoch, stopped = [ObservedLossLogs(), StopOnNaN(), early_stopping], 0, False
     if checkpoint_dir is not None:
         checkpoints = Checkpoints(os.fspath(checkpoint_dir), early_stopping, fingerprint)
         initial_epoch, stopped = checkpoints.restore(model)
