@@ -13,12 +13,12 @@ __version__ = "0.1.0"
 
 _quiet.install()
 
-CELLS = ("ConvGRU1D", "ConvGRU1DCell", "ConvGRU2D", "ConvGRU2DCell", "ConvGRU3D", "ConvGRU3DCell", "GRU", "GRUCell",
-         "LSTM", "LSTMCell", "MemoryGRU", "MemoryGRUCell", "SRU", "SRUCell")  # tsgate.cells.__all__
-_HOMES = {**dict.fromkeys(CELLS, "tsgate.cells"), "Forecaster": "tsgate.forecaster",
+_CELLS = ("ConvGRU1D", "ConvGRU1DCell", "ConvGRU2D", "ConvGRU2DCell", "ConvGRU3D", "ConvGRU3DCell", "GRU", "GRUCell",
+          "LSTM", "LSTMCell", "MemoryGRU", "MemoryGRUCell", "SRU", "SRUCell")  # tsgate.cells.__all__
+_HOMES = {**dict.fromkeys(_CELLS, "tsgate.cells"), "Forecaster": "tsgate.forecaster",
           "from_keras": "tsgate.interchange", "to_keras": "tsgate.interchange"}
 
-__all__ = [*CELLS, "Forecaster", "from_keras", "to_keras", "__version__"]
+__all__ = [*_CELLS, "Forecaster", "from_keras", "to_keras", "__version__"]
 
 
 def __getattr__(name):
