@@ -108,3 +108,16 @@ def clear_error(call, names, every=False):
         assert all(found) if every else any(found), f"{str(error)!r} does not name {'all' if every else 'any'} of {names}"
         return error
     raise AssertionError(f"no error, expected one naming {names}")
+
+
+def json_leaves(value, path=()):
+    """Every (path, value) of a JSON document, containers included (the
+    document itself at path ())."""
+    found = [(path, value)]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += json_leaves(item, path + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += json_leaves(item, path + (i,))
+    return found

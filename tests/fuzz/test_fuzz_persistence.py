@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import BACKEND
+from tests.helpers import BACKEND, json_leaves
 from tsgate import Forecaster
 from tsgate.persistence import SavedForecasterError
 
@@ -70,18 +70,6 @@ def edit_json(directory, change):
     change(meta)
     with open(path, "w") as f:
         json.dump(meta, f, indent=2)
-
-
-def leaves(value, path=()):
-    """Every (path, value) of a JSON document, containers included."""
-    found = [(path, value)]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += leaves(item, path + (key,))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found += leaves(item, path + (i,))
-    return found
 
 
 def parent_of(meta, path):
@@ -163,7 +151,7 @@ def test_renamed_columns(saved, argument, name):
 @given(pick=st.floats(0, 1, exclude_max=True), value=JSON_VALUES)
 def test_replaced_json_values(saved, pick, value):
     def replace(meta):
-        paths = [path for path, _ in leaves(meta) if path]
+        paths = [path for path, _ in json_leaves(meta) if path]
         path = paths[int(len(paths) * pick)]
         parent_of(meta, path)[path[-1]] = value
 
@@ -174,7 +162,7 @@ def test_replaced_json_values(saved, pick, value):
 @given(pick=st.floats(0, 1, exclude_max=True))
 def test_deleted_json_keys(saved, pick):
     def delete(meta):
-        paths = [path for path, _ in leaves(meta) if path and isinstance(path[-1], str)]
+        paths = [path for path, _ in json_leaves(meta) if path and isinstance(path[-1], str)]
         path = paths[int(len(paths) * pick)]
         del parent_of(meta, path)[path[-1]]
 

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import BACKEND, two_series
+from tests.helpers import BACKEND, json_leaves, two_series
 from tsgate import Forecaster, serving
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="SavedModel export needs TensorFlow")
@@ -176,17 +176,6 @@ def valid_response(served):
     return {"predictions": [{k: v[i].tolist() for k, v in outputs.items()} for i in range(2)]}, index, metadata
 
 
-def json_paths(value, path=()):
-    found = [path]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += json_paths(item, path + (key,))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found += json_paths(item, path + (i,))
-    return found
-
-
 @settings(max_examples=80, **FUZZ)
 @given(target=st.sampled_from(["response", "metadata", "index"]), pick=st.floats(0, 1, exclude_max=True),
        action=st.sampled_from(["replace", "delete"]), value=GARBAGE)
@@ -197,7 +186,7 @@ def test_malformed_responses_say_what_is_wrong(served, target, pick, action, val
         index = index[: int(len(index) * pick)] if action == "delete" else value
     else:
         document = response if target == "response" else metadata
-        paths = json_paths(document)[1:]
+        paths = [path for path, _ in json_leaves(document)][1:]
         path = paths[int(len(paths) * pick)]
         node = document
         for key in path[:-1]:
