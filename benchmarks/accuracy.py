@@ -9,11 +9,15 @@ back `lookback` rows into the previous split, their targets may not. MSE and
 MAE on the scale z-scored with the train rows' mean and std (ddof 0), averaged
 over every test window (stride 1), horizon step and predicted channel.
 Tasks: M (all columns in and out), S (target only), MS (all in, target out).
+`--split validation` scores the validation windows instead (targets in the
+validation rows, the same early-stopped fit): the split on which choices
+between configurations are made, so that the test rows are never looked at.
 
     python -m benchmarks.accuracy --self-check
     python -m benchmarks.accuracy --data ../shared/datasets/ETTh1.csv --preset NAME \\
         --seeds 1 2 3 --out etth1.json --markdown etth1.md
     python -m benchmarks.accuracy --model repeat --drop-last 32
+    python -m benchmarks.accuracy --preset NAME --set forecaster.units=512 --split validation
 """
 
 import argparse
@@ -22,6 +26,7 @@ import json
 import os
 import platform
 import time
+import warnings
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -34,7 +39,8 @@ BUNDLED_ETTH1 = Path(find_spec("tsgate").origin).parent / "datasets" / "ETTh1.cs
 ETT_BORDERS = (12 * 30 * 24, 16 * 30 * 24, 20 * 30 * 24)  # hourly rows ending train, validation, test
 TASKS = ("M", "S", "MS")
 HARNESS_ARGUMENTS = ("target", "horizon", "past_covariates", "seed")  # Forecaster arguments set per run
-RUN_IDENTITY = ("dataset", "task", "target", "horizon", "model", "label", "config", "seed", "drop_last")
+RUN_IDENTITY = ("dataset", "split", "task", "target", "horizon", "model", "label", "config", "seed", "drop_last")
+SPLITS = ("test", "validation")
 # Repeat on ETTh1, task M: MSE at 96 / 192 / 336 / 720 with every test window and, as in the
 # DLinear paper's table (its test loader drops the last incomplete batch of 32), with drop-last 32.
 REPEAT_ETTH1_MSE = {
@@ -54,6 +60,13 @@ def split_borders(name, rows):
         return borders
     train, test = int(rows * 0.7), int(rows * 0.2)
     return train, rows - test, rows
+
+
+def scored_rows(borders, split):
+    """(start, end): the rows holding the targets of the scored windows of
+    `split` ("test" or "validation")."""
+    train_end, val_end, test_end = borders
+    return (val_end, test_end) if split == "test" else (train_end, val_end)
 
 
 def load_frame(path, target):
@@ -120,11 +133,11 @@ def fit_forecaster(df, borders, inputs, outputs, horizon, config, seed):
     return forecaster, time.perf_counter() - start
 
 
-def forecaster_forecasts(forecaster, df, borders, outputs):
-    """`(n, horizon, channels)` raw-unit forecasts of every test window, from
-    `historical_forecasts` of the rows up to the end of the test split (the
-    first window's inputs are the last `lookback` validation rows)."""
-    _, test_start, test_end = borders
+def forecaster_forecasts(forecaster, df, test_start, test_end, outputs):
+    """`(n, horizon, channels)` raw-unit forecasts of every window with its
+    targets in rows `[test_start, test_end)`, from `historical_forecasts` of
+    the rows up to `test_end` (the first window's inputs are the `lookback`
+    rows before `test_start`)."""
     horizon = forecaster.horizon
     frame = forecaster.historical_forecasts(df.iloc[:test_end], start=df.index[test_start])
     expected = target_windows(df.index.to_numpy()[:, None], test_start, test_end, horizon).ravel()
@@ -136,11 +149,13 @@ def forecaster_forecasts(forecaster, df, borders, outputs):
 
 
 # ------------------------------------------------------------------- runs
-def run(df, borders, task, target, horizon, model, config, seed, drop_last):
-    """One run: {"mse", "mae", "test_windows", "fit_seconds", "epochs" (run,
-    early stopping included), "best_epoch" (lowest validation loss)}."""
+def run(df, borders, task, target, horizon, model, config, seed, drop_last, split="test"):
+    """One run scored on the windows of `split`: {"mse", "mae",
+    "test_windows" (scored windows), "fit_seconds", "epochs" (run, early
+    stopping included), "best_epoch" (lowest validation loss)}."""
     inputs, outputs = task_columns(df.columns, task, target)
-    train_end, test_start, test_end = borders
+    train_end = borders[0]
+    test_start, test_end = scored_rows(borders, split)
     values = df[outputs].to_numpy()
     scaler = StandardScaler().fit(values[:train_end])
     actual = target_windows(values, test_start, test_end, horizon)
@@ -148,7 +163,10 @@ def run(df, borders, task, target, horizon, model, config, seed, drop_last):
         result = scores(repeat_forecasts(values, test_start, test_end, horizon), actual, scaler, drop_last)
         return {**result, "fit_seconds": 0.0, "epochs": None, "best_epoch": None}
     forecaster, seconds = fit_forecaster(df, borders, inputs, outputs, horizon, config, seed)
-    forecasts = forecaster_forecasts(forecaster, df, borders, outputs)
+    with warnings.catch_warnings():
+        # Validation windows are the ones early stopping chose on: the harness knows, the warning says so.
+        warnings.filterwarnings("ignore", "tsgate: .* windows that historical_forecasts scores", UserWarning)
+        forecasts = forecaster_forecasts(forecaster, df, test_start, test_end, outputs)
     validation_loss = forecaster.history_.history["val_loss"]
     return {**scores(forecasts, actual, scaler, drop_last), "fit_seconds": round(seconds, 2),
             "epochs": len(validation_loss), "best_epoch": int(np.argmin(validation_loss)) + 1}
@@ -160,11 +178,11 @@ def run_key(record):
 
 
 def summary(records):
-    """One row per (dataset, task, horizon, model label, lookback, test
-    windows): mean and sample std (ddof 1) over seeds of MSE and MAE, mean fit
+    """One row per (dataset, split, task, horizon, model label, lookback,
+    scored windows): mean and sample std (ddof 1) over seeds of MSE and MAE, mean fit
     seconds and epochs, as a DataFrame."""
     frame = pd.DataFrame(records)
-    keys = ["dataset", "task", "horizon", "label", "lookback", "test_windows"]
+    keys = ["dataset", "split", "task", "horizon", "label", "lookback", "test_windows"]
     table = frame.astype({"epochs": float}).groupby(keys, sort=False).agg(
         runs=("mse", "size"), mse=("mse", "mean"), mse_std=("mse", "std"), mae=("mae", "mean"),
         mae_std=("mae", "std"), fit_seconds=("fit_seconds", "mean"), epochs=("epochs", "mean"))
@@ -176,11 +194,11 @@ def markdown(table):
     def spread(mean, std):
         return f"{mean:.3f}" if pd.isna(std) else f"{mean:.3f} ± {std:.3f}"
 
-    lines = ["| dataset | task | H | model | L | test windows | runs | MSE | MAE | fit s | epochs |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| dataset | split | task | H | model | L | windows | runs | MSE | MAE | fit s | epochs |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in table.itertuples():
         epochs = "" if pd.isna(row.epochs) else f"{row.epochs:.1f}"
-        lines.append(f"| {row.dataset} | {row.task} | {row.horizon} | {row.label} | {row.lookback} | "
+        lines.append(f"| {row.dataset} | {row.split} | {row.task} | {row.horizon} | {row.label} | {row.lookback} | "
                      f"{row.test_windows} | {row.runs} | {spread(row.mse, row.mse_std)} | "
                      f"{spread(row.mae, row.mae_std)} | {row.fit_seconds:.1f} | {epochs} |")
     return "\n".join(lines + ["", "MSE, MAE: mean ± sample std (ddof 1) over runs (seeds), z-scored scale."]) + "\n"
@@ -279,6 +297,8 @@ def build_parser():
     parser.add_argument("--data", default=str(BUNDLED_ETTH1), help="CSV, timestamps in the first column "
                         "(default: tsgate's bundled ETTh1)")
     parser.add_argument("--task", choices=TASKS, default="M")
+    parser.add_argument("--split", choices=SPLITS, default="test",
+                        help="the windows scored: test, or validation (for choosing between configurations)")
     parser.add_argument("--target", default="OT")
     parser.add_argument("--horizons", type=int, nargs="+", default=[96, 192, 336, 720])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
@@ -312,24 +332,27 @@ def main(argv=None):
     label = args.label or (args.model if args.model == "repeat" else args.preset or "forecaster")
     seeds = [None] if args.model == "repeat" else args.seeds
     records = json.loads(Path(args.out).read_text())["runs"] if args.resume and Path(args.out).exists() else []
+    for record in records:
+        record.setdefault("split", "test")  # written before --split existed
     done = {run_key(record) for record in records}
     plan = [(h, s) for h in args.horizons for s in seeds]
     for number, (horizon, seed) in enumerate(plan, 1):
-        record = {"dataset": dataset, "data": str(args.data), "task": args.task, "target": args.target,
+        record = {"dataset": dataset, "data": str(args.data), "split": args.split, "task": args.task, "target": args.target,
                   "horizon": horizon, "model": args.model, "label": label, "config": config, "seed": seed,
                   "drop_last": args.drop_last, "lookback": config["forecaster"]["lookback"] if config else 1,
                   "borders": dict(zip(("train_end", "val_end", "test_end"), borders))}
-        progress = f"[{number}/{len(plan)}] {dataset} {args.task} H={horizon} {label} seed={seed}"
+        progress = f"[{number}/{len(plan)}] {dataset} {args.split} {args.task} H={horizon} {label} seed={seed}"
         if run_key(record) in done:
             print(f"{progress}: done before, skipped", flush=True)
             continue
-        record.update(run(df, borders, args.task, args.target, horizon, args.model, config, seed, args.drop_last))
+        record.update(run(df, borders, args.task, args.target, horizon, args.model, config, seed, args.drop_last,
+                          args.split))
         record["machine"] = f"{platform.machine()}, {os.cpu_count()} CPUs"
         records.append(record)
         write_json(args.out, records)
         fitted = "" if record["epochs"] is None else f", fit {record['fit_seconds']:.1f} s, {record['epochs']} epochs"
-        print(f"{progress}: MSE {record['mse']:.4f} MAE {record['mae']:.4f}, {record['test_windows']} test "
-              f"windows{fitted}", flush=True)
+        print(f"{progress}: MSE {record['mse']:.4f} MAE {record['mae']:.4f}, {record['test_windows']} "
+              f"{args.split} windows{fitted}", flush=True)
     if not records:
         return
     table = markdown(summary(records))

@@ -86,10 +86,16 @@ def test_forecaster_test_windows_reach_back_lookback_rows(tiny_csv):
     config = accuracy.load_config(None, TINY, [])
     forecaster, seconds = accuracy.fit_forecaster(df, borders, ["a", "OT"], ["OT"], HORIZON, config, seed=1)
     assert seconds > 0 and forecaster.windows_["validation"] == borders[1] - borders[0] - HORIZON + 1
-    forecasts = accuracy.forecaster_forecasts(forecaster, df, borders, ["OT"])
+    forecasts = accuracy.forecaster_forecasts(forecaster, df, *accuracy.scored_rows(borders, "test"), ["OT"])
     assert forecasts.shape == (borders[2] - borders[1] - HORIZON + 1, HORIZON, 1)
     # The first test window's inputs are the last `lookback` validation rows: what predict sees there.
     first = forecaster.predict(df.iloc[: borders[1]])
+    np.testing.assert_allclose(forecasts[0, :, 0], first["OT"].to_numpy(), rtol=1e-5, atol=1e-5)
+    # Validation windows: targets in the validation rows, inputs reaching back into the train rows.
+    assert accuracy.scored_rows(borders, "validation") == borders[:2]
+    forecasts = accuracy.forecaster_forecasts(forecaster, df, *accuracy.scored_rows(borders, "validation"), ["OT"])
+    assert forecasts.shape == (forecaster.windows_["validation"], HORIZON, 1)
+    first = forecaster.predict(df.iloc[: borders[0]])
     np.testing.assert_allclose(forecasts[0, :, 0], first["OT"].to_numpy(), rtol=1e-5, atol=1e-5)
 
 
@@ -104,12 +110,32 @@ def test_forecaster_run_writes_json_and_markdown_and_resumes(tiny_csv, tmp_path,
     assert run["config"]["forecaster"]["units"] == 3 and run["seed"] == 1 and run["epochs"] == 1
     assert run["test_windows"] == 80 - HORIZON + 1 and run["fit_seconds"] > 0
     assert 0 < run["mae"] and 0 < run["mse"]
-    assert "| tiny | MS | 24 | forecaster | 24 | 57 | 1 |" in table.read_text()
-    assert "| tiny | MS | 24 |" in capsys.readouterr().out
+    assert run["split"] == "test"
+    assert "| tiny | test | MS | 24 | forecaster | 24 | 57 | 1 |" in table.read_text()
+    assert "| tiny | test | MS | 24 |" in capsys.readouterr().out
 
     accuracy.main(argv + ["--resume"])
     assert "done before, skipped" in capsys.readouterr().out
     assert json.loads(out.read_text())["runs"] == runs
+
+    # The validation split is another run of the same configuration, kept beside the test run.
+    accuracy.main(argv + ["--resume", "--split", "validation"])
+    runs = json.loads(out.read_text())["runs"]
+    assert [r["split"] for r in runs] == ["test", "validation"]
+    assert runs[1]["test_windows"] == 40 - HORIZON + 1  # the tiny file's 40 validation rows
+    assert "| tiny | validation | MS | 24 | forecaster | 24 | 17 | 1 |" in table.read_text()
+
+
+def test_records_written_before_splits_resume_as_test_runs(tiny_csv, tmp_path, capsys):
+    out = tmp_path / "runs.json"
+    argv = ["--data", str(tiny_csv), "--config", TINY, "--horizons", str(HORIZON), "--out", str(out)]
+    accuracy.main(argv)
+    document = json.loads(out.read_text())
+    for record in document["runs"]:
+        del record["split"]
+    out.write_text(json.dumps(document))
+    accuracy.main(argv + ["--resume"])
+    assert "done before, skipped" in capsys.readouterr().out
 
 
 def test_config_layers_and_overrides(tmp_path):
