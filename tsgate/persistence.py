@@ -236,7 +236,8 @@ def load(path, cls):
         raise SavedForecasterError(meta_path, f"cannot rebuild the saved arguments: {error}") from error
     layout = forecaster._check_params()
     try:
-        model = keras.saving.load_model(model_path)
+        # under the saved dtype_policy: sublayers that a layer makes in its __init__ take the global policy
+        model = forecaster._with_dtype_policy(keras.saving.load_model, model_path)
     except Exception as error:  # a Keras version that cannot read it, an unregistered custom layer
         raise SavedForecasterError(model_path, f"Keras cannot load it: {type(error).__name__}: {error}") from error
     _check_model(model, model_path, fingerprint["model"])
