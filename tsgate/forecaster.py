@@ -7,6 +7,7 @@ raw-unit model), and, delegated, `tsgate.evaluation`, `tsgate.plotting`,
 `tsgate.persistence` and `tsgate.serving`.
 """
 
+import contextlib
 import inspect
 import math
 import numbers
@@ -20,7 +21,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from tsgate import evaluation, persistence, plotting
+from tsgate import distributed, evaluation, persistence, plotting
 from tsgate.data import (
     FILLS,
     INFER,
@@ -304,7 +305,7 @@ class Forecaster(BaseEstimator):
 
     # -------------------------------------------------------------------- fit
     def fit(self, df, validation=0.2, epochs=20, batch_size=64, patience=5, checkpoint_dir=None, verbose="auto",
-            callbacks=None):
+            callbacks=None, strategy=None):
         """Fits the scaler on the training rows and the model on the training
         windows (targets before the validation cutoff), with EarlyStopping on
         the validation windows and the best weights restored. Targets that
@@ -316,9 +317,13 @@ class Forecaster(BaseEstimator):
         EarlyStopping's best value, patience and best weights; the backup is
         removed when the fit ends. verbose: Keras' 0, 1 or 2, or "auto" (1 on
         a terminal, else 2: one line per epoch). callbacks: Keras callbacks
-        run after tsgate's (TensorBoard, your own). Returns self; the Keras
-        History (of every epoch, those before a resume included) is
-        `history_`, the options `fit_options_`."""
+        run after tsgate's (TensorBoard, your own). strategy: a
+        `tf.distribute` strategy to train in (`tsgate.distributed`: each
+        worker passes its own series; batch_size is the global batch; with
+        checkpoint_dir, Keras' BackupAndRestore per worker instead of the
+        checkpoints above). Returns self; the Keras History (of every epoch,
+        those before a resume included) is `history_`, the options
+        `fit_options_`."""
         self._check_params()
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             check_positive_int(name, value, LARGEST)
@@ -331,11 +336,16 @@ class Forecaster(BaseEstimator):
         callbacks = [] if callbacks is None else callbacks
         if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
             raise invalid("callbacks", "None or a list of keras.callbacks.Callback instances", callbacks)
+        if strategy is not None:
+            distributed.check_strategy(strategy)
+            distributed.check_forecaster(self)
+            batch_size = distributed.replica_batch(strategy, batch_size)
         keras.utils.set_random_seed(self.seed)
         layout, encoder, panel = self._fit_panel(df)
         transform = None if self.target_transform is None else TargetTransform(self.target_transform)
         self._check_transformable(panel, transform)
-        cutoff = panel.cutoff(validation, "validation")
+        cutoff = panel.cutoff(validation, "validation") if strategy is None else \
+            distributed.global_cutoff(strategy, panel, validation)
         train_starts, dropped = panel.windows(self.lookback, self.horizon, before=cutoff)
         val_starts, _ = panel.windows(self.lookback, self.horizon, after=cutoff)
         train_starts, val_starts = train_starts[:: self.stride], val_starts[:: self.stride]
@@ -357,7 +367,8 @@ class Forecaster(BaseEstimator):
         scaler = AffineScaler(self.scaler, self.scale_per_series).fit(
             _transformed(observed, transform, n_target)[train_rows], ids[train_rows], layout.scaled,
             static=None if panel.static is None else panel.static[training_series],
-            passthrough=np.isin(layout.scaled, layout.indicators))
+            passthrough=np.isin(layout.scaled, layout.indicators),
+            reduce=None if strategy is None else distributed.reduce_statistics(strategy))
         if dropped:
             warnings.warn(f"tsgate: {dropped} window positions dropped because they would straddle a gap "
                           f"({panel.gap_rows} missing timestamps). {panel.shortage()}", stacklevel=2)
@@ -366,21 +377,34 @@ class Forecaster(BaseEstimator):
         static = scaler.transform_static(panel.static)
         options = {"cell": self.cell, "units": int(self.units), "layers": int(self.layers),
                    **(self.builder_options or {})}
-        model = self._with_dtype_policy(BUILDERS[self.builder], layout.spec(self.lookback, self.horizon), **options)
-        steps = epochs * -(-len(train_starts) // batch_size)
-        compile_masked(model, keras.optimizers.Adam(self._learning_rate(steps)), training_loss(self.loss, layout.quantiles))
+        datasets = [self._dataset(panel, arrays, train_starts, batch_size, shuffle=True, static=static, labels=labels),
+                    self._dataset(panel, arrays, val_starts, batch_size, static=static, labels=labels)]
+        steps = -(-len(train_starts) // batch_size)
+        if strategy is not None:
+            local, (datasets, (steps, _)) = datasets[0], distributed.distribute(
+                strategy, datasets, (len(train_starts), len(val_starts)), batch_size)
+            callbacks = [*([distributed.WorkerBackup(strategy, checkpoint_dir)] if checkpoint_dir else []), *callbacks]
+            checkpoint_dir = None
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            model = self._with_dtype_policy(BUILDERS[self.builder], layout.spec(self.lookback, self.horizon), **options)
+            compile_masked(model, keras.optimizers.Adam(self._learning_rate(epochs * steps)),
+                           training_loss(self.loss, layout.quantiles))
+        if strategy is not None:
+            distributed.work_around_keras(model, local)
         fingerprint = {"weights": [list(w.shape) for w in model.weights], "windows": [len(train_starts), len(val_starts)],
                        "fit": [str(validation), epochs, batch_size, patience], "config": repr(self._plain_params())}
-        history, early_stopping = train(
-            model, self._dataset(panel, arrays, train_starts, batch_size, shuffle=True, static=static, labels=labels),
-            self._dataset(panel, arrays, val_starts, batch_size, static=static, labels=labels),
-            epochs, patience, verbose, callbacks, checkpoint_dir, fingerprint)
+        history, early_stopping = train(model, *datasets, epochs, patience, verbose, callbacks, checkpoint_dir,
+                                        fingerprint)
         self._check_converged(model, early_stopping)
         windows = {"train": len(train_starts), "validation": len(val_starts), "dropped_for_gaps": dropped}
+        ends = [panel.timestamp(panel.time[rows.stop - 1]) for rows in panel.series_slices()]
+        series = list(panel.series)
+        if strategy is not None:
+            series, ends, windows = distributed.gather_fitted(strategy, series, ends, windows)
+            batch_size *= strategy.num_replicas_in_sync
         fit_options = {"validation": _plain_time(validation), "epochs": epochs, "batch_size": batch_size,
                        "patience": patience}
-        ends = [panel.timestamp(panel.time[rows.stop - 1]) for rows in panel.series_slices()]
-        self._set_fitted(model, scaler, layout, panel.freq, list(panel.series), windows, history, panel.tz, fit_options,
+        self._set_fitted(model, scaler, layout, panel.freq, series, windows, history, panel.tz, fit_options,
                          encoder, transform, ends)
         return self
 

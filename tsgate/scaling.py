@@ -19,6 +19,8 @@ non-negative output clips last:
     raw → transform → scale → model → inverse scale → inverse transform [→ max(·, 0)]
 """
 
+import json
+
 import keras
 import numpy as np
 from keras import ops
@@ -30,6 +32,7 @@ from tsgate.keras_compat import broadcast_add
 from tsgate.validation import check_bool, check_choice, invalid
 
 SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
+REDUCIBLE = ("standard", "minmax")  # fitted from counts, means, squared deviations, minima and maxima
 TRANSFORMS = (None, "log1p", "boxcox")
 BOX_COX_FLOOR = -1 + 2**-23  # the float32 just above -1: log1p stays finite
 
@@ -76,30 +79,43 @@ class AffineScaler(TransformerMixin, BaseEstimator):
             raise invalid("scaler", "a transformer instance with fit, transform and inverse_transform", self.method)
         return clone(self.method, safe=False)
 
-    def fit(self, X, groups=None, feature_names=None, static=None, passthrough=None):
+    def fit(self, X, groups=None, feature_names=None, static=None, passthrough=None, reduce=None):
         """X `(rows, n_features)` of training rows (rows with NaN ignored);
         groups `(rows,)` the series id of each row, with per_series; static
         `(n_series, n_static)` the static covariates of the training series,
         standardized whatever `method` (a constant column is only centred);
         passthrough `(n_features,)` bool: columns left as they are (scale 1,
-        offset 0), such as one-hot indicators, which may be constant there."""
+        offset 0), such as one-hot indicators, which may be constant there.
+        reduce: None, or a function from this process's `statistics` to those
+        of the rows of all processes (`merge_statistics` of an all-gather,
+        `tsgate.distributed`); the scaler is then fitted on those, which only
+        the "standard" and "minmax" methods allow."""
         check_bool("per_series", self.per_series)
         values = np.asarray(X, "float64")
         names = [f"column {j}" for j in range(values.shape[1])] if feature_names is None else list(feature_names)
         keys = np.asarray(groups, dtype=object) if self.per_series else np.full(len(values), None, dtype=object)
         ids = list(dict.fromkeys(keys.tolist())) or [None]
         fitted = np.ones(values.shape[1], bool) if passthrough is None else ~np.asarray(passthrough, bool)
+        stats = None
+        if reduce is not None:
+            if self.method not in REDUCIBLE:
+                raise ValueError(f"The scaler {self.method!r} cannot be fitted across workers: only the statistics of "
+                                 f"{list(REDUCIBLE)} (counts, means, squared deviations, minima, maxima) reduce "
+                                 "exactly, quantiles and medians do not; choose one of those.")
+            stats = reduce(statistics(values, keys, fitted, static))
+            ids = stats["groups"]
         scale, offset = np.ones((len(ids), values.shape[1])), np.zeros((len(ids), values.shape[1]))
         for g, sid in enumerate(ids):
             rows = values[(keys == sid) & np.isfinite(values).all(axis=1)][:, fitted]
             label = "" if sid is None else f" of series {sid!r}"
-            if len(rows) < 2:
-                raise ValueError(f"Cannot fit the scaler on {len(rows)} training row(s){label} without NaN.")
+            count = len(rows) if stats is None else stats["count"][g]
+            if count < 2:
+                raise ValueError(f"Cannot fit the scaler on {count} training row(s){label} without NaN.")
             try:
-                transformer = self._transformer().fit(rows)
+                transformer = self._transformer().fit(rows) if stats is None else _from_statistics(self.method, stats, g)
                 zero = transformer.transform(np.zeros((1, rows.shape[1])))[0]
                 scale[g, fitted] = transformer.transform(np.ones((1, rows.shape[1])))[0] - zero
-                affine_map = np.allclose(transformer.transform(rows), rows * scale[g, fitted] + zero, rtol=1e-5, atol=1e-6)
+                affine_map = stats is not None or np.allclose(transformer.transform(rows), rows * scale[g, fitted] + zero, rtol=1e-5, atol=1e-6)
             except Exception as error:  # the user's transformer: any failure is named as its own
                 raise ValueError(f"The scaler {self.method!r} failed on the training rows{label}: {error}") from error
             offset[g, fitted] = zero
@@ -115,10 +131,15 @@ class AffineScaler(TransformerMixin, BaseEstimator):
                                  "tsgate needs an increasing map, under which quantiles keep their order.")
         self.scale_, self.offset_, self.groups_ = scale, offset, ids
         self.static_scale_ = self.static_offset_ = None
-        if static is not None:
-            self.static_scale_, self.static_offset_ = _standardize(np.asarray(static, "float64"))
-        finite = np.where(np.isfinite(values), values, np.nan)
-        self.range_ = np.stack([np.nanmin(finite, axis=0), np.nanmax(finite, axis=0)])
+        if stats is not None:
+            if stats["static"] is not None:
+                self.static_scale_, self.static_offset_ = _standardize_moments(*stats["static"])
+            self.range_ = np.asarray(stats["range"], "float64")
+        else:
+            if static is not None:
+                self.static_scale_, self.static_offset_ = _standardize(np.asarray(static, "float64"))
+            finite = np.where(np.isfinite(values), values, np.nan)
+            self.range_ = np.stack([np.nanmin(finite, axis=0), np.nanmax(finite, axis=0)])
         self.feature_names_in_ = None if feature_names is None else np.asarray(feature_names, dtype=object)
         self.n_features_in_ = values.shape[1]
         return self
@@ -208,6 +229,103 @@ def _standardize(values):
     mean, std = values.mean(axis=0), values.std(axis=0)
     std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
     return 1.0 / std, -mean / std
+
+
+def _standardize_moments(count, mean, m2):
+    """`_standardize` from the count, the means `(n,)` and the sums of
+    squared deviations from them `(n,)`."""
+    mean, std = np.asarray(mean, "float64"), np.sqrt(np.asarray(m2, "float64") / count)
+    std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
+    return 1.0 / std, -mean / std
+
+
+def _moments(rows):
+    """[count, means `(n,)`, sums of squared deviations `(n,)`] of `rows` `(r, n)`."""
+    mean = rows.mean(axis=0) if len(rows) else np.zeros(rows.shape[1])
+    return [len(rows), mean.tolist(), ((rows - mean) ** 2).sum(axis=0).tolist()]
+
+
+def _merge_moments(a, b):
+    """The moments of two sets of rows together (Chan et al.'s pairwise update)."""
+    (na, ma, sa), (nb, mb, sb) = a, (b[0], np.asarray(b[1]), np.asarray(b[2]))
+    if na == 0 or nb == 0:
+        return [na + nb, (mb if na == 0 else np.asarray(ma)).tolist(), (sb if na == 0 else np.asarray(sa)).tolist()]
+    n, delta = na + nb, mb - np.asarray(ma)
+    return [n, (np.asarray(ma) + delta * nb / n).tolist(), (np.asarray(sa) + sb + delta**2 * na * nb / n).tolist()]
+
+
+def statistics(values, keys, fitted, static=None):
+    """What `AffineScaler.fit` needs of one process's rows, as plain JSON:
+    per group (series id, or None) the moments and the minima and maxima of
+    the `fitted` columns over the rows without NaN, the smallest and largest
+    finite value of every column, and the moments of the `static` rows."""
+    complete = np.isfinite(values).all(axis=1)
+    groups = {}
+    for sid in dict.fromkeys(keys.tolist()):
+        rows = values[(keys == sid) & complete][:, fitted]
+        low, high = (rows.min(axis=0), rows.max(axis=0)) if len(rows) else (np.full(rows.shape[1], np.inf),) * 2
+        groups[_json_key(sid)] = {"id": _plain(sid), "moments": _moments(rows), "min": low.tolist(),
+                                 "max": (high if len(rows) else -high).tolist()}
+    finite = np.isfinite(values)
+    return {"groups": groups, "n_features": values.shape[1],
+            "low": np.where(finite, values, np.inf).min(axis=0, initial=np.inf).tolist(),
+            "high": np.where(finite, values, -np.inf).max(axis=0, initial=-np.inf).tolist(),
+            "static": None if static is None else _moments(np.asarray(static, "float64"))}
+
+
+def _json_key(sid):
+    """A series id as a JSON object key that keeps ints and strings apart."""
+    return json.dumps(_plain(sid))
+
+
+def merge_statistics(parts):
+    """The `statistics` of all the rows from those of each process (in
+    process order): groups in order of first appearance, moments merged,
+    minima and maxima reduced. Returns {"groups": ids, "count": `(g,)`,
+    "mean", "m2", "min", "max": `(g, n_fitted)`, "static": moments or None,
+    "range": `(2, n_features)` (NaN for a column without a finite value)}."""
+    groups = {}
+    for part in parts:
+        for key, group in part["groups"].items():
+            if key not in groups:
+                groups[key] = dict(group)
+                continue
+            mine = groups[key]
+            mine["moments"] = _merge_moments(mine["moments"], group["moments"])
+            mine["min"] = np.minimum(mine["min"], group["min"]).tolist()
+            mine["max"] = np.maximum(mine["max"], group["max"]).tolist()
+    static = [part["static"] for part in parts if part["static"] is not None]
+    moments = static[0] if static else None
+    for other in static[1:]:
+        moments = _merge_moments(moments, other)
+    low = np.min([part["low"] for part in parts], axis=0)
+    high = np.max([part["high"] for part in parts], axis=0)
+    bounds = np.stack([low, high])
+    listed = list(groups.values())
+    return {"groups": [g["id"] for g in listed], "count": [g["moments"][0] for g in listed],
+            "mean": [g["moments"][1] for g in listed], "m2": [g["moments"][2] for g in listed],
+            "min": [g["min"] for g in listed], "max": [g["max"] for g in listed], "static": moments,
+            "range": np.where(np.isfinite(bounds), bounds, np.nan)}
+
+
+def _from_statistics(method, stats, g):
+    """The scikit-learn scaler `method` ("standard" or "minmax") fitted as on
+    the rows whose merged statistics `stats` has, group `g`; its constant
+    columns handled as scikit-learn does (scale 1)."""
+    n, eps = stats["count"][g], np.finfo(np.float64).eps
+    if method == "standard":
+        scaler, mean = StandardScaler(), np.asarray(stats["mean"][g])
+        scaler.mean_, scaler.var_ = mean, np.asarray(stats["m2"][g]) / n
+        constant = scaler.var_ <= n * eps * scaler.var_ + (n * mean * eps) ** 2
+        scaler.scale_ = np.where(constant, 1.0, np.sqrt(scaler.var_))
+    else:
+        scaler, low = MinMaxScaler(), np.asarray(stats["min"][g])
+        scaler.data_min_, scaler.data_max_ = low, np.asarray(stats["max"][g])
+        scaler.data_range_ = scaler.data_max_ - low
+        scaler.scale_ = 1.0 / np.where(scaler.data_range_ < 10 * eps, 1.0, scaler.data_range_)
+        scaler.min_ = -low * scaler.scale_
+    scaler.n_features_in_, scaler.n_samples_seen_ = len(scaler.scale_), n
+    return scaler
 
 
 def _plain(value):
