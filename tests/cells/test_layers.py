@@ -160,6 +160,8 @@ def test_unroll_none_unrolls_only_short_known_lengths():
     assert layer.unrolls(AUTO_UNROLL_STEPS) and not layer.unrolls(AUTO_UNROLL_STEPS + 1)
     assert not layer.unrolls(None)
     assert tsgate.GRU(U, unroll=True).unrolls(500) and not tsgate.GRU(U, unroll=False).unrolls(5)
+    # Under XLA the symbolic loop is the fast one: only unroll=True unrolls.
+    assert not layer.unrolls(7, xla=True) and tsgate.GRU(U, unroll=True).unrolls(7, xla=True)
     # Unknown length: the symbolic loop, same numbers as the unrolled fused kernel.
     x = np.random.default_rng(0).normal(size=(2, 7, 3)).astype("float32")
     fixed = keras.Sequential([keras.Input((7, 3)), tsgate.GRU(U, return_sequences=True)])

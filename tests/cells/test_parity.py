@@ -6,7 +6,8 @@ import pytest
 
 import tsgate
 from tests.cells import reference
-from tests.helpers import gradients, max_diff, randomize, right_padded_mask, weights_by_name
+from tests.helpers import BACKEND, gradients, max_diff, randomize, right_padded_mask, weights_by_name
+from tsgate.cells.fused import compiled
 
 B, T, D, U = 4, 9, 5, 6
 TOL = 1e-5
@@ -64,6 +65,19 @@ def test_parity_with_keras(name, variant, record_property):
     assert diff <= TOL
 
 
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="JAX compiles every call: test_parity_with_keras")
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", PAIRS)
+def test_parity_with_keras_under_xla(name, variant, record_property):
+    import tensorflow as tf
+
+    keras_model, tsgate_model = twin_models(name, **VARIANTS[variant])
+    x = inputs()
+    diff = max_diff(keras_model(x), tf.function(tsgate_model, jit_compile=True)(x))
+    record_property("max_abs_diff", diff)
+    assert diff <= TOL
+
+
 @pytest.mark.parametrize("name", PAIRS)
 def test_parity_with_right_padded_mask(name, record_property):
     keras_model, tsgate_model = twin_models(name, mask=True, return_sequences=True, return_state=True)
@@ -100,14 +114,52 @@ GRADIENT_VARIANTS = {
 }
 
 
-@pytest.mark.parametrize("loop", ["fused", "symbolic"])
+def xla_gradients(model, x):
+    """`gradients` with the model's call compiled by XLA: on TensorFlow inside
+    `tf.function(jit_compile=True)`; JAX compiles every call already."""
+    if BACKEND != "tensorflow":
+        return gradients(model, x)
+    import tensorflow as tf
+
+    inputs = [tf.constant(i) for i in (x if isinstance(x, list) else [x])]
+
+    @tf.function(jit_compile=True)
+    def run(inputs):
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            outputs = keras.tree.flatten(model(inputs if len(inputs) > 1 else inputs[0]))
+            rng = np.random.default_rng(7)  # the probes of `gradients`, drawn when traced
+            probes = [rng.normal(size=out.shape).astype("float32") for out in outputs]
+            loss = sum(tf.reduce_sum(out * probe) for out, probe in zip(outputs, probes))
+        return tape.gradient(loss, inputs + [w.value for w in model.trainable_variables])
+
+    return [np.asarray(g) for g in run(inputs)]
+
+
+def test_compiled_is_true_only_under_xla():
+    if BACKEND == "jax":
+        assert compiled()
+        return
+    assert not compiled()
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        flags = [tf.function(lambda: compiled(), jit_compile=jit)() for jit in (False, True)]
+        assert flags == [False, True]
+
+
+@pytest.mark.parametrize("loop", ["fused", "symbolic", "xla"])
 @pytest.mark.parametrize("variant", GRADIENT_VARIANTS)
 @pytest.mark.parametrize("name", PAIRS)
 def test_gradient_parity(name, variant, loop, record_property):
     """Gradients wrt the inputs (initial states included) and every weight,
-    through the fused kernel (the default for these short sequences) and
-    through the symbolic loop over `cell.step`."""
-    unroll = {"fused": None, "symbolic": False}[loop]
+    through the fused kernel (the default for these short sequences on
+    TensorFlow's executor), through the symbolic loop over `cell.step`, and
+    under XLA (the default, unroll=None: a symbolic loop whose steps project
+    their own inputs)."""
+    if loop == "fused" and BACKEND != "tensorflow":
+        pytest.skip("the fused kernels serve TensorFlow's executor only")
+    unroll = {"fused": None, "symbolic": False, "xla": None}[loop]
     kwargs = dict(GRADIENT_VARIANTS[variant])
     keras_model, tsgate_model = twin_models(name, tsgate_kwargs={"unroll": unroll}, **kwargs)
     layer = tsgate_model.layers[-1]
@@ -118,7 +170,8 @@ def test_gradient_parity(name, variant, loop, record_property):
     if kwargs.get("initial_state"):
         rng = np.random.default_rng(5)
         x = [x] + [rng.normal(size=(B, U)).astype("float32") for _ in tsgate_model.inputs[1:]]
-    keras_grads, tsgate_grads = gradients(keras_model, x), gradients(tsgate_model, x)
+    grad = xla_gradients if loop == "xla" else gradients
+    keras_grads, tsgate_grads = grad(keras_model, x), grad(tsgate_model, x)
     assert bool(fused_calls) == (loop == "fused" and PAIRS[name][2].get("reset_after", True))
     weights = 2 if kwargs.get("use_bias") is False else 3  # kernel, recurrent kernel[, bias]
     assert len(keras_grads) == len(tsgate_grads) == len(tsgate_model.inputs) + weights
@@ -280,4 +333,8 @@ def test_fused_kernel_only_where_it_computes_the_cell(name):
     make, in_training, at_inference = FUSABLE[name]
     layer = make()
     layer(inputs())
-    assert (layer.fusable(training=True), layer.fusable(training=False)) == (in_training, at_inference)
+    served = BACKEND == "tensorflow"
+    assert (layer.fusable(training=True), layer.fusable(training=False)) == (
+        in_training and served,
+        at_inference and served,
+    )
