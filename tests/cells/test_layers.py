@@ -10,7 +10,6 @@ import pytest
 
 import tsgate
 from tests.helpers import randomize
-from tsgate.cells.sequence import AUTO_UNROLL_STEPS
 
 B, T, D, U = 4, 8, 3, 5
 LAYERS = {
@@ -154,15 +153,11 @@ def test_interchange_refuses_what_keras_cannot_hold():
         tsgate.from_keras(keras.layers.Dense(U))
 
 
-def test_unroll_none_unrolls_only_short_known_lengths():
+def test_unroll_none_is_the_symbolic_loop():
     layer = tsgate.GRU(U)
-    assert layer.unroll is None
-    assert layer.unrolls(AUTO_UNROLL_STEPS) and not layer.unrolls(AUTO_UNROLL_STEPS + 1)
-    assert not layer.unrolls(None)
-    assert tsgate.GRU(U, unroll=True).unrolls(500) and not tsgate.GRU(U, unroll=False).unrolls(5)
-    # Under XLA the symbolic loop is the fast one: only unroll=True unrolls.
-    assert not layer.unrolls(7, xla=True) and tsgate.GRU(U, unroll=True).unrolls(7, xla=True)
-    # Unknown length: the symbolic loop, same numbers as the unrolled fused kernel.
+    assert layer.unroll is None and not layer.unrolls()
+    assert tsgate.GRU(U, unroll=True).unrolls() and not tsgate.GRU(U, unroll=False).unrolls()
+    # Unknown length: same numbers as a known one.
     x = np.random.default_rng(0).normal(size=(2, 7, 3)).astype("float32")
     fixed = keras.Sequential([keras.Input((7, 3)), tsgate.GRU(U, return_sequences=True)])
     free = keras.Sequential([keras.Input((None, 3)), tsgate.GRU(U, return_sequences=True)])
@@ -256,7 +251,7 @@ def test_layer_checks_later_inputs_against_its_input_spec():
         tsgate.ConvGRU2D(2, 3, data_format="channels_first")(np.zeros((2, 3, 5, 5), "float32"))
 
 
-@pytest.mark.parametrize("unroll", [None, False])
+@pytest.mark.parametrize("unroll", [True, False])
 @pytest.mark.parametrize(
     "keras_class,tsgate_class,gates", [(keras.layers.GRU, tsgate.GRU, 3), (keras.layers.LSTM, tsgate.LSTM, 4)]
 )

@@ -153,13 +153,12 @@ def test_compiled_is_true_only_under_xla():
 @pytest.mark.parametrize("name", PAIRS)
 def test_gradient_parity(name, variant, loop, record_property):
     """Gradients wrt the inputs (initial states included) and every weight,
-    through the fused kernel (the default for these short sequences on
-    TensorFlow's executor), through the symbolic loop over `cell.step`, and
-    under XLA (the default, unroll=None: a symbolic loop whose steps project
-    their own inputs)."""
+    through the fused kernel (unroll=True on TensorFlow's executor), through
+    the symbolic loop over `cell.step` (the default), and under XLA (a
+    symbolic loop whose steps project their own inputs)."""
     if loop == "fused" and BACKEND != "tensorflow":
         pytest.skip("the fused kernels serve TensorFlow's executor only")
-    unroll = {"fused": None, "symbolic": False, "xla": None}[loop]
+    unroll = {"fused": True, "symbolic": None, "xla": None}[loop]
     kwargs = dict(GRADIENT_VARIANTS[variant])
     keras_model, tsgate_model = twin_models(name, tsgate_kwargs={"unroll": unroll}, **kwargs)
     layer = tsgate_model.layers[-1]
@@ -187,7 +186,7 @@ def test_fused_kernel_matches_symbolic_loop_in_training(name):
     symbolic path to the same weights, dropout on the inputs included."""
     _, tsgate_class, cell_kwargs = PAIRS[name]
     models = []
-    for unroll in (None, False):
+    for unroll in (True, None):
         seq = keras.Input((T, D))
         layer = tsgate_class(U, unroll=unroll, dropout=0.25, seed=3, return_sequences=True, **cell_kwargs)
         model = keras.Model(seq, keras.layers.Dense(2)(layer(seq)))
@@ -293,7 +292,7 @@ def test_cell_works_in_plain_keras_rnn_and_stacked(cell_class):
 def test_fused_kernel_runs_in_mixed_precision(name):
     _, tsgate_class, cell_kwargs = PAIRS[name]
     models = []
-    for unroll in (None, False):
+    for unroll in (True, None):
         seq = keras.Input((T, D))
         layer = tsgate_class(U, unroll=unroll, dtype="mixed_float16", **cell_kwargs)
         model = keras.Model(seq, keras.layers.Dense(2, dtype="float32")(layer(seq)))

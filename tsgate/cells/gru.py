@@ -130,8 +130,8 @@ class GRU(SequenceLayer):
     ops, keras #18504) and `implementation` (ignored, as in Keras) are
     accepted and, as in Keras, left out of `get_config`.
 
-    An unrolled sequence (`unroll`, by default up to 128 known timesteps)
-    without a mask runs through the fused kernel `tsgate.cells.fused.gru_sequence`
+    An unrolled sequence (unroll=True) on TensorFlow's executor (not under
+    XLA) without a mask runs through the fused kernel `tsgate.cells.fused.gru_sequence`
     when the cell has reset_after=True, sigmoid/tanh, no layer norm, zoneout
     or (while training) recurrent dropout; otherwise the loop over `GRUCell.step`.
 

@@ -12,11 +12,6 @@ from tsgate.validation import check_choice, invalid
 
 _LAYER_KEYS = ("name", "trainable", "dtype")
 
-# With unroll=None, sequences of a known length up to this many steps are
-# unrolled where nothing compiles them: on TensorFlow's CPU executor a
-# symbolic loop costs more per step than the ops of a small cell. Under XLA
-# (`compiled()`) the symbolic loop is the faster one.
-AUTO_UNROLL_STEPS = 128
 
 
 def cell_argument_names(cell_class):
@@ -45,15 +40,19 @@ class SequenceLayer(keras.layers.RNN):
     masking with `zero_output_for_mask`, `initial_state`,
     `keras.layers.Bidirectional`.
 
-    `unroll`: True, False, or None (the default): unroll when the number of
-    timesteps is known and at most `AUTO_UNROLL_STEPS` (128) and XLA does
-    not compile the call (`tsgate.cells.fused.compiled`: the JAX backend,
-    TensorFlow under `jit_compile=True`), else loop symbolically. Subclasses
-    may run an unrolled sequence through a fused kernel (`fused_loop`) where
-    XLA does not compile it. Under XLA each step projects its own input
-    (`x_t W` inside the loop body): XLA slices a precomputed projection of
-    all steps out of a loop slowly (measured 6.3 against 1.9 ms for a GRU-64
-    forward pass, batch 64, 96 steps).
+    `unroll`: True, False, or None (the default, the same as False: tsgate
+    picks, today the symbolic loop). An unrolled graph costs seconds to
+    trace, more than it saves in short fits (a GRU-32 forecaster over 128
+    steps on TensorFlow: first training step, evaluation and prediction 32 s
+    unrolled against 2.4 s looped, each later step 24 against 40 ms; over
+    one epoch of the Seattle weather data 42 against 4.7 s). With
+    unroll=True, where XLA does not compile the call (`tsgate.cells.fused.
+    compiled`), subclasses may run the sequence through a fused kernel
+    (`fused_loop`). Under XLA (the JAX backend, TensorFlow under
+    `jit_compile=True`) each step projects its own input (`x_t W` inside
+    the loop body): XLA slices a precomputed projection of all steps out
+    of a loop slowly (GRU-64 forward, batch 64, 96 steps: 6.3 against
+    1.9 ms).
 
     `use_cudnn`: "auto" (default) or False, accepted for drop-in compatibility
     with `keras.layers.GRU`/`LSTM`; both run tsgate's portable kernels. True is
@@ -140,12 +139,9 @@ class SequenceLayer(keras.layers.RNN):
         super().build(self.step_input_shape(sequences_shape), initial_state_shape)
         self.input_spec = keras.layers.InputSpec(shape=(None, None, *sequences_shape[2:]))
 
-    def unrolls(self, timesteps, xla=False):
-        """Whether a sequence of `timesteps` (None: unknown) is unrolled, in a
-        call that XLA compiles with `xla`."""
-        if self.unroll is None:
-            return not xla and timesteps is not None and timesteps <= AUTO_UNROLL_STEPS
-        return self.unroll
+    def unrolls(self):
+        """Whether the sequence is unrolled: only with unroll=True."""
+        return bool(self.unroll)
 
     def fusable(self, training):
         """Whether `fused_loop` can run this layer's configuration."""
@@ -172,7 +168,7 @@ class SequenceLayer(keras.layers.RNN):
         cell = self.cell
         time_first = lambda t: ops.swapaxes(t, 0, 1)  # noqa: E731
         xla = compiled()
-        unroll = self.unrolls(sequences.shape[1], xla)
+        unroll = self.unrolls()
         if unroll and mask is None and not xla and self.fusable(training):
             inputs = cell.dropped_inputs(time_first(sequences), training, over_time=True)
             ordered = ops.flip(inputs, 0) if self.go_backwards else inputs
