@@ -56,7 +56,8 @@ def test_every_forecaster_argument_is_a_train_option():
     spelled = {"builder_options": "builder_option"}
     missing = [name for name in inspect.signature(Forecaster).parameters if spelled.get(name, name) not in options]
     assert not missing, f"tsgate train has no option for Forecaster arguments {missing}"
-    fit = [name for name in inspect.signature(Forecaster.fit).parameters if name not in ("self", "df", "callbacks")]
+    fit = [name for name in inspect.signature(Forecaster.fit).parameters
+           if name not in ("self", "df", "callbacks", "strategy")]  # strategy: --distributed (from TF_CONFIG)
     assert not [name for name in fit if name not in options]
 
 
@@ -223,6 +224,22 @@ def test_cli_trains_a_preset_with_overrides(tmp_path):
     assert arguments["time_column"] == "time"
     status, lines = run_in_process("train", csv, "--model", tmp_path / "n", "--preset", "short", "--target", "y")
     assert status == 2 and "invalid choice: 'short'" in lines[-1]
+
+
+def test_cli_preset_lookback_follows_the_data_frequency():
+    names = inspect.signature(Forecaster).parameters
+    base = ["train", "data.csv", "--model", "m", "--preset", "long_horizon", "--target", "y", "--horizon", "12"]
+    quarter_hourly = pd.date_range("2024-01-01", periods=10, freq="15min")
+    assert cli.inferred_freq(quarter_hourly.append(quarter_hourly)) == "15min"  # several series' times
+    assert cli.inferred_freq(quarter_hourly.delete(4)) is None  # a gap
+    args = cli.build_parser().parse_args(base)
+    config = cli.forecaster_arguments(args, names, cli.inferred_freq(quarter_hourly))
+    assert (config["lookback"], config["builder_options"]["segment_length"]) == (2880, 96)
+    assert cli.forecaster_arguments(args, names)["lookback"] == 720  # frequency unknown: 30 x 24
+    args = cli.build_parser().parse_args(base + ["--freq", "D", "--builder-option", "dropout=0.2"])
+    config = cli.forecaster_arguments(args, names, "15min")  # --freq wins over the data's
+    assert config["lookback"] == 210 and config["builder_options"] == {
+        "segment_length": 7, "normalization": "last", "channel_embedding": True, "dropout": 0.2}
 
 
 @pytest.fixture(scope="module")

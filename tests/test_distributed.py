@@ -165,3 +165,16 @@ def test_mirrored_strategy_in_one_process_trains_like_fit():
                                               strategy=tf.distribute.MirroredStrategy(["/cpu:0"]))
     assert forecaster.fit_options_["batch_size"] == 16
     assert np.isfinite(forecaster.predict(panel()).to_numpy()).all()
+
+
+def test_cli_train_distributed_needs_tf_config(tmp_path, monkeypatch, capsys):
+    from tsgate.cli import main
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    panel().to_csv(tmp_path / "panel.csv", index=False)
+    with pytest.raises(SystemExit) as exit:
+        main(["train", str(tmp_path / "panel.csv"), "--model", str(tmp_path / "model"), "--target", "y",
+              "--lookback", "12", "--horizon", "4", "--series-column", "site", "--distributed"])
+    assert exit.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("tsgate: TF_CONFIG is not set") and error.count("\n") == 1

@@ -16,9 +16,11 @@ _quiet.install()
 _CELLS = ("ConvGRU1D", "ConvGRU1DCell", "ConvGRU2D", "ConvGRU2DCell", "ConvGRU3D", "ConvGRU3DCell", "GRU", "GRUCell",
           "LSTM", "LSTMCell", "MemoryGRU", "MemoryGRUCell", "SRU", "SRUCell")  # tsgate.cells.__all__
 _HOMES = {**dict.fromkeys(_CELLS, "tsgate.cells"), "Forecaster": "tsgate.forecaster",
-          "from_keras": "tsgate.interchange", "to_keras": "tsgate.interchange"}
+          "from_keras": "tsgate.interchange", "to_keras": "tsgate.interchange",
+          **dict.fromkeys(("forecast_chunks", "predict_chunked", "ray_forecast"), "tsgate.batch")}
 
-__all__ = [*_CELLS, "Forecaster", "from_keras", "to_keras", "__version__"]
+__all__ = [*_CELLS, "Forecaster", "from_keras", "to_keras", "forecast_chunks", "predict_chunked", "ray_forecast",
+           "__version__"]
 
 
 def __getattr__(name):

@@ -18,7 +18,6 @@ answers at once, each command imports what it uses.
 """
 
 import argparse
-import copy
 import inspect
 import json
 import math
@@ -379,6 +378,9 @@ def build_parser():
     add_fit_options(train)
     train.add_argument("--checkpoint-dir", metavar="DIR",
                        help="crash-safe checkpoints: a killed train, run again alike, resumes from its last epoch")
+    train.add_argument("--distributed", action="store_true",
+                       help="one worker of a data-parallel fit on the cluster TF_CONFIG names (give each worker its "
+                            "own share of the series); only the chief saves --model")
 
     evaluate = commands.add_parser("evaluate", help="metrics on the test part against the naive baselines",
                                    description="Scores the windows whose targets lie after the test cut-off.")
@@ -461,9 +463,10 @@ def demo(args):
     demo_job.print_report(demo_job.run(args.output, epochs=args.epochs, verbose=args.verbose))
 
 
-def forecaster_arguments(args, names):
-    """The Forecaster arguments: the preset's, then `--config`'s, then the options'."""
-    config = copy.deepcopy(presets.PRESETS[args.preset]["forecaster"]) if args.preset else {}
+def forecaster_arguments(args, names, data_freq=None):
+    """The Forecaster arguments: the preset's (for `--freq`, else the
+    frequency `data_freq` of the data), then `--config`'s, then the options'."""
+    config = presets.config(args.preset, args.freq or data_freq)["forecaster"] if args.preset else {}
     if args.config:
         config.update(read_config(args.config, names))
     options = {name: getattr(args, name) for name in (
@@ -481,6 +484,15 @@ def forecaster_arguments(args, names):
     if missing:
         raise CommandError(f"train needs {missing}: give them as options (--{missing[0]} ...) or in --config.")
     return config
+
+
+def inferred_freq(times):
+    """pandas' frequency of the distinct `times` (None when they have gaps
+    or are fewer than three)."""
+    import pandas as pd
+
+    distinct = pd.DatetimeIndex(times).unique().sort_values()
+    return pd.infer_freq(distinct) if len(distinct) >= 3 else None
 
 
 def holiday_argument(values):
@@ -503,12 +515,16 @@ def fit_arguments(args, defaults=None):
 
 
 def train(args):
+    from tsgate import distributed
     from tsgate.data import frame_times
     from tsgate.forecaster import Forecaster
 
-    config = forecaster_arguments(args, inspect.signature(Forecaster).parameters)
+    names = inspect.signature(Forecaster).parameters
+    config = forecaster_arguments(args, names)
     fit = fit_arguments(args, presets.fit_options(args.preset) if args.preset else None)
     df = read_table(args.data, config["time_column"])
+    if args.preset and not args.freq:  # the preset's lookback is 30 seasons of the data's frequency
+        config = forecaster_arguments(args, names, inferred_freq(frame_times(df, config["time_column"])))
     test = None
     if args.test is not None:
         times = frame_times(df, config["time_column"])
@@ -516,7 +532,12 @@ def train(args):
         df = df[times < test]
         if df.empty:
             raise CommandError(f"--test {args.test} leaves no rows before {test} to train on.")
-    forecaster = Forecaster(**config).fit(df, verbose=args.verbose, checkpoint_dir=args.checkpoint_dir, **fit)
+    strategy = distributed.strategy_from_tf_config() if args.distributed else None
+    forecaster = Forecaster(**config).fit(df, verbose=args.verbose, checkpoint_dir=args.checkpoint_dir,
+                                          strategy=strategy, **fit)
+    if not distributed.is_chief(strategy):
+        print(f"worker {distributed.worker(strategy)[0]}: trained; the chief saves the model")
+        return
     forecaster.save(args.model)
     save_state(args.model, {"test": None if test is None else str(test)})
     held_out = "" if test is None else f"; test part from {test}"

@@ -1,0 +1,125 @@
+"""Batch forecasting of many series: in chunks of series with bounded memory
+in one process, or across a Ray cluster with Ray Data.
+
+    for frame in forecast_chunks(forecaster, "panel.parquet", series_per_chunk=5000):
+        frame.to_parquet(...)                      # one chunk of series at a time
+
+    ds = ray.data.read_parquet("s3://bucket/panel/")   # rows of (time, series, columns)
+    forecasts = ray_forecast(ds, "model", "export/1", series_column="site")
+
+Memory in `forecast_chunks` grows with the rows of one chunk, not with the
+panel: a Parquet source is read chunk by chunk (a filter on the series
+column). On Ray, `SavedModelForecaster` loads the saved forecaster (which
+turns rows into the model's inputs) and the exported SavedModel once per
+worker and returns raw-unit forecasts; the series are grouped into chunks
+so that each call sees whole series. Ray is the optional extra
+`pip install tsgate[ray]`, imported only by `ray_forecast`.
+"""
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from tsgate.validation import check_positive_int, invalid
+
+CHUNK_COLUMN = "__tsgate_chunk"
+
+
+def _series_ids(forecaster, data):
+    """The series ids of `data` (a DataFrame or a Parquet path) in order of appearance."""
+    column = forecaster.series_column
+    if column is None:
+        raise ValueError("Batch forecasting needs a forecaster with a `series_column` (many series in one table).")
+    if isinstance(data, pd.DataFrame):
+        if column not in data.columns:
+            raise ValueError(f"The frame has no series column {column!r}; its columns are {list(data.columns)[:10]}.")
+        return pd.unique(data[column])
+    import pyarrow.parquet as pq
+
+    try:
+        return pd.unique(pq.read_table(data, columns=[column]).column(column).to_numpy())
+    except (OSError, KeyError, ValueError) as error:
+        raise ValueError(f"Cannot read the series column {column!r} of the Parquet dataset {data!r}: {error}") from None
+
+
+def forecast_chunks(forecaster, data, series_per_chunk=1000, future=None):
+    """Yields `forecaster.predict` of `series_per_chunk` series at a time.
+
+    data: a DataFrame, or the path of a Parquet file or directory (only the
+        rows of one chunk's series are read at a time), with the forecaster's
+        `series_column` and `time_column`.
+    future: the future covariates of every series (a DataFrame), if the
+        model needs them.
+    Yields DataFrames indexed by (series, time), `horizon` rows per series.
+    """
+    forecaster._check_fitted()
+    check_positive_int("series_per_chunk", series_per_chunk)
+    if not isinstance(data, (pd.DataFrame, str, os.PathLike)):
+        raise invalid("data", "a DataFrame or the path of a Parquet file or directory", data)
+    ids = _series_ids(forecaster, data)
+    column = forecaster.series_column
+    for start in range(0, len(ids), series_per_chunk):
+        chunk = ids[start : start + series_per_chunk]
+        if isinstance(data, pd.DataFrame):
+            rows = data[data[column].isin(chunk)]
+        else:
+            import pyarrow.parquet as pq
+
+            rows = pq.read_table(data, filters=[(column, "in", list(chunk))]).to_pandas()
+        ahead = None if future is None else future[future[column].isin(chunk)]
+        yield forecaster.predict(rows, future=ahead)
+
+
+def predict_chunked(forecaster, data, series_per_chunk=1000, future=None):
+    """`forecast_chunks` concatenated: one DataFrame like `predict`'s."""
+    return pd.concat(list(forecast_chunks(forecaster, data, series_per_chunk, future)))
+
+
+class SavedModelForecaster:
+    """A Ray Data `map_groups` class: loaded once per worker, called on
+    pandas batches of whole series.
+
+    model_dir: a saved Forecaster (`Forecaster.save`), which turns rows into
+        the model's raw-unit inputs (`serving_inputs`); export_dir: its
+        exported SavedModel version directory (`Forecaster.export`), which
+        computes the forecast. Call: rows `(n, columns)` of whole series →
+        forecasts `(series × horizon, [series, time, target columns])`.
+    """
+
+    def __init__(self, model_dir, export_dir):
+        import tensorflow as tf
+
+        from tsgate.forecaster import Forecaster
+
+        self.forecaster = Forecaster.load(model_dir)
+        self.serve = tf.saved_model.load(os.fspath(export_dir)).signatures["serving_default"]
+
+    def __call__(self, rows):
+        rows = rows.drop(columns=[CHUNK_COLUMN], errors="ignore")
+        inputs, index = self.forecaster.serving_inputs(rows)
+        outputs = {name: value.numpy() for name, value in self.serve(**inputs).items()}
+        levels = {name: index.get_level_values(name) for name in index.names}
+        return self.forecaster.layout_.frame(outputs, levels).reset_index()
+
+
+def ray_forecast(dataset, model_dir, export_dir, series_column, chunks=64, concurrency=2, num_cpus=0.5):
+    """Raw-unit forecasts of every series of a Ray Dataset (`dataset`: rows of
+    the time column, `series_column` and the model's columns), computed by
+    `concurrency` `SavedModelForecaster` actors (of `num_cpus` each: leave
+    some to the tasks that read and group the rows) on `chunks` groups of
+    whole series. Returns a Ray Dataset of rows (series, time, forecast
+    columns)."""
+    try:
+        import ray  # noqa: F401  the optional extra
+    except ImportError:
+        raise ImportError("ray_forecast needs Ray: pip install 'tsgate[ray]'") from None
+    check_positive_int("chunks", chunks)
+
+    def assign_chunk(batch):
+        ids = pd.util.hash_array(np.asarray(batch[series_column].astype(str), dtype=object))
+        return batch.assign(**{CHUNK_COLUMN: (ids % chunks).astype("int64")})
+
+    grouped = dataset.map_batches(assign_chunk, batch_format="pandas").groupby(CHUNK_COLUMN)
+    return grouped.map_groups(SavedModelForecaster, fn_constructor_args=(os.fspath(model_dir), os.fspath(export_dir)),
+                              batch_format="pandas", concurrency=concurrency, num_cpus=num_cpus)
