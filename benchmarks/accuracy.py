@@ -215,16 +215,17 @@ def write_json(path, records):
 
 
 # ----------------------------------------------------------------- config
-def config_layers(preset, config):
-    """The configuration dicts to merge, in order: `tsgate.presets.PRESETS[preset]`,
-    then `config` (a JSON text or file); each copied."""
+def config_layers(preset, config, freq=None):
+    """The configuration dicts to merge, in order: preset `preset` for data
+    of pandas frequency `freq` (`tsgate.presets.config`), then `config` (a
+    JSON text or file); each copied."""
     layers = []
     if preset:
-        from tsgate.presets import PRESETS
+        from tsgate import presets
 
-        if preset not in PRESETS:
-            raise SystemExit(f"accuracy: no preset {preset!r}; presets are {sorted(PRESETS)}.")
-        layers.append(PRESETS[preset])
+        if preset not in presets.PRESETS:
+            raise SystemExit(f"accuracy: no preset {preset!r}; presets are {sorted(presets.PRESETS)}.")
+        layers.append(presets.config(preset, freq))
     if config and not config.lstrip().startswith("{"):
         if not Path(config).is_file():
             raise SystemExit(f"accuracy: --config {config} is neither JSON text nor a file.")
@@ -250,12 +251,13 @@ def set_option(config, item):
         options[keys[-1]] = text
 
 
-def load_config(preset, config, overrides):
-    """{"forecaster": {...}, "fit": {...}}: the preset, `config` merged over
-    it section by section, then the `--set` overrides; SystemExit when it
-    lacks forecaster.lookback or sets what the harness sets per run."""
+def load_config(preset, config, overrides, freq=None):
+    """{"forecaster": {...}, "fit": {...}}: the preset for data of frequency
+    `freq`, `config` merged over it section by section, then the `--set`
+    overrides; SystemExit when it lacks forecaster.lookback or sets what the
+    harness sets per run."""
     merged = {"forecaster": {}, "fit": {}}
-    for layer in config_layers(preset, config):
+    for layer in config_layers(preset, config, freq):
         unknown = set(layer) - set(merged)
         if unknown:
             raise SystemExit(f"accuracy: config keys {sorted(unknown)} are not 'forecaster' or 'fit'.")
@@ -303,7 +305,7 @@ def build_parser():
     parser.add_argument("--horizons", type=int, nargs="+", default=[96, 192, 336, 720])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--model", choices=["forecaster", "repeat"], default="forecaster")
-    parser.add_argument("--preset", help="a name in tsgate.presets.PRESETS")
+    parser.add_argument("--preset", help="a name in tsgate.presets.PRESETS, for the data's inferred frequency")
     parser.add_argument("--config", help='JSON text or file: {"forecaster": {...}, "fit": {...}}, over the preset')
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override, e.g. forecaster.units=64, fit.epochs=3 or "
@@ -328,7 +330,8 @@ def main(argv=None):
     df = load_frame(args.data, args.target)
     dataset = Path(args.data).stem
     borders = split_borders(dataset, len(df))
-    config = None if args.model == "repeat" else load_config(args.preset, args.config, args.set)
+    freq = pd.infer_freq(df.index)  # "h", "15min": the preset's season; None where rows have gaps
+    config = None if args.model == "repeat" else load_config(args.preset, args.config, args.set, freq)
     label = args.label or (args.model if args.model == "repeat" else args.preset or "forecaster")
     seeds = [None] if args.model == "repeat" else args.seeds
     records = json.loads(Path(args.out).read_text())["runs"] if args.resume and Path(args.out).exists() else []

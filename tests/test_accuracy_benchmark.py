@@ -163,3 +163,11 @@ def test_bad_input_is_one_clear_line(tmp_path, tiny_csv):
         accuracy.main(["--data", str(missing), "--model", "repeat"])
     with pytest.raises(SystemExit, match=r"target column 'load' is not in .*tiny.csv"):
         accuracy.main(["--data", str(tiny_csv), "--model", "repeat", "--target", "load"])
+
+
+def test_preset_follows_the_data_frequency():
+    hourly = accuracy.load_config("long_horizon", None, [], "h")["forecaster"]
+    quarter_hourly = accuracy.load_config("long_horizon", None, ["forecaster.units=8"], "15min")["forecaster"]
+    assert (hourly["lookback"], hourly["builder_options"]["segment_length"]) == (720, 24)
+    assert (quarter_hourly["lookback"], quarter_hourly["builder_options"]["segment_length"]) == (2880, 96)
+    assert quarter_hourly["units"] == 8

@@ -21,7 +21,7 @@ def run(output_dir, epochs=None, verbose=2):
     # The split of the ETT literature: 12 / 4 / 4 months of 30 days.
     df = datasets.load_sensor().iloc[: 20 * HOURS_PER_MONTH]
     test_start = df.index[16 * HOURS_PER_MONTH]
-    forecaster = presets.make("long_horizon", "OT", horizon=24, quantiles=(0.1, 0.5, 0.9))
+    forecaster = presets.make("long_horizon", "OT", horizon=24, freq="h", quantiles=(0.1, 0.5, 0.9))
     fit_options = presets.fit_options("long_horizon")
     if epochs is not None:
         fit_options["epochs"] = epochs
