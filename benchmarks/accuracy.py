@@ -330,7 +330,9 @@ def main(argv=None):
     df = load_frame(args.data, args.target)
     dataset = Path(args.data).stem
     borders = split_borders(dataset, len(df))
-    freq = pd.infer_freq(df.index)  # "h", "15min": the preset's season; None where rows have gaps
+    from tsgate.data import infer_freq
+
+    freq = infer_freq(df.index)  # hourly, 15-minute: the preset's season; None where rows have gaps
     config = None if args.model == "repeat" else load_config(args.preset, args.config, args.set, freq)
     label = args.label or (args.model if args.model == "repeat" else args.preset or "forecaster")
     seeds = [None] if args.model == "repeat" else args.seeds

@@ -15,6 +15,7 @@ import pytest
 
 from tests.helpers import BACKEND, hourly, two_series
 from tsgate import Forecaster, cli
+from tsgate.data import infer_freq
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the CLI trains with TensorFlow")
 
@@ -230,10 +231,10 @@ def test_cli_preset_lookback_follows_the_data_frequency():
     names = inspect.signature(Forecaster).parameters
     base = ["train", "data.csv", "--model", "m", "--preset", "long_horizon", "--target", "y", "--horizon", "12"]
     quarter_hourly = pd.date_range("2024-01-01", periods=10, freq="15min")
-    assert cli.inferred_freq(quarter_hourly.append(quarter_hourly)) == "15min"  # several series' times
-    assert cli.inferred_freq(quarter_hourly.delete(4)) is None  # a gap
+    assert infer_freq(quarter_hourly.append(quarter_hourly)) == pd.offsets.Minute(15)  # several series' times
+    assert infer_freq(quarter_hourly.delete(4)) is None and infer_freq(quarter_hourly[:2]) is None  # a gap, 2 rows
     args = cli.build_parser().parse_args(base)
-    config = cli.forecaster_arguments(args, names, cli.inferred_freq(quarter_hourly))
+    config = cli.forecaster_arguments(args, names, infer_freq(quarter_hourly))
     assert (config["lookback"], config["builder_options"]["segment_length"]) == (2880, 96)
     assert cli.forecaster_arguments(args, names)["lookback"] == 720  # frequency unknown: 30 x 24
     args = cli.build_parser().parse_args(base + ["--freq", "D", "--builder-option", "dropout=0.2"])

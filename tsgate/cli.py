@@ -487,15 +487,6 @@ def forecaster_arguments(args, names, data_freq=None):
     return config
 
 
-def inferred_freq(times):
-    """pandas' frequency of the distinct `times` (None when they have gaps
-    or are fewer than three)."""
-    import pandas as pd
-
-    distinct = pd.DatetimeIndex(times).unique().sort_values()
-    return pd.infer_freq(distinct) if len(distinct) >= 3 else None
-
-
 def holiday_argument(values):
     """`--holidays`: a list of dates, or an instance of the pandas holiday calendar named."""
     if len(values) > 1 or not values[0].isidentifier():
@@ -517,7 +508,7 @@ def fit_arguments(args, defaults=None):
 
 def train(args):
     from tsgate import distributed
-    from tsgate.data import frame_times
+    from tsgate.data import frame_times, infer_freq
     from tsgate.forecaster import Forecaster
 
     names = inspect.signature(Forecaster).parameters
@@ -525,7 +516,7 @@ def train(args):
     fit = fit_arguments(args, presets.fit_options(args.preset) if args.preset else None)
     df = read_table(args.data, config["time_column"])
     if args.preset and not args.freq:  # the preset's lookback is 30 seasons of the data's frequency
-        config = forecaster_arguments(args, names, inferred_freq(frame_times(df, config["time_column"])))
+        config = forecaster_arguments(args, names, infer_freq(frame_times(df, config["time_column"])))
     test = None
     if args.test is not None:
         times = frame_times(df, config["time_column"])

@@ -107,6 +107,19 @@ def season_length(freq):
     return steps // offset.n if steps % offset.n == 0 else 1
 
 
+def infer_freq(times):
+    """pandas' frequency of the distinct `times`, as a DateOffset (None when
+    they have gaps or are fewer than three): for choices that follow the
+    data's frequency before a Forecaster has read it (presets)."""
+    distinct = pd.DatetimeIndex(times).unique().sort_values()
+    if len(distinct) < 3:
+        return None
+    with warnings.catch_warnings():  # pandas 3 warns that infer_freq will return an offset: taken as one
+        warnings.filterwarnings("ignore", "A future version of pandas will return a BaseOffset")
+        freq = pd.infer_freq(distinct)
+    return None if freq is None else pd.tseries.frequencies.to_offset(freq)
+
+
 def check_freq(freq, name="freq"):
     """A pandas frequency (str, DateOffset or Timedelta) as a positive DateOffset."""
     if isinstance(freq, bool) or not isinstance(freq, (str, pd.offsets.BaseOffset, pd.Timedelta)):
