@@ -69,6 +69,7 @@ def test_cli_choices_are_the_librarys():
     assert set(cli.LOSSES) == set(models.POINT_LOSSES) and set(cli.SCHEDULES) == set(forecaster.SCHEDULES)
     assert set(cli.SCALERS) == set(scaling.SCALERS) and set(cli.FILLS) == set(data.FILLS) - {None}
     assert set(cli.GROUPS) == set(evaluation.GROUPS) and set(cli.TRANSFORMS) == set(scaling.TRANSFORMS) - {None}
+    assert set(cli.DTYPE_POLICIES) == set(forecaster.DTYPE_POLICIES)
 
 
 def run_in_process(*argv):
