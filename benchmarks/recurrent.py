@@ -26,6 +26,21 @@ import time
 
 BACKENDS = {"tf": ("tensorflow", False), "tf-xla": ("tensorflow", True), "jax": ("jax", "auto")}
 PAIRS = {"gru": ("GRU", "GRU"), "lstm": ("LSTM", "LSTM"), "sru": ("LSTM", "SRU")}
+# the SRU without cell connections, by its loop and by two associative scans (benchmarks/sru_scan.py)
+VARIANTS = {"sru_linear": ("LSTM", "SRU-linear"), "sru_scan": ("LSTM", "SRU-scan"), "sru_doubling": ("LSTM", "SRU-doubling")}
+
+
+def tsgate_layer(name, units):
+    """The tsgate candidate `name` of PAIRS or VARIANTS with `units` units."""
+    import tsgate
+
+    if name in PAIRS:
+        return getattr(tsgate, PAIRS[name][1])(units)
+    if name == "sru_linear":
+        return tsgate.SRU(units, cell_connections=False)
+    from benchmarks.sru_scan import ScanSRU
+
+    return ScanSRU(units, scan="keras" if name == "sru_scan" else "doubling")
 MODES = ("train", "inference")
 
 
@@ -35,27 +50,32 @@ def worker(args):
     import keras
     import numpy as np
 
-    import tsgate
-
     rng = np.random.default_rng(0)
     x = rng.normal(size=(args.batch, args.timesteps, args.features)).astype("float32")
     y = rng.normal(size=(args.batch, args.horizon)).astype("float32")
     jit_compile = BACKENDS[args.worker][1]
     layers = {}
     for name in args.layers:
-        keras_name, tsgate_name = PAIRS[name]
+        keras_name, tsgate_name = {**PAIRS, **VARIANTS}[name]
         for units in args.units:
             layers[f"keras.{keras_name}/{units}"] = lambda c=getattr(keras.layers, keras_name), u=units: c(u)
-            layers[f"tsgate.{tsgate_name}/{units}"] = lambda c=getattr(tsgate, tsgate_name), u=units: c(u)
+            layers[f"tsgate.{tsgate_name}/{units}"] = lambda n=name, u=units: tsgate_layer(n, u)
     calls, first = {}, {}
     for label, make in layers.items():
         keras.utils.set_random_seed(0)
         inputs = keras.Input((args.timesteps, args.features))
-        model = keras.Model(inputs, keras.layers.Dense(args.horizon)(make()(inputs)))
+        layer = make()
+        model = keras.Model(inputs, keras.layers.Dense(args.horizon)(layer(inputs)))
         model.compile(optimizer="adam", loss="mse", jit_compile=jit_compile)
+        if hasattr(layer, "check"):
+            layer.check(x)
         start = time.perf_counter()
-        model.train_on_batch(x, y)
-        model.predict_on_batch(x)
+        try:
+            model.train_on_batch(x, y)
+            model.predict_on_batch(x)
+        except Exception as error:  # a candidate this backend cannot run is reported, not timed
+            first[label] = f"fails: {type(error).__name__}"
+            continue
         first[label] = round(time.perf_counter() - start, 2)
         calls[f"{label}/train"] = lambda m=model: m.train_on_batch(x, y)
         calls[f"{label}/inference"] = lambda m=model: m.predict_on_batch(x)
@@ -90,18 +110,20 @@ def table(results, args):
         "| layer | units | mode | " + " | ".join(f"{b} ms (ratio)" for b in args.backends) + " |",
         "|---|---|---|" + "---|" * len(args.backends),
     ]
+    printed = set()
     for name in args.layers:
-        keras_name, tsgate_name = PAIRS[name]
+        keras_name, tsgate_name = {**PAIRS, **VARIANTS}[name]
         for units in args.units:
             for mode in MODES:
                 fastest = min(results[b][f"keras.{keras_name}/{units}/{mode}"] for b in args.backends)
                 for label in (f"keras.{keras_name}", f"tsgate.{tsgate_name}"):
-                    if label.startswith("keras") and name == "sru":
-                        continue  # the LSTM rows are those of `lstm`
+                    if (label, units, mode) in printed:
+                        continue  # a Keras layer's rows come once, with the first candidate of its kind
+                    printed.add((label, units, mode))
                     cells = []
                     for b in args.backends:
-                        ms = results[b][f"{label}/{units}/{mode}"]
-                        cells.append(f"{ms:.1f} ({ms / fastest:.2f})")
+                        ms = results[b].get(f"{label}/{units}/{mode}")
+                        cells.append("fails" if ms is None else f"{ms:.1f} ({ms / fastest:.2f})")
                     lines.append(f"| {label} | {units} | {mode} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -109,7 +131,7 @@ def table(results, args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=list(BACKENDS))
-    parser.add_argument("--layers", nargs="+", default=list(PAIRS), choices=list(PAIRS))
+    parser.add_argument("--layers", nargs="+", default=list(PAIRS), choices=[*PAIRS, *VARIANTS])
     parser.add_argument("--units", nargs="+", type=int, default=[64, 128])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--timesteps", type=int, default=96)
@@ -143,13 +165,15 @@ def main(argv=None):
         proc.wait()
     results = {b: {label: statistics.median(s) for label, s in samples[b].items()} for b in args.backends}
     for name in args.layers:
-        keras_name, tsgate_name = PAIRS[name]
+        keras_name, tsgate_name = {**PAIRS, **VARIANTS}[name]
         for units in args.units:
             for mode in MODES:
                 fastest = min(results[b][f"keras.{keras_name}/{units}/{mode}"] for b in args.backends)
                 for backend in args.backends:
                     label = f"tsgate.{tsgate_name}/{units}"
-                    ms = results[backend][f"{label}/{mode}"]
+                    ms = results[backend].get(f"{label}/{mode}")
+                    if ms is None:
+                        continue
                     line = {
                         "benchmark": "recurrent", "layer": name, "units": units, "mode": mode, "backend": backend,
                         "tsgate_ms": round(ms, 2), "fastest_keras_ms": round(fastest, 2),
