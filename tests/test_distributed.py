@@ -88,7 +88,7 @@ def test_two_workers_agree_with_one_process(tmp_path):
     np.testing.assert_allclose(loaded.predict(panel()).to_numpy(), in_memory.to_numpy(), rtol=1e-5)
 
 
-def test_a_killed_worker_resumes_from_the_backup(tmp_path):
+def test_a_killed_worker_resumes_from_its_checkpoints(tmp_path):
     checkpoints, epochs = tmp_path / "checkpoints", 6
     processes = start_workers(tmp_path, epochs, checkpoints, sleep=2.0)
     deadline = time.time() + 240
@@ -99,17 +99,27 @@ def test_a_killed_worker_resumes_from_the_backup(tmp_path):
     processes[0].kill()  # its collectives wait for the dead peer: both are started again
     for process in processes:
         process.wait()
-    with open(checkpoints / "worker-0" / "training_metadata.json") as f:
-        backed_up = json.load(f)["epoch"]
-    assert backed_up >= 2
+    states = []
+    for index in range(2):
+        with open(checkpoints / f"worker-{index}" / "backup" / "state.json") as f:
+            states.append(json.load(f))
+        for marker in (tmp_path / f"worker-{index}").glob("epoch-*"):
+            marker.unlink()
+    backed_up = states[0]["epoch"]
+    assert backed_up >= 2 and states[1]["epoch"] == backed_up
+    assert states[0]["early_stopping"]["best"] == min(states[0]["history"]["val_loss"])
+    assert all((checkpoints / f"worker-{index}" / "best.keras").exists() for index in range(2))
 
     finish(start_workers(tmp_path, epochs, checkpoints), tmp_path)
     chief, other = fitted(tmp_path, 0), fitted(tmp_path, 1)
-    assert len(chief["history"]["loss"]) == epochs - backed_up < epochs
+    assert len(list((tmp_path / "worker-0").glob("epoch-*"))) == epochs - backed_up  # fewer epochs the second time
+    assert len(chief["history"]["loss"]) == epochs  # the history of the epochs before the kill is kept
+    assert chief["history"]["val_loss"][:backed_up] == states[0]["history"]["val_loss"]
+    assert chief["history"] == other["history"]
     assert all(np.array_equal(a, b) for a, b in zip(chief["weights"], other["weights"]))
     forecast = Forecaster.load(str(tmp_path / "model")).predict(panel())
     assert np.isfinite(forecast.to_numpy()).all()
-    assert not checkpoints.joinpath("worker-0").exists()  # removed when the fit ended
+    assert not checkpoints.joinpath("worker-0", "backup").exists()  # removed when the fit ended
 
 
 @pytest.mark.parametrize("per_series", [False, True])

@@ -15,15 +15,15 @@ weights identical: gradients are all-reduced every step.
     if tsgate.distributed.is_chief(strategy):
         forecaster.save("model")
 
-With `checkpoint_dir`, each worker backs up its training state after every
-epoch (`keras.callbacks.BackupAndRestore` in `checkpoint_dir/worker-<i>`):
-workers killed and started again resume from the last finished epoch.
+With `checkpoint_dir`, each worker keeps tsgate's crash-safe checkpoints
+(`tsgate.training.Checkpoints`) in `checkpoint_dir/worker-<i>`: workers
+killed and started again resume from the last finished epoch with
+EarlyStopping's best value, patience and best weights, as one process does.
 """
 
 import json
 import os
 
-import keras
 import numpy as np
 import pandas as pd
 
@@ -197,24 +197,3 @@ def gather_fitted(strategy, series, ends, windows):
 
 def _plain(value):
     return value.item() if hasattr(value, "item") else value
-
-
-class WorkerBackup(keras.callbacks.BackupAndRestore):
-    """`keras.callbacks.BackupAndRestore` in `directory/worker-<i>`, one per
-    worker (no file written by two); on a restart, the workers check that
-    they resume at the same epoch."""
-
-    def __init__(self, strategy, directory):
-        self.strategy = strategy
-        super().__init__(os.path.join(os.fspath(directory), f"worker-{worker(strategy)[0]}"))
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        epoch = 0
-        if os.path.exists(self._training_metadata_path):
-            with open(self._training_metadata_path) as f:
-                epoch = json.load(f)["epoch"]
-        epochs = all_gather(self.strategy, epoch)
-        if len(set(epochs)) > 1:
-            raise ValueError(f"The workers' backups in {os.path.dirname(self.backup_dir)!r} end at different epochs "
-                             f"{epochs}; delete that directory to start afresh.")

@@ -320,8 +320,8 @@ class Forecaster(BaseEstimator):
         run after tsgate's (TensorBoard, your own). strategy: a
         `tf.distribute` strategy to train in (`tsgate.distributed`: each
         worker passes its own series; batch_size is the global batch; with
-        checkpoint_dir, Keras' BackupAndRestore per worker instead of the
-        checkpoints above). Returns self; the Keras History (of every epoch,
+        checkpoint_dir, the checkpoints above in `checkpoint_dir/worker-<i>`).
+        Returns self; the Keras History (of every epoch,
         those before a resume included) is `history_`, the options
         `fit_options_`."""
         self._check_params()
@@ -383,18 +383,17 @@ class Forecaster(BaseEstimator):
         if strategy is not None:
             local, (datasets, (steps, _)) = datasets[0], distributed.distribute(
                 strategy, datasets, (len(train_starts), len(val_starts)), batch_size)
-            callbacks = [*([distributed.WorkerBackup(strategy, checkpoint_dir)] if checkpoint_dir else []), *callbacks]
-            checkpoint_dir = None
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
             model = self._with_dtype_policy(BUILDERS[self.builder], layout.spec(self.lookback, self.horizon), **options)
             compile_masked(model, keras.optimizers.Adam(self._learning_rate(epochs * steps)),
                            training_loss(self.loss, layout.quantiles))
-        if strategy is not None:
-            distributed.work_around_keras(model, local)
-        fingerprint = {"weights": [list(w.shape) for w in model.weights], "windows": [len(train_starts), len(val_starts)],
-                       "fit": [str(validation), epochs, batch_size, patience], "config": repr(self._plain_params())}
-        history, early_stopping = train(model, *datasets, epochs, patience, verbose, callbacks, checkpoint_dir,
-                                        fingerprint)
+            if strategy is not None:
+                distributed.work_around_keras(model, local)
+            fingerprint = {"weights": [list(w.shape) for w in model.weights],
+                           "windows": [len(train_starts), len(val_starts)],
+                           "fit": [str(validation), epochs, batch_size, patience], "config": repr(self._plain_params())}
+            history, early_stopping = train(model, *datasets, epochs, patience, verbose, callbacks, checkpoint_dir,
+                                            fingerprint, strategy)
         self._check_converged(model, early_stopping)
         windows = {"train": len(train_starts), "validation": len(val_starts), "dropped_for_gaps": dropped}
         ends = [panel.timestamp(panel.time[rows.stop - 1]) for rows in panel.series_slices()]

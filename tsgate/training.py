@@ -19,6 +19,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from tsgate import distributed
 from tsgate._quiet import keras_retracing_quiet
 
 
@@ -137,19 +138,21 @@ def compile_masked(model, optimizer, loss):
     model.compile(optimizer=optimizer, loss=masked, metrics=[ObservedLoss(masked)])
 
 
-def train(model, train, validation, epochs, patience, verbose, callbacks=(), checkpoint_dir=None, fingerprint=None):
+def train(model, train, validation, epochs, patience, verbose, callbacks=(), checkpoint_dir=None, fingerprint=None,
+          strategy=None):
     """Keras fit of `model` on the `train` dataset with EarlyStopping on
     `validation` (best weights restored), `callbacks` after tsgate's, and,
     with `checkpoint_dir`, the crash-safe checkpoints (resuming an
-    interrupted fit of the same `fingerprint`). Returns the History of every
-    epoch (those before a resume included) and the EarlyStopping callback.
+    interrupted fit of the same `fingerprint`; with a `strategy`, one
+    directory per worker). Returns the History of every epoch (those before
+    a resume included) and the EarlyStopping callback.
     For a model compiled by `compile_masked`, `loss` and `val_loss` (in the
     History, and what EarlyStopping, the checkpoints and `callbacks` see)
     are `ObservedLoss`'."""
     early_stopping = keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
     ours, initial_epoch, stopped = [ObservedLossLogs(), StopOnNaN(), early_stopping], 0, False
     if checkpoint_dir is not None:
-        checkpoints = Checkpoints(os.fspath(checkpoint_dir), early_stopping, fingerprint)
+        checkpoints = Checkpoints(os.fspath(checkpoint_dir), early_stopping, fingerprint, strategy)
         initial_epoch, stopped = checkpoints.restore(model)
         ours.append(checkpoints)
     with keras_retracing_quiet():  # each new model traces its own steps; TensorFlow counts them together
@@ -214,15 +217,25 @@ class Checkpoints(keras.callbacks.Callback):
     state carries a fingerprint of the configuration, the data's windows and
     the fit arguments: a directory holding another fit's state is an error,
     never a silent resume. Must follow the EarlyStopping callback it restores.
+
+    With a `tf.distribute` `strategy` across workers, each worker keeps its
+    own checkpoints in `checkpoint_dir/worker-<i>/` (no file is written by
+    two; saving reads mirrored variables through collectives, so every
+    worker saves), and a resume checks that every worker resumes at the
+    same epoch.
     """
 
     STATE = "state.json"
     KEYS = ("fingerprint", "epoch", "weights", "stopped", "history", "early_stopping")
 
-    def __init__(self, directory, early_stopping, fingerprint):
+    def __init__(self, directory, early_stopping, fingerprint, strategy=None):
         super().__init__()
+        index, count = (0, 1) if strategy is None else distributed.worker(strategy)
+        if count > 1:
+            directory = os.path.join(directory, f"worker-{index}")
         self.directory, self.backup = directory, os.path.join(directory, "backup")
         self.early_stopping, self.fingerprint = early_stopping, fingerprint
+        self.strategy = strategy if count > 1 else None
         self.state, self.history = None, {}
 
     def restore(self, model):
@@ -250,6 +263,11 @@ class Checkpoints(keras.callbacks.Callback):
                     "configuration; call fit exactly as before to resume it, or give another `checkpoint_dir`."
                 )
         self._remove_leftovers(state)
+        if self.strategy is not None:
+            epochs = distributed.all_gather(self.strategy, 0 if state is None else state["epoch"])
+            if len(set(epochs)) > 1:
+                raise ValueError(f"The workers' checkpoints in {os.path.dirname(self.directory)!r} end at different "
+                                 f"epochs {epochs}; delete that directory to start afresh.")
         if state is None:
             return 0, False
         if not model.optimizer.built:
