@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -120,6 +121,54 @@ def test_a_killed_worker_resumes_from_its_checkpoints(tmp_path):
     forecast = Forecaster.load(str(tmp_path / "model")).predict(panel())
     assert np.isfinite(forecast.to_numpy()).all()
     assert not checkpoints.joinpath("worker-0", "backup").exists()  # removed when the fit ended
+
+
+def worker_checkpoints(tmp_path, monkeypatch, replies):
+    """Worker 0 of 2's `Checkpoints` in `tmp_path/worker-0` and a fresh model; its
+    all-gathers answer with its own value and then the other worker's next reply."""
+    from tsgate import distributed, training
+
+    monkeypatch.setattr(distributed, "worker", lambda strategy: (0, 2))
+    monkeypatch.setattr(distributed, "all_gather", lambda strategy, value: [value, replies.pop(0)])
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    stopping = keras.callbacks.EarlyStopping(patience=9, restore_best_weights=True)
+    return model, stopping, training.Checkpoints(str(tmp_path), stopping, {"fit": 1}, strategy="a strategy")
+
+
+def test_workers_one_epoch_apart_resume_together_at_the_lower_epoch(tmp_path, monkeypatch):
+    x, y = np.random.default_rng(0).normal(size=(2, 32, 3)), np.zeros((32, 1))
+    model, stopping, checkpoints = worker_checkpoints(tmp_path, monkeypatch, [[None, []], None])
+    assert checkpoints.restore(model) == (0, False)  # a first fit: nothing to resume on either worker
+    after = []
+    record = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: after.append(model.get_weights()))
+    model.fit(x[0], y, validation_data=(x[1], y), epochs=3, verbose=0, callbacks=[stopping, checkpoints, record])
+    backup = tmp_path / "worker-0" / "backup"
+    assert json.loads((backup / "state.json").read_text())["previous"]["epoch"] == 2
+
+    model, stopping, checkpoints = worker_checkpoints(tmp_path, monkeypatch, [[None, [2, 1]], None])
+    assert checkpoints.restore(model) == (2, False)  # the other worker was killed before saving epoch 3
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), after[1]))
+    assert json.loads((backup / "state.json").read_text())["epoch"] == 2
+    assert not (backup / "epoch-3.weights.h5").exists()
+    assert len(checkpoints.history["loss"]) == 2
+
+
+def test_a_worker_that_cannot_resume_stops_every_worker_and_none_kept_starts_afresh(tmp_path, monkeypatch):
+    x = np.random.default_rng(0).normal(size=(32, 3))
+    model, stopping, checkpoints = worker_checkpoints(tmp_path, monkeypatch, [[None, []], None])
+    checkpoints.restore(model)
+    model.fit(x, x[:, :1], validation_data=(x, x[:, :1]), epochs=2, verbose=0, callbacks=[stopping, checkpoints])
+
+    model, _, checkpoints = worker_checkpoints(tmp_path, monkeypatch, [["its state is unreadable", []]])
+    with pytest.raises(ValueError, match="worker 1: its state is unreadable"):
+        checkpoints.restore(model)
+
+    model, _, checkpoints = worker_checkpoints(tmp_path, monkeypatch, [[None, []], None])  # worker 1 had finished
+    with pytest.warns(UserWarning, match="keep no common epoch"):
+        assert checkpoints.restore(model) == (0, False)
+    assert os.listdir(tmp_path / "worker-0" / "backup") == []
 
 
 @pytest.mark.parametrize("per_series", [False, True])

@@ -16,9 +16,10 @@ weights identical: gradients are all-reduced every step.
         forecaster.save("model")
 
 With `checkpoint_dir`, each worker keeps tsgate's crash-safe checkpoints
-(`tsgate.training.Checkpoints`) in `checkpoint_dir/worker-<i>`: workers
-killed and started again resume from the last finished epoch with
-EarlyStopping's best value, patience and best weights, as one process does.
+(`tsgate.training.Checkpoints`) in `checkpoint_dir/worker-<i>` (with more
+than one worker): workers killed and started again resume from the last
+epoch all of them finished, with EarlyStopping's best value, patience and
+best weights, as one process does.
 """
 
 import json

@@ -320,8 +320,9 @@ class Forecaster(BaseEstimator):
         run after tsgate's (TensorBoard, your own). strategy: a
         `tf.distribute` strategy to train in (`tsgate.distributed`: each
         worker passes its own series; batch_size is the global batch; with
-        checkpoint_dir, the checkpoints above in `checkpoint_dir/worker-<i>`).
-        Returns self; the Keras History (of every epoch,
+        checkpoint_dir and more than one worker, the checkpoints above in
+        `checkpoint_dir/worker-<i>`, resumed at the same epoch on every
+        worker). Returns self; the Keras History (of every epoch,
         those before a resume included) is `history_`, the options
         `fit_options_`."""
         self._check_params()

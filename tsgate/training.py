@@ -14,6 +14,7 @@ import math
 import os
 import shutil
 import sys
+import warnings
 
 import keras
 import numpy as np
@@ -177,6 +178,12 @@ class StopOnNaN(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def _failure(messages):
+    """A ValueError naming each worker whose message (an error's) is not None, or None."""
+    failures = [f"worker {index}: {message}" for index, message in enumerate(messages) if message]
+    return ValueError("Cannot resume the workers' fit: " + " | ".join(failures)) if failures else None
+
+
 def _fsync(path):
     descriptor = os.open(path, os.O_RDONLY)
     try:
@@ -218,11 +225,11 @@ class Checkpoints(keras.callbacks.Callback):
     the fit arguments: a directory holding another fit's state is an error,
     never a silent resume. Must follow the EarlyStopping callback it restores.
 
-    With a `tf.distribute` `strategy` across workers, each worker keeps its
-    own checkpoints in `checkpoint_dir/worker-<i>/` (no file is written by
-    two; saving reads mirrored variables through collectives, so every
-    worker saves), and a resume checks that every worker resumes at the
-    same epoch.
+    With a `tf.distribute` `strategy` of more than one worker, each worker
+    keeps its own checkpoints in `checkpoint_dir/worker-<i>/` (no file is
+    written by two; saving reads mirrored variables through collectives, so
+    every worker saves), its state also names the files of the epoch before
+    (`previous`), and the workers resume at the same epoch (`_agree`).
     """
 
     STATE = "state.json"
@@ -237,47 +244,98 @@ class Checkpoints(keras.callbacks.Callback):
         self.early_stopping, self.fingerprint = early_stopping, fingerprint
         self.strategy = strategy if count > 1 else None
         self.state, self.history = None, {}
+        self.last = None  # the state last written or resumed, without its `previous`
 
     def restore(self, model):
         """Loads the state of an interrupted fit, if any, into `model`; returns
         the epoch to resume at and whether training had already stopped
         (early stopping or NaN). `history` then holds the epochs before."""
         try:
+            state = self._read_state()
+        except ValueError as error:
+            if self.strategy is None:
+                raise
+            state = error
+        if self.strategy is not None:
+            state = self._agree(state)
+        self._remove_leftovers(state)
+        error = None
+        if state is not None:
+            if not model.optimizer.built:
+                model.optimizer.build(model.trainable_variables)
+            try:
+                model.load_weights(os.path.join(self.backup, state["weights"]))
+            except (OSError, ValueError) as failure:
+                error = ValueError(f"Cannot load the checkpoint {state['weights']!r} in {self.backup!r} ({failure}); "
+                                   f"delete {self.backup!r} to start afresh.")
+        if self.strategy is not None:
+            error = error or _failure(distributed.all_gather(self.strategy, None if error is None else str(error)))
+        if error is not None:
+            raise error
+        if state is None:
+            return 0, False
+        self.state, self.history = state, {key: list(values) for key, values in state["history"].items()}
+        self.last = {key: value for key, value in state.items() if key != "previous"}
+        return state["epoch"], state["stopped"]
+
+    def _read_state(self):
+        """This directory's state (None: none to resume); a ValueError says what is wrong."""
+        try:
             os.makedirs(self.backup, exist_ok=True)
         except OSError as error:
             raise ValueError(f"Cannot create the checkpoint directory {self.backup!r}: {error}") from None
         path = os.path.join(self.backup, self.STATE)
-        state = None
-        if os.path.exists(path):
-            try:
-                with open(path) as f:
-                    state = json.load(f)
-            except (OSError, ValueError) as error:
-                state = error
-            if not isinstance(state, dict) or not set(self.KEYS) <= set(state):
-                raise ValueError(f"The checkpoint state {path!r} is unreadable ({state!r}); tsgate's fit did not "
-                                 f"write it. Delete {self.backup!r} to start afresh.")
-            if state.get("fingerprint") != json.loads(json.dumps(self.fingerprint)):
-                raise ValueError(
-                    f"{self.directory!r} holds the checkpoints of an interrupted fit with other arguments, data or "
-                    "configuration; call fit exactly as before to resume it, or give another `checkpoint_dir`."
-                )
-        self._remove_leftovers(state)
-        if self.strategy is not None:
-            epochs = distributed.all_gather(self.strategy, 0 if state is None else state["epoch"])
-            if len(set(epochs)) > 1:
-                raise ValueError(f"The workers' checkpoints in {os.path.dirname(self.directory)!r} end at different "
-                                 f"epochs {epochs}; delete that directory to start afresh.")
-        if state is None:
-            return 0, False
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        model.load_weights(os.path.join(self.backup, state["weights"]))
-        self.state, self.history = state, {key: list(values) for key, values in state["history"].items()}
-        return state["epoch"], state["stopped"]
+        if not os.path.exists(path):
+            return None
+        try:
+            with open(path) as f:
+                state = json.load(f)
+        except (OSError, ValueError) as error:
+            state = error
+        if not isinstance(state, dict) or not set(self.KEYS) <= set(state):
+            raise ValueError(f"The checkpoint state {path!r} is unreadable ({state!r}); tsgate's fit did not "
+                             f"write it. Delete {self.backup!r} to start afresh.")
+        if state.get("fingerprint") != json.loads(json.dumps(self.fingerprint)):
+            raise ValueError(
+                f"{self.directory!r} holds the checkpoints of an interrupted fit with other arguments, data or "
+                "configuration; call fit exactly as before to resume it, or give another `checkpoint_dir`."
+            )
+        return state
+
+    def _agree(self, state):
+        """The state this worker resumes from, at the same epoch on every
+        worker (a collective). Workers save without waiting for each other,
+        so a kill can leave some one epoch ahead: each keeps the state
+        before its last (`previous`), and all resume at the lowest epoch. A
+        worker's error (`state` a ValueError) is raised on every worker.
+        Where no epoch is kept by all (a worker had finished and removed its
+        state), all start afresh, with a warning."""
+        error = state if isinstance(state, ValueError) else None
+        kept = [] if state is None or error else [state["epoch"], (state.get("previous") or {}).get("epoch")]
+        views = distributed.all_gather(self.strategy, [None if error is None else str(error), kept])
+        failure = _failure([message for message, _ in views])
+        if failure:
+            raise failure
+        target = min(epochs[0] if epochs else 0 for _, epochs in views)
+        if target and all(target in epochs for _, epochs in views):
+            if state["epoch"] != target:  # back one epoch: the state file says so before the newer files go
+                state = {**state["previous"], "previous": None}
+                text = json.dumps(state)
+                _write_atomically(os.path.join(self.backup, self.STATE), lambda path: _write_text(path, text))
+            return state
+        if any(epochs for _, epochs in views):
+            warnings.warn(f"tsgate: the workers' checkpoints in {os.path.dirname(self.directory)!r} keep no common "
+                          f"epoch (last epochs {[epochs[:1] for _, epochs in views]}); training starts afresh.",
+                          stacklevel=2)
+        if state is not None:  # the state file first, as in `finish`
+            os.remove(os.path.join(self.backup, self.STATE))
+        return None
 
     def _remove_leftovers(self, state):
-        keep = {self.STATE} if state is None else {self.STATE, state["weights"], state["early_stopping"]["best_weights"]}
+        keep = {self.STATE}
+        for kept in (state, (state or {}).get("previous")):
+            if kept:
+                keep |= {kept["weights"], kept["early_stopping"]["best_weights"]}
         for name in os.listdir(self.backup):
             if name not in keep:
                 os.remove(os.path.join(self.backup, name))
@@ -317,9 +375,10 @@ class Checkpoints(keras.callbacks.Callback):
             "early_stopping": {"best": best, "wait": int(stopping.wait), "best_epoch": int(stopping.best_epoch),
                                "stopped_epoch": int(stopping.stopped_epoch), "best_weights": self.best_file},
         }
-        text = json.dumps(state)
+        text = json.dumps({**state, "previous": self.last if self.strategy is not None else None})
         _write_atomically(os.path.join(self.backup, self.STATE), lambda path: _write_text(path, text))
-        self._remove_leftovers(state)
+        self.last = json.loads(json.dumps(state))
+        self._remove_leftovers(json.loads(text))
 
     def finish(self):
         """Removes the backup once the fit is over: the state file first, so
