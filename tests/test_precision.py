@@ -66,6 +66,16 @@ def test_the_option_round_trips_save_and_load(fitted):
     assert np.all(np.abs(ours["y"].to_numpy() - 1000) < 20)  # raw units, level kept in float32
 
 
+def test_plain_keras_load_model_restores_the_policy_of_every_layer(fitted):
+    forecaster, _, path, df = fitted
+    model = keras.saving.load_model(os.path.join(path, "model.keras"))  # under the global float32 policy
+    computing = lambda m: [pair for pair in _policy_counts(m) if pair[0] != "InputLayer"]  # noqa: E731
+    assert computing(model) == computing(forecaster.model_)
+    rng = np.random.default_rng(0)
+    batch = {name: rng.normal(size=(4, *i.shape[1:])).astype("float32") for name, i in forecaster.model_.input.items()}
+    np.testing.assert_array_equal(model.predict(batch, verbose=0), forecaster.model_.predict(batch, verbose=0))
+
+
 def test_the_bf16_export_serves_float32_raw_units(fitted, tmp_path):
     forecaster, _, _, df = fitted
     path = forecaster.export(tmp_path / "models", version=1)

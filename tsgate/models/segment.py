@@ -100,12 +100,13 @@ class SegmentForecast(keras.layers.Layer):
         self.recurrent = recurrent
         self.units = recurrent.cell.units if hasattr(recurrent, "cell") else recurrent.units
         self.out_segments = math.ceil(horizon / segment_length)
-        self.embed = keras.layers.Dense(self.units, activation="relu", name="segment_embedding")
-        self.project = keras.layers.Dense(segment_length * self.levels, name="segment_projection")
-        self.drop = keras.layers.Dropout(dropout)
-        self.future_embed = keras.layers.Dense(self.units, name="future_embedding")
-        self.static_embed = keras.layers.Dense(self.units, name="static_embedding")
-        self.linear_map = keras.layers.Dense(horizon, name="linear_path") if linear else None
+        policy = self.dtype_policy  # the sublayers compute as this layer does, whatever the global policy at load
+        self.embed = keras.layers.Dense(self.units, activation="relu", name="segment_embedding", dtype=policy)
+        self.project = keras.layers.Dense(segment_length * self.levels, name="segment_projection", dtype=policy)
+        self.drop = keras.layers.Dropout(dropout, dtype=policy)
+        self.future_embed = keras.layers.Dense(self.units, name="future_embedding", dtype=policy)
+        self.static_embed = keras.layers.Dense(self.units, name="static_embedding", dtype=policy)
+        self.linear_map = keras.layers.Dense(horizon, name="linear_path", dtype=policy) if linear else None
 
     def build(self, past_shape, past_covariates_shape=None, future_covariates_shape=None, static_shape=None):
         lookback, self.channels = past_shape[1], past_shape[2]
