@@ -165,6 +165,13 @@ def test_a_worker_that_cannot_resume_stops_every_worker_and_none_kept_starts_afr
     with pytest.raises(ValueError, match="worker 1: its state is unreadable"):
         checkpoints.restore(model)
 
+    (tmp_path / "worker-0" / "backup" / "epoch-2.weights.h5").write_bytes(b"torn")
+    replies = [[None, [2, 1]], None]
+    model, _, checkpoints = worker_checkpoints(tmp_path, monkeypatch, replies)
+    with pytest.raises(ValueError, match="Cannot load the checkpoint 'epoch-2.weights.h5'"):
+        checkpoints.restore(model)
+    assert replies == []  # this worker still took part in the gather the others wait in
+
     model, _, checkpoints = worker_checkpoints(tmp_path, monkeypatch, [[None, []], None])  # worker 1 had finished
     with pytest.warns(UserWarning, match="keep no common epoch"):
         assert checkpoints.restore(model) == (0, False)

@@ -268,8 +268,9 @@ class Checkpoints(keras.callbacks.Callback):
             except (OSError, ValueError) as failure:
                 error = ValueError(f"Cannot load the checkpoint {state['weights']!r} in {self.backup!r} ({failure}); "
                                    f"delete {self.backup!r} to start afresh.")
-        if self.strategy is not None:
-            error = error or _failure(distributed.all_gather(self.strategy, None if error is None else str(error)))
+        if self.strategy is not None:  # every worker gathers, so that none is left waiting
+            failure = _failure(distributed.all_gather(self.strategy, None if error is None else str(error)))
+            error = error or failure
         if error is not None:
             raise error
         if state is None:
