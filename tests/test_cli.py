@@ -293,10 +293,6 @@ TRAIN = ["--target", "y", "--lookback", "12", "--horizon", "3", "--units", "4", 
      "--holidays Christmas: not a holiday calendar of pandas.tseries.holiday"),
     (["evaluate", "{root}/data.csv", "--model", "{root}/model"],
      "model was trained without --test: give `evaluate --test`"),
-    (["forecast", "{root}/data.csv", "--model", "{root}/model", "--output", "{root}/f.txt"],
-     r"--output .*f.txt: unknown suffix '.txt'; write .csv, .parquet, .pq"),
-    (["backtest", "{root}/data.csv", "--model", "{root}/model", "--forecasts", "{root}/f"],
-     r"--forecasts .*/f: unknown suffix '\(none\)'"),
     (["plot", "{root}/data.csv", "--model", "{root}/model", "--output", "{root}/p.xyz"], "unknown image suffix 'xyz'"),
     (["forecast", "{root}/data.csv", "--model", "{root}/nowhere"], "No saved forecaster at .*nowhere"),
     (["forecast", "{root}/data.csv", "--model", "{root}/corrupted"], "corrupted/forecaster.json: not valid JSON"),
@@ -323,6 +319,23 @@ def test_argparse_refuses_bad_values(workspace, option, expected):
     assert status == 2 and re.match(rf"tsgate train: error: argument {option[0]}: {expected}", lines[-1]), lines
     status, lines = run_in_process("export", "--model", workspace / "model", "--output", workspace / "s", "--version", "0")
     assert status == 2 and "argument --version: expected a positive integer, got '0'" in lines[-1]
+
+
+@pytest.mark.parametrize(("argv", "option"), [
+    (["forecast", "{root}/data.csv", "--model", "{root}/model", "--output", "{root}/f.txt"], "--output"),
+    (["evaluate", "{root}/data.csv", "--model", "{root}/model", "--test", "0.3", "--output", ".."], "--output"),
+    (["backtest", "{root}/data.csv", "--model", "{root}/model", "--forecasts", "{root}/f"], "--forecasts"),
+    (["backtest", "{root}/data.csv", "--model", "{root}/model", "--output", "{root}/m.PQ.gz"], "--output"),
+])
+def test_output_tables_are_checked_before_any_work(workspace, argv, option):
+    """A table path without .csv/.parquet/.pq is refused when the command line
+    is parsed: no data read, no warning printed (evaluating the model's own
+    training rows warns), no fold fitted."""
+    argv = [a.format(root=workspace) for a in argv]
+    status, lines = run_in_process(*argv)
+    assert status == 2 and not any(line.startswith("tsgate: warning") for line in lines), lines
+    assert re.fullmatch(rf"tsgate {argv[0]}: error: argument {option}: expected a path ending in "
+                        rf"\.csv, \.parquet, \.pq \(CSV or Parquet\), got '{re.escape(argv[-1])}'", lines[-1]), lines
 
 
 def test_warnings_are_one_line(tmp_path):

@@ -124,6 +124,15 @@ def cutoff(text):
     return stamp
 
 
+def table_path(text):
+    """argparse type: an output table path ending in .csv, .parquet or .pq,
+    refused before any data is read or model fitted."""
+    if os.path.splitext(text)[1].lower() not in TABLE_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"expected a path ending in {', '.join(TABLE_SUFFIXES)} "
+                                         f"(CSV or Parquet), got {text!r}")
+    return text
+
+
 def key_value(text):
     """argparse type: KEY=VALUE, the value read as JSON (else kept as text)."""
     key, sep, value = text.partition("=")
@@ -188,20 +197,11 @@ def read_for(forecaster, path, time_column=None):
     return frame
 
 
-def table_suffix(path, option="--output"):
-    """The suffix of an output table path: .csv, .parquet or .pq."""
-    suffix = os.path.splitext(str(path))[1].lower()
-    if suffix not in TABLE_SUFFIXES:
-        raise CommandError(f"{option} {path}: unknown suffix {suffix or '(none)'!r}; "
-                           f"write {', '.join(TABLE_SUFFIXES)} (CSV or Parquet).")
-    return suffix
-
-
-def write_table(frame, path, option="--output"):
-    """Writes `frame` (with its index) as Parquet or CSV, chosen by the suffix of `path`."""
-    parquet = TABLE_SUFFIXES[table_suffix(path, option)] == "Parquet"
+def write_table(frame, path):
+    """Writes `frame` (with its index) as Parquet or CSV, chosen by the suffix
+    of `path` (checked by `table_path` when the command line was parsed)."""
     try:
-        if parquet:
+        if TABLE_SUFFIXES[os.path.splitext(path)[1].lower()] == "Parquet":
             frame.to_parquet(path)
         else:
             frame.to_csv(path)
@@ -392,7 +392,8 @@ def build_parser():
     evaluate.add_argument("--test", type=cutoff,
                           help="test cut-off, a fraction or a timestamp (default: the one given to train)")
     add_scoring_options(evaluate)
-    evaluate.add_argument("--output", help="write the table here (.csv, .parquet or .pq; default: print it)")
+    evaluate.add_argument("--output", type=table_path,
+                          help="write the table here (.csv, .parquet or .pq; default: print it)")
 
     backtest = commands.add_parser("backtest", help="rolling-origin evaluation, refitting copies of the model",
                                    description="Fits copies of the saved model's configuration on each fold; "
@@ -404,8 +405,9 @@ def build_parser():
     backtest.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
                           help="fit a copy for every fold (default), or only for the first")
     add_scoring_options(backtest)
-    backtest.add_argument("--output", help="write the metrics of every fold here (.csv, .parquet or .pq)")
-    backtest.add_argument("--forecasts", metavar="FILE",
+    backtest.add_argument("--output", type=table_path,
+                          help="write the metrics of every fold here (.csv, .parquet or .pq)")
+    backtest.add_argument("--forecasts", type=table_path, metavar="FILE",
                           help="write every fold's forecasts here (.csv, .parquet or .pq)")
     add_fit_options(backtest, verbose=0)
 
@@ -413,7 +415,8 @@ def build_parser():
                                    description="Forecasts in raw units after the last timestamp of each series.")
     add_data_options(forecast)
     forecast.add_argument("--future", metavar="FILE", help="CSV or Parquet of the future covariates for the horizon")
-    forecast.add_argument("--output", help="write the forecast here (.csv, .parquet or .pq; default: print it)")
+    forecast.add_argument("--output", type=table_path,
+                          help="write the forecast here (.csv, .parquet or .pq; default: print it)")
 
     plot = commands.add_parser("plot", help="plot the forecast, or forecasts from rolling origins, against the data",
                                description="Draws the forecast after the end of the data or, with --start, the "
@@ -558,15 +561,12 @@ def evaluate(args):
 def backtest(args):
     forecaster, _ = load_model(args.model)
     df = read_for(forecaster, args.data, args.time_column)
-    for path, option in ((args.output, "--output"), (args.forecasts, "--forecasts")):
-        if path:
-            table_suffix(path, option)  # before the folds are fitted
     result = forecaster.backtest(df, folds=args.folds, test=args.test, refit=args.refit, by=args.by,
                                  season=args.season, verbose=args.verbose, **fit_arguments(args))
     show(result.folds, None)
     show(result.metrics, args.output)
     if args.forecasts:
-        write_table(result.forecasts, args.forecasts, "--forecasts")
+        write_table(result.forecasts, args.forecasts)
 
 
 def forecast(args):
