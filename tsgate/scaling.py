@@ -226,14 +226,13 @@ def _standardize(values):
     mean 0, standard deviation 1; a constant column is only centred."""
     if values.ndim != 2 or len(values) == 0:
         raise ValueError(f"Cannot scale static covariates from an array of shape {values.shape}; expected (series, n).")
-    mean, std = values.mean(axis=0), values.std(axis=0)
-    std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
-    return 1.0 / std, -mean / std
+    return _standardize_moments(*_moments(values))
 
 
 def _standardize_moments(count, mean, m2):
     """`_standardize` from the count, the means `(n,)` and the sums of
-    squared deviations from them `(n,)`."""
+    squared deviations from them `(n,)` (the statistics merged across
+    workers, `merge_statistics`)."""
     mean, std = np.asarray(mean, "float64"), np.sqrt(np.asarray(m2, "float64") / count)
     std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
     return 1.0 / std, -mean / std
