@@ -125,7 +125,7 @@ def sites_model(tmp_path_factory):
         "--stride", "2", "--units", "4", "--layers", "2", "--cell", "lstm", "--loss", "mae", "--learning-rate", "0.01",
         "--schedule", "cosine", "--seed", "5", "--builder-option", "dropout=0.1", "--freq", "h",
         "--test", "2024-01-15", "--validation", "0.25", "--epochs", "1", "--batch-size", "32", "--patience", "1",
-        "--verbose", "0")
+        "--steps-per-epoch", "3", "--verbose", "0")
     assert status == 0, err
     assert "test part from 2024-01-15 00:00:00" in out
     return root
@@ -142,6 +142,8 @@ def test_train_stores_every_option_with_the_model(sites_model):
         "past_covariates": ["x", "shift"], "target_transform": "log1p", "non_negative": True,
     }
     assert {name: params[name] for name in expected} == expected
+    assert Forecaster.load(sites_model / "m").fit_options_ == {
+        "validation": 0.25, "epochs": 1, "batch_size": 32, "patience": 1, "steps_per_epoch": 3}
     with open(sites_model / "m" / cli.STATE_FILE) as f:
         assert json.load(f) == {"test": "2024-01-15 00:00:00"}
 

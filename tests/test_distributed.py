@@ -231,6 +231,9 @@ def test_mirrored_strategy_in_one_process_trains_like_fit():
                                               strategy=tf.distribute.MirroredStrategy(["/cpu:0"]))
     assert forecaster.fit_options_["batch_size"] == 16
     assert np.isfinite(forecaster.predict(panel()).to_numpy()).all()
+    stepped = Forecaster(**FORECASTER).fit(panel(), validation=0.25, epochs=2, batch_size=16, verbose=0,
+                                           strategy=tf.distribute.MirroredStrategy(["/cpu:0"]), steps_per_epoch=3)
+    assert int(stepped.model_.optimizer.iterations.numpy()) == 6
 
 
 def test_cli_train_distributed_needs_tf_config(tmp_path, monkeypatch, capsys):

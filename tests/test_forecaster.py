@@ -235,7 +235,8 @@ def test_refitting_infers_the_new_frames_frequency():
     [({"epochs": 0}, "epochs"), ({"epochs": 2.0}, "epochs"), ({"batch_size": "64"}, "batch_size"),
      ({"patience": -1}, "patience"), ({"validation": None}, "validation"), ({"validation": 1.5}, "validation"),
      ({"validation": [0.2]}, "validation"), ({"checkpoint_dir": 3}, "checkpoint_dir"), ({"verbose": 5}, "verbose"),
-     ({"verbose": 0.0}, "verbose"), ({"batch_size": 2**31}, "batch_size")],
+     ({"verbose": 0.0}, "verbose"), ({"batch_size": 2**31}, "batch_size"), ({"steps_per_epoch": 0}, "steps_per_epoch"),
+     ({"steps_per_epoch": 2.5}, "steps_per_epoch")],
 )
 def test_bad_fit_arguments_are_named_before_anything_runs(kwargs, argument):
     forecaster = Forecaster("y", lookback=24, horizon=6, units=4)

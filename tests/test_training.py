@@ -31,12 +31,27 @@ def test_callbacks_run_with_tsgates_and_fit_options_are_kept(tmp_path):
                    callbacks=[recorder, keras.callbacks.CSVLogger(str(tmp_path / "log.csv"))])
     assert recorder.epochs == [(0, ["loss", "val_loss"]), (1, ["loss", "val_loss"])]
     assert (tmp_path / "log.csv").read_text().count("\n") == 3  # a header and one row per epoch
-    options = {"validation": 0.25, "epochs": 2, "batch_size": 16, "patience": 4}
+    options = {"validation": 0.25, "epochs": 2, "batch_size": 16, "patience": 4, "steps_per_epoch": None}
     assert forecaster.fit_options_ == options
     assert Forecaster.load(forecaster.save(tmp_path / "f")).fit_options_ == options
     timed = Forecaster("y", lookback=12, horizon=3, units=4).fit(hourly(120), validation="2024-01-05", epochs=1,
                                                                  verbose=0)
     assert timed.fit_options_["validation"] == "2024-01-05"
+
+
+@pytest.mark.parametrize("steps_per_epoch", [None, 2, 12])
+def test_steps_per_epoch_sets_the_batches_of_an_epoch_and_the_schedule(steps_per_epoch):
+    """None: an epoch is one pass (76 training windows, batches of 16: 5
+    steps); else that many batches, fewer than a pass or more (the windows
+    repeated). The cosine schedule reaches 0 at the last step either way."""
+    recorder = Recorder()
+    forecaster = Forecaster("y", lookback=12, horizon=3, units=4, schedule="cosine")
+    forecaster.fit(hourly(120), validation=0.25, epochs=3, batch_size=16, patience=5, verbose=0,
+                   steps_per_epoch=steps_per_epoch, callbacks=[recorder])
+    assert forecaster.windows_["train"] == 76 and len(recorder.epochs) == 3
+    assert int(forecaster.model_.optimizer.iterations) == 3 * (steps_per_epoch or 5)
+    assert float(forecaster.model_.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-7)
+    assert forecaster.fit_options_["steps_per_epoch"] == steps_per_epoch
 
 
 @pytest.mark.parametrize("callbacks", [keras.callbacks.History(), [print], "tensorboard"])

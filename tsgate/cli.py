@@ -31,7 +31,7 @@ from tsgate import presets
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 USAGE_STATUS = 2
 STATE_FILE = "cli.json"  # beside model.keras and forecaster.json
-FIT_OPTIONS = ("validation", "epochs", "batch_size", "patience")
+FIT_OPTIONS = ("validation", "epochs", "batch_size", "patience", "steps_per_epoch")
 TABLE_SUFFIXES = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}
 # The library's choices (tsgate.models, tsgate.scaling, tsgate.data), here so
 # that `--help` needs no framework; tests/test_cli.py checks they agree.
@@ -302,6 +302,8 @@ def add_fit_options(command, verbose=2):
     fit.add_argument("--epochs", type=positive_int, help="default: the preset's (backtest: the model's), else 20")
     fit.add_argument("--batch-size", type=positive_int, help="default 64")
     fit.add_argument("--patience", type=non_negative_int, help="EarlyStopping's patience (default 5)")
+    fit.add_argument("--steps-per-epoch", type=positive_int,
+                     help="batches an epoch (training windows repeated; default: one pass over them)")
     fit.add_argument("--verbose", type=int, default=verbose, choices=[0, 1, 2],
                      help=f"Keras progress: 0 silent, 1 bar, 2 one line per epoch (default {verbose})")
 

@@ -149,17 +149,20 @@ def replica_batch(strategy, batch_size):
     return batch_size // replicas
 
 
-def distribute(strategy, datasets, windows, batch):
+def distribute(strategy, datasets, windows, batch, train_steps=None):
     """`datasets` (a tf.data.Dataset of `batch` windows each, per replica, of
     this worker's `windows`) as the strategy's distributed datasets with the
     same number of steps on every worker: each cycles through its windows
-    for as many steps as the worker with the most needs. Returns them and
-    that number of steps."""
+    for as many steps as the worker with the most needs (the first dataset,
+    for `train_steps` steps when given). Returns them and those numbers of
+    steps."""
     local = len(strategy.extended.worker_devices)
     counts = all_gather(strategy, [int(n) for n in windows])
     steps = [max(-(-int(n) // (batch * local)) for n in column) for column in zip(*counts)]
     if min(steps) == 0:
         raise ValueError("No worker has a window to train or validate on.")
+    if train_steps is not None:
+        steps[0] = train_steps
     distributed = [strategy.distribute_datasets_from_function(lambda _, d=dataset, s=n: d.repeat().take(s * local))
                    for dataset, n in zip(datasets, steps)]
     return distributed, steps

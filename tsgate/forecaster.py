@@ -305,7 +305,7 @@ class Forecaster(BaseEstimator):
 
     # -------------------------------------------------------------------- fit
     def fit(self, df, validation=0.2, epochs=20, batch_size=64, patience=5, checkpoint_dir=None, verbose="auto",
-            callbacks=None, strategy=None):
+            callbacks=None, strategy=None, steps_per_epoch=None):
         """Fits the scaler on the training rows and the model on the training
         windows (targets before the validation cutoff), with EarlyStopping on
         the validation windows and the best weights restored. Targets that
@@ -322,13 +322,20 @@ class Forecaster(BaseEstimator):
         worker passes its own series; batch_size is the global batch; with
         checkpoint_dir and more than one worker, the checkpoints above in
         `checkpoint_dir/worker-<i>`, resumed at the same epoch on every
-        worker). Returns self; the Keras History (of every epoch,
-        those before a resume included) is `history_`, the options
+        worker). steps_per_epoch: None, an epoch is one pass over the
+        training windows; or that many batches of the training windows,
+        reshuffled and repeated (Keras' `steps_per_epoch`), so that early
+        stopping, the checkpoints and the schedule (`epochs *
+        steps_per_epoch` steps long) count in steps, whatever the size of
+        the data. Returns self; the Keras History (of every epoch, those
+        before a resume included) is `history_`, the options
         `fit_options_`."""
         self._check_params()
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             check_positive_int(name, value, LARGEST)
         check_non_negative_int("patience", patience)
+        if steps_per_epoch is not None:
+            check_positive_int("steps_per_epoch", steps_per_epoch, LARGEST)
         if checkpoint_dir is not None and not (isinstance(checkpoint_dir, (str, os.PathLike)) and os.fspath(checkpoint_dir)):
             raise invalid("checkpoint_dir", "None or a directory path", checkpoint_dir)
         if isinstance(verbose, float):
@@ -380,10 +387,12 @@ class Forecaster(BaseEstimator):
                    **(self.builder_options or {})}
         datasets = [self._dataset(panel, arrays, train_starts, batch_size, shuffle=True, static=static, labels=labels),
                     self._dataset(panel, arrays, val_starts, batch_size, static=static, labels=labels)]
-        steps = -(-len(train_starts) // batch_size)
+        steps = steps_per_epoch or -(-len(train_starts) // batch_size)
         if strategy is not None:
             local, (datasets, (steps, _)) = datasets[0], distributed.distribute(
-                strategy, datasets, (len(train_starts), len(val_starts)), batch_size)
+                strategy, datasets, (len(train_starts), len(val_starts)), batch_size, steps_per_epoch)
+        elif steps_per_epoch is not None:
+            datasets[0] = datasets[0].repeat().take(steps_per_epoch)
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
             model = self._with_dtype_policy(BUILDERS[self.builder], layout.spec(self.lookback, self.horizon), **options)
             compile_masked(model, keras.optimizers.Adam(self._learning_rate(epochs * steps)),
@@ -392,7 +401,8 @@ class Forecaster(BaseEstimator):
                 distributed.work_around_keras(model, local)
             fingerprint = {"weights": [list(w.shape) for w in model.weights],
                            "windows": [len(train_starts), len(val_starts)],
-                           "fit": [str(validation), epochs, batch_size, patience], "config": repr(self._plain_params())}
+                           "fit": [str(validation), epochs, batch_size, patience, steps_per_epoch],
+                           "config": repr(self._plain_params())}
             history, early_stopping = train(model, *datasets, epochs, patience, verbose, callbacks, checkpoint_dir,
                                             fingerprint, strategy)
         self._check_converged(model, early_stopping)
@@ -403,7 +413,7 @@ class Forecaster(BaseEstimator):
             series, ends, windows = distributed.gather_fitted(strategy, series, ends, windows)
             batch_size *= strategy.num_replicas_in_sync
         fit_options = {"validation": _plain_time(validation), "epochs": epochs, "batch_size": batch_size,
-                       "patience": patience}
+                       "patience": patience, "steps_per_epoch": steps_per_epoch}
         self._set_fitted(model, scaler, layout, panel.freq, series, windows, history, panel.tz, fit_options,
                          encoder, transform, ends)
         return self

@@ -145,6 +145,7 @@ FIT_VALID = {
     "validation": lambda v: _real(v) and 0 < v < 1 or isinstance(v, str) and _timestamp(v),
     "epochs": _size, "batch_size": _size,
     "patience": lambda v: isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) and v >= 0,
+    "steps_per_epoch": lambda v: v is None or _size(v),
     "checkpoint_dir": lambda v: v is None or isinstance(v, str),  # any path would be created: none is drawn
     "verbose": lambda v: _hashable_in(v, (0, 1, 2, "auto")) and not isinstance(v, float),
     "callbacks": lambda v: v is None or isinstance(v, (list, tuple)) and all(isinstance(c, keras.callbacks.Callback)
