@@ -303,7 +303,7 @@ def add_fit_options(command, verbose=2):
     fit.add_argument("--batch-size", type=positive_int, help="default 64")
     fit.add_argument("--patience", type=non_negative_int, help="EarlyStopping's patience (default 5)")
     fit.add_argument("--steps-per-epoch", type=positive_int,
-                     help="batches an epoch (training windows repeated; default: one pass over them)")
+                     help="batches per epoch (the training windows repeated; default: one pass over them)")
     fit.add_argument("--verbose", type=int, default=verbose, choices=[0, 1, 2],
                      help=f"Keras progress: 0 silent, 1 bar, 2 one line per epoch (default {verbose})")
 
