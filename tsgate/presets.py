@@ -12,11 +12,12 @@ channel independence with a channel embedding, the last value subtracted,
 every future segment decoded in parallel, dropout 0.1), trained on MSE with
 Adam at 3e-4 and a cosine learning-rate decay, for at most 12 epochs of 128
 batches each (the training windows reshuffled and repeated), so early
-stopping looks at the validation loss as often on large data as on small.
+stopping and the schedule count in batches, not in passes over the data.
 The season is the calendar cycle of the data's frequency
 (`tsgate.data.season_length`: a day of hourly data, 24 steps, so 720 steps
-of lookback; a day of 15-minute data, 96 steps, so 2,880). One rule at every horizon and on every dataset; its choices were
-made on validation windows only (Adam at 3e-4 with dropout 0.1 against 1e-3
+of lookback; a day of 15-minute data, 96 steps, so 2,880). One rule at
+every horizon and on every dataset; its choices were made on validation
+windows only (Adam at 3e-4 with dropout 0.1 against 1e-3
 without, on ETTh1; segments of a season against 24-step segments of a
 720-step lookback, on ETTm1: validation MSE 0.349 against 0.380 at H = 96;
 epochs of 128 batches against one pass over ETTm1's ~490 batches: 0.347 against
