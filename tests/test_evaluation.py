@@ -9,7 +9,8 @@ import pytest
 
 from tests.helpers import BACKEND, hourly
 from tsgate.data import season_length
-from tsgate.evaluation import BacktestResult, baselines, metrics, quantile_metrics
+from tsgate.evaluation import baselines, metrics, quantile_metrics
+from tsgate.model_selection import BacktestResult
 from tsgate.forecaster import Forecaster
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")

@@ -96,18 +96,19 @@ def test_bf16_forecasts_are_close_to_float32_ones():
 
 
 def test_a_caller_policy_is_restored_even_when_the_build_fails():
-    forecaster = Forecaster("y", lookback=12, horizon=3, units=4, dtype_policy="mixed_bfloat16")
+    from tsgate.training import with_dtype_policy
+
     keras.config.set_dtype_policy("mixed_float16")
     try:
         with pytest.raises(RuntimeError, match="boom"):
-            forecaster._with_dtype_policy(lambda: (_ for _ in ()).throw(RuntimeError("boom")))
+            with_dtype_policy("mixed_bfloat16", lambda: (_ for _ in ()).throw(RuntimeError("boom")))
         assert keras.config.dtype_policy().name == "mixed_float16"
         seen = []
-        forecaster._with_dtype_policy(lambda: seen.append(keras.config.dtype_policy().name))
+        with_dtype_policy("mixed_bfloat16", lambda: seen.append(keras.config.dtype_policy().name))
         assert seen == ["mixed_bfloat16"] and keras.config.dtype_policy().name == "mixed_float16"
         other = []  # Keras' policy is per thread: another thread never sees ours
         thread = threading.Thread(target=lambda: other.append(keras.config.dtype_policy().name))
-        forecaster._with_dtype_policy(lambda: (thread.start(), thread.join()))
+        with_dtype_policy("mixed_bfloat16", lambda: (thread.start(), thread.join()))
         assert other == ["float32"]
     finally:
         keras.config.set_dtype_policy("float32")

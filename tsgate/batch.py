@@ -20,6 +20,7 @@ import os
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import check_is_fitted
 
 from tsgate.validation import check_positive_int, invalid
 
@@ -53,7 +54,7 @@ def forecast_chunks(forecaster, data, series_per_chunk=1000, future=None):
         model needs them.
     Yields DataFrames indexed by (series, time), `horizon` rows per series.
     """
-    forecaster._check_fitted()
+    check_is_fitted(forecaster)
     check_positive_int("series_per_chunk", series_per_chunk)
     if not isinstance(data, (pd.DataFrame, str, os.PathLike)):
         raise invalid("data", "a DataFrame or the path of a Parquet file or directory", data)
@@ -99,8 +100,7 @@ class SavedModelForecaster:
         rows = rows.drop(columns=[CHUNK_COLUMN], errors="ignore")
         inputs, index = self.forecaster.serving_inputs(rows)
         outputs = {name: value.numpy() for name, value in self.serve(**inputs).items()}
-        levels = {name: index.get_level_values(name) for name in index.names}
-        return self.forecaster.layout_.frame(outputs, levels).reset_index()
+        return self.forecaster.layout_.frame(outputs, index).reset_index()
 
 
 def ray_forecast(dataset, model_dir, export_dir, series_column, chunks=64, concurrency=2, num_cpus=0.5):

@@ -188,6 +188,13 @@ def freq_from_json(value):
     return pd.tseries.frequencies.to_offset(value)
 
 
+def fraction_cutoff(start, end, fraction):
+    """The time that leaves the last `fraction` of the span [start, end]
+    after it: `start + (end - start) * (1 - fraction)`, the one rule of
+    every fraction given as `validation`, `test` or a backtest's part."""
+    return start + (end - start) * (1 - fraction)
+
+
 def frame_times(df, time_column=None):
     """The timestamps of `df`'s rows: its index, or its `time_column`."""
     return pd.DatetimeIndex(df.index if time_column is None else pd.to_datetime(df[time_column]))
@@ -280,7 +287,7 @@ def _in_zone(times, tz, name):
     return (times if tz is None else times.tz_convert(tz)), tz
 
 
-def _naive_utc(index):
+def naive_utc(index):
     """A DatetimeIndex as naive datetime64 values (UTC if it has a zone)."""
     return (index if index.tz is None else index.tz_convert("UTC").tz_localize(None)).to_numpy()
 
@@ -444,7 +451,7 @@ class Panel:
                 present = np.ones(len(grid), bool)
             blocks.append(data.to_numpy("float32"))
             valid.append(present)
-            stamps.append(_naive_utc(grid))
+            stamps.append(naive_utc(grid))
             ids.append(_plain(sid))  # JSON-ready ids
             offsets.append(offsets[-1] + len(grid))
             if static_columns:
@@ -521,8 +528,7 @@ class Panel:
         if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
             if not 0 < value < 1:
                 raise invalid(name, "a fraction in (0, 1) or a timestamp", value)
-            start, end = self.time.min(), self.time.max()
-            return start + (end - start) * (1 - float(value))
+            return fraction_cutoff(self.time.min(), self.time.max(), float(value))
         expected = "a fraction in (0, 1) or a timestamp"
         if not isinstance(value, (str, pd.Timestamp, np.datetime64)) and not hasattr(value, "year"):
             raise invalid(name, expected, value)
@@ -567,11 +573,13 @@ class Panel:
             dropped += int((~clean).sum())
         return np.concatenate(starts) if starts else np.zeros(0, int), dropped
 
-    def extend(self, horizon):
+    def extend(self, horizon, future=None, columns=(), time_column=None, series_column=None, na_values=None):
         """This panel with `horizon` rows appended to each series on its grid
-        (values 0.0, valid, not observed: placeholders that no window reads
-        as input), and `(n_series, horizon)` the positions of those rows.
-        The new timestamps follow `freq` (skipping its holidays)."""
+        (valid, not observed: placeholders that no window reads as input,
+        0.0 but in `columns`, which take the values of the DataFrame `future`
+        at their timestamps, see `future_values`), and `(n_series, horizon)`
+        the positions of those rows. The new timestamps follow `freq`
+        (skipping its holidays)."""
         index, n = self.index(), len(self.columns)
         values, valid, observed, time, offsets, added = [], [], [], [], [0], []
         for rows in self.series_slices():
@@ -580,13 +588,18 @@ class Panel:
             values += [self.values[rows], np.zeros((horizon, n), self.values.dtype)]
             valid += [self.valid[rows], np.ones(horizon, bool)]
             observed += [self.observed[rows], np.zeros((horizon, n), bool)]
-            time += [self.time[rows], _naive_utc(stamps)]
+            time += [self.time[rows], naive_utc(stamps)]
             added.append(offsets[-1] + length + np.arange(horizon))
             offsets.append(offsets[-1] + length + horizon)
         extended = dataclasses.replace(self, values=np.concatenate(values), valid=np.concatenate(valid),
                                        observed=np.concatenate(observed), time=np.concatenate(time),
                                        offsets=np.asarray(offsets))
-        return extended, np.asarray(added)
+        added = np.asarray(added)
+        if columns:
+            given = future_values(future, extended, added, columns, time_column, series_column, na_values)
+            at = np.ix_(added.ravel(), [self.columns.index(name) for name in columns])
+            extended.values[at], extended.observed[at] = given.reshape(-1, len(columns)), True
+        return extended, added
 
 
 def future_values(future, panel, rows, columns, time_column=None, series_column=None, na_values=None):
@@ -605,7 +618,7 @@ def future_values(future, panel, rows, columns, time_column=None, series_column=
         _check_real(frame[column], column, "future")
     ids = _series_ids(frame[series_column], times, "future").to_numpy(dtype=object) if series_column else None
     values = _missing(frame[columns].to_numpy("float64", na_value=np.nan), check_na_values(na_values))
-    moments = _naive_utc(times)
+    moments = naive_utc(times)
     out = np.empty((*np.shape(rows), len(columns)), "float32")
     for k, sid in enumerate(panel.series):
         label = "" if not series_column else f" (series {sid!r})"

@@ -30,6 +30,7 @@ import os
 import numpy as np
 import pandas as pd
 
+from tsgate.data import fraction_cutoff
 from tsgate.scaling import REDUCIBLE, merge_statistics
 from tsgate.validation import invalid
 
@@ -137,7 +138,7 @@ def global_cutoff(strategy, panel, validation):
     spans = np.asarray(all_gather(strategy, [int(panel.time.min().astype("int64")),
                                              int(panel.time.max().astype("int64"))]), "int64")
     start, end = (np.datetime64(int(t), unit) for t in (spans[:, 0].min(), spans[:, 1].max()))
-    return start + (end - start) * (1 - float(validation))
+    return fraction_cutoff(start, end, float(validation))
 
 
 def replica_batch(strategy, batch_size):

@@ -1,26 +1,21 @@
 """Accuracy in raw units: point and probabilistic metrics, the naive and
-seasonal-naive baselines, and rolling-origin backtests. Pure functions over
-a fitted forecaster's `historical_forecasts`; the forecaster they are given
-is never changed (backtests fit clones).
+seasonal-naive baselines, `evaluate` and `score`. Pure functions over a
+fitted forecaster's historical forecasts; the forecaster they are given is
+never changed (backtests, which fit clones, are in `tsgate.model_selection`).
 
 Every metric skips the values whose actual is missing (NaN in
 `Panel.frame`): a missing target is left out, never scored as a number.
 """
 
-import inspect
-import numbers
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
 
-from tsgate.data import frame_times, season_length
+from tsgate.data import season_length
 from tsgate.layout import quantile_column
-from tsgate.validation import check_bool, check_positive_int, invalid
+from tsgate.validation import check_positive_int, invalid
 
 GROUPS = ("series", "target", "horizon")  # what `by` may name
-NOT_INHERITED = ("checkpoint_dir", "callbacks", "verbose")  # fit options a backtest never takes from the last fit
 
 
 def metrics(actual, forecast, scale):
@@ -101,7 +96,7 @@ def baselines(observed, forecasts, season, lookback, series_column=None):
     return actual[at_time], naive, values[at_time - season * -(-step // season)]
 
 
-def _check_by(by, series_column):
+def check_by(by, series_column):
     """`by` as a list of names in GROUPS (empty for None)."""
     names = [] if by is None else [by] if isinstance(by, str) else by
     expected = f"None, one of {list(GROUPS)} or a list of them"
@@ -113,7 +108,8 @@ def _check_by(by, series_column):
     return list(names)
 
 
-def _check_season(season):
+def check_season(season):
+    """`season`: None or a positive int."""
     return None if season is None else check_positive_int("season", season)
 
 
@@ -170,16 +166,16 @@ def _scores(forecaster, panel, forecasts, start, season, by):
     return frame
 
 
-def _evaluate(forecaster, df, test, by, season, stacklevel=3):
-    """(metrics table, forecasts) of `evaluate`; `stacklevel` of the warning
-    for windows the forecaster was fitted on."""
-    forecaster._check_fitted()
-    by, season = _check_by(by, forecaster.series_column), _check_season(season)
+def evaluate_forecasts(forecaster, df, test=0.2, by=None, season=None):
+    """`evaluate`'s metrics table and the forecasts it scored (the
+    `historical_forecasts` of the windows whose targets lie in the test part)."""
+    check_is_fitted(forecaster)
+    by, season = check_by(by, forecaster.series_column), check_season(season)
     panel = forecaster.panel(df)
-    start = panel.timestamp(panel.cutoff(test, "test"))
-    forecasts = forecaster._historical(panel, start, "test", stacklevel=stacklevel + 1)
+    cutoff = panel.cutoff(test, "test")
+    forecasts = forecaster.forecast_windows(panel, cutoff, "test")
     season = season_length(forecaster.freq_) if season is None else season
-    return _scores(forecaster, panel, forecasts, start, season, by), forecasts
+    return _scores(forecaster, panel, forecasts, panel.timestamp(cutoff), season, by), forecasts
 
 
 def evaluate(forecaster, df, test=0.2, by=None, season=None):
@@ -202,97 +198,22 @@ def evaluate(forecaster, df, test=0.2, by=None, season=None):
     season: the seasonal-naive baseline's lag in steps (default
         `tsgate.data.season_length` of the forecaster's frequency).
     """
-    return _evaluate(forecaster, df, test, by, season, stacklevel=4)[0]
+    return evaluate_forecasts(forecaster, df, test, by, season)[0]
 
 
-@dataclass(frozen=True)
-class BacktestResult:
-    """What `backtest` returns (DataFrames in raw units).
-
-    folds: one row per fold (index "fold"): `train_end`, the last timestamp
-        the fold's model was fitted on; `test_start` and `test_end`, the
-        first and last target timestamps it is scored on; `fitted`, whether
-        the fold fitted its own model (False: it reuses the previous one).
-    forecasts: the `historical_forecasts` of every fold, indexed by
-        ("fold", [series,] "origin", "time").
-    metrics: the `evaluate` table of every fold, indexed by ("fold", [*by,]
-        "model"); `metrics.groupby("model").mean()` averages the folds.
-    """
-
-    folds: pd.DataFrame
-    forecasts: pd.DataFrame
-    metrics: pd.DataFrame
-
-
-def _fit_options(forecaster, fit_options):
-    """The keyword arguments of each fold's `fit`: fit's defaults, replaced
-    by the options of the forecaster's last fit (`fit_options_`, when fitted)
-    except `NOT_INHERITED` and a `validation` that is not a fraction,
-    `verbose=0`, then `fit_options`."""
-    parameters = list(inspect.signature(type(forecaster).fit).parameters.values())[2:]  # after self, df
-    defaults = {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
-    unknown = sorted(set(fit_options) - set(defaults))
-    if unknown and not takes_any:
-        raise invalid("fit_options", f"keyword arguments of Forecaster.fit among {sorted(defaults)}", unknown)
-    inherited = {name: value for name, value in getattr(forecaster, "fit_options_", {}).items()
-                 if name in defaults and name not in NOT_INHERITED}
-    validation = inherited.get("validation")
-    if not isinstance(validation, numbers.Real) or isinstance(validation, bool):
-        inherited.pop("validation", None)  # a cut-off date would lie outside the early folds
-    return {**defaults, **inherited, "verbose": 0, **fit_options}
-
-
-def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None, **fit_options):
-    """Rolling-origin evaluation on clones: the last `test` fraction of the
-    span is cut into `folds` chunks; each fold fits a clone of `forecaster`
-    (same configuration, scaler re-fitted) on everything before its chunk
-    (with refit=False only the first fold fits, the others reuse its model)
-    and scores the windows whose targets lie in the chunk. `forecaster`
-    itself is never fitted or changed.
-
-    fit_options: any keyword argument of `Forecaster.fit` (epochs,
-        batch_size, patience, validation, verbose, ...) for every fold. Not
-        given, an option takes the value of the forecaster's last fit
-        (`fit_options_`; not checkpoint_dir, callbacks or verbose, and
-        validation only as a fraction), else fit's default (epochs=20 for an
-        unfitted forecaster); verbose defaults to 0. `callbacks` are the
-        same instances in every fold (Keras gives each fold's model to them
-        by `set_model`): state they keep across fits, such as a log of
-        epochs or a TensorBoard directory, spans every fold.
-    by, season: as in `evaluate`.
-
-    Returns a `BacktestResult`: `folds` (boundaries), `forecasts`, `metrics`.
-    """
-    check_positive_int("folds", folds)
-    check_bool("refit", refit)
-    if isinstance(test, bool) or not isinstance(test, (int, float)) or not 0 < test < 1:
-        raise invalid("test", "a fraction in (0, 1)", test)
-    options = _fit_options(forecaster, fit_options)
-    _check_by(by, forecaster.series_column)
-    _check_season(season)
-    template = clone(forecaster)
-    _, _, panel = template._fit_panel(df)  # every check before any fit
-    start, end = panel.time.min(), panel.time.max()
-    begin = start + (end - start) * (1 - test)
-    steps = len(np.unique(panel.time[panel.time >= begin]))
-    if folds > steps:
-        raise invalid("folds", f"a positive integer up to the {steps} time steps of the test part", folds)
-    edges = [panel.timestamp(begin + (end - begin) * k / folds) for k in range(folds + 1)]
-    times = frame_times(df, forecaster.time_column)
-    bounds, forecasts, tables, model, train_end = [], [], [], None, None
-    for k in range(folds):
-        fitted = refit or model is None
-        if fitted:
-            train = df[times < edges[k]]
-            model = clone(forecaster).fit(train, **options)
-            train_end = frame_times(train, forecaster.time_column).max()
-        chunk = df[times < edges[k + 1]] if k < folds - 1 else df
-        table, forecast = _evaluate(model, chunk, edges[k], by, season)
-        scored = forecast.index.get_level_values("time")
-        bounds.append({"train_end": train_end, "test_start": scored.min(), "test_end": scored.max(), "fitted": fitted})
-        forecasts.append(forecast)
-        tables.append(table)
-    return BacktestResult(pd.DataFrame(bounds, index=pd.RangeIndex(folds, name="fold")),
-                          pd.concat(forecasts, keys=range(folds), names=["fold"]),
-                          pd.concat(tables, keys=range(folds), names=["fold"]))
+def score(forecaster, df):
+    """Minus the mean squared error, in raw units, of `forecaster`'s
+    forecasts of every complete window of `df`, over every target and step
+    whose actual was observed: `Forecaster.score`, higher is better (as
+    scikit-learn's `neg_mean_squared_error`). With several targets, the
+    errors are in each target's own units: scale them alike to weigh them
+    alike."""
+    panel = forecaster.panel(df)
+    forecasts = forecaster.forecast_windows(panel)
+    targets, series_column = list(forecaster.layout_.targets), forecaster.series_column
+    observed = panel.frame(series_column)[targets]
+    actual = observed.to_numpy("float64")[observed.index.get_indexer(_keys(forecasts.index, "time", series_column))]
+    error = (forecasts[targets].to_numpy("float64") - actual)[np.isfinite(actual)]
+    if not error.size:
+        raise ValueError("`df` has no observed target value to score the forecasts against.")
+    return -float(np.mean(error**2))

@@ -1,58 +1,43 @@
 """`Forecaster`: a pandas time series in, forecasts in raw units out.
 
-The facade over the pipeline: `tsgate.data` (frame → Panel → windows),
-`tsgate.layout` (which column goes where), `tsgate.windows` (tf.data),
-`tsgate.models` (the Keras model), `tsgate.scaling` (the scaler and the
-raw-unit model), and, delegated, `tsgate.evaluation`, `tsgate.plotting`,
-`tsgate.persistence` and `tsgate.serving`.
+The facade orchestrates; each stage is a module of its own:
+`tsgate.arguments` (the constructor's checks), `tsgate.preprocessing` (the
+fitted stage between a frame and the model: encoder, target transform,
+scaler, windows, forecast frames), `tsgate.training` (build, compile and
+train the Keras model), and, delegated, `tsgate.evaluation`,
+`tsgate.model_selection`, `tsgate.plotting`, `tsgate.persistence` and
+`tsgate.serving`. A new feature goes into one of them, never into a branch
+here (ARCHITECTURE.md).
 """
 
-import contextlib
-import inspect
-import math
-import numbers
 import os
 import time
-import warnings
 
 import keras
-import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
-from tsgate import distributed, evaluation, persistence, plotting
-from tsgate.data import (
-    FILLS,
-    INFER,
-    CategoricalEncoder,
-    Panel,
-    check_freq,
-    check_na_values,
-    freq_to_json,
-    future_values,
-)
-from tsgate.layout import Layout, _names
-from tsgate.models import BUILDERS, CELLS, POINT_LOSSES, training_loss
-from tsgate.scaling import TRANSFORMS, AffineScaler, TargetTransform, raw_unit_model
+from tsgate import distributed, evaluation, model_selection, persistence, plotting, training
 from tsgate._quiet import keras_retracing_quiet
-from tsgate.training import compile_masked, train
-from tsgate.validation import (
-    check_bool,
-    check_choice,
-    check_non_negative_int,
-    check_optional_name,
-    check_positive_float,
-    check_positive_int,
-    invalid,
-)
-from tsgate.windows import window_dataset
+from tsgate.arguments import plain_arguments
+from tsgate.models import BUILDERS, training_loss
+from tsgate.preprocessing import Preprocessor
+from tsgate.validation import invalid
 
-SCHEDULES = ("constant", "cosine")
-DTYPE_POLICIES = ("float32", "mixed_bfloat16")
-BUILDER_ARGUMENTS = ("cell", "units", "layers")  # Forecaster arguments every builder takes
-LARGEST = 2**31 - 1  # sizes and counts index int32 arrays and tensors
-HOLIDAY_YEARS = 10  # years after the training data whose holiday dates an export lists
+
+class _Fitted:
+    """A fitted attribute of the forecaster's `preprocessor_`, read through
+    (`forecaster.scaler_` is `forecaster.preprocessor_.scaler_`): one owner,
+    the public names of before."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, forecaster, owner=None):
+        return self if forecaster is None else getattr(forecaster.preprocessor_, self.name)
+
+    def __set__(self, forecaster, value):
+        raise AttributeError(f"`{self.name}` is fitted state of `preprocessor_`, set by fit or load.")
 
 
 class Forecaster(BaseEstimator):
@@ -110,15 +95,17 @@ class Forecaster(BaseEstimator):
             forecasts stay float32.
 
     Fitted state (set together when `fit` succeeds): `model_` (Keras, scaled
-    units), `raw_model_` (raw units), `scaler_`, `layout_`, `freq_`, `tz_`
-    (the time zone of the training timestamps, None if naive), `series_`,
-    `windows_`, `history_`, `fit_options_` (fit's validation, epochs,
-    batch_size and patience, JSON-ready), `fit_end_` (a Series: the last
-    timestamp of each series in the frame fitted on, validation included),
-    `encoder_` (the `CategoricalEncoder`, or None), `target_transform_` (the
-    fitted `TargetTransform`, or None). `freq_` is a pandas offset (custom
-    business days keep their holidays), saved and exported with the model.
-    `layout_` names the one-hot columns in place of each categorical one.
+    units), `raw_model_` (raw units), `preprocessor_` (the fitted
+    `tsgate.preprocessing.Preprocessor`), `windows_`, `history_`,
+    `fit_options_` (fit's validation, epochs, batch_size, patience and
+    steps_per_epoch, JSON-ready), and, read through from the preprocessor:
+    `scaler_`, `layout_` (the one-hot columns in place of each categorical
+    one), `freq_` (a pandas offset; custom business days keep their
+    holidays), `tz_` (the time zone of the training timestamps, None if
+    naive), `series_`, `fit_end_` (a Series: the last timestamp of each
+    series in the frame fitted on, validation included), `encoder_` (the
+    `CategoricalEncoder`, or None), `target_transform_` (the fitted
+    `TargetTransform`, or None).
 
     Time zones: calendar features are computed in `tz_`. Frames given to a
     fitted forecaster are converted to `tz_` when they are in another zone;
@@ -126,39 +113,14 @@ class Forecaster(BaseEstimator):
     an error.
     """
 
-    def __init__(
-        self,
-        target,
-        lookback,
-        horizon,
-        stride=1,
-        cell="gru",
-        units=32,
-        layers=1,
-        past_covariates=(),
-        future_covariates=(),
-        calendar=(),
-        static_covariates=(),
-        quantiles=None,
-        scaler="standard",
-        scale_per_series=False,
-        freq=None,
-        time_column=None,
-        series_column=None,
-        fill=None,
-        na_values=None,
-        builder="recurrent",
-        builder_options=None,
-        loss="mse",
-        learning_rate=3e-3,
-        schedule="constant",
-        seed=0,
-        target_transform=None,
-        non_negative=False,
-        categorical=(),
-        holidays=None,
-        dtype_policy="float32",
-    ):
+    layout_, scaler_, encoder_, target_transform_, freq_, tz_, series_, fit_end_ = (_Fitted() for _ in range(8))
+
+    def __init__(self, target, lookback, horizon, stride=1, cell="gru", units=32, layers=1, past_covariates=(),
+                 future_covariates=(), calendar=(), static_covariates=(), quantiles=None, scaler="standard",
+                 scale_per_series=False, freq=None, time_column=None, series_column=None, fill=None, na_values=None,
+                 builder="recurrent", builder_options=None, loss="mse", learning_rate=3e-3, schedule="constant",
+                 seed=0, target_transform=None, non_negative=False, categorical=(), holidays=None,
+                 dtype_policy="float32"):
         self.target, self.lookback, self.horizon, self.stride = target, lookback, horizon, stride
         self.cell, self.units, self.layers = cell, units, layers
         self.past_covariates, self.future_covariates = past_covariates, future_covariates
@@ -172,136 +134,18 @@ class Forecaster(BaseEstimator):
         self.categorical, self.holidays = categorical, holidays
         self.dtype_policy = dtype_policy
 
-    # ---------------------------------------------------------- configuration
-    def _layout(self):
-        """The validated column layout of this configuration."""
-        layout = Layout.from_arguments(self.target, self.past_covariates, self.future_covariates, self.calendar,
-                                       self.static_covariates, self.quantiles, self.holidays)
-        covariates = layout.past + layout.future + layout.static
-        categorical = _names("categorical", self.categorical)
-        for name in categorical:
-            if name not in covariates or categorical.count(name) > 1:
-                raise invalid("categorical", "distinct columns among past_covariates, future_covariates and "
-                              "static_covariates", self.categorical)
-        return layout
-
-    def _check_params(self):
-        """Every constructor argument checked; the validated layout."""
-        for name in ("lookback", "horizon", "stride", "units", "layers"):
-            check_positive_int(name, getattr(self, name), LARGEST)
-        if not isinstance(self.cell, (str, keras.layers.Layer)) or isinstance(self.cell, str) and self.cell not in CELLS:
-            raise invalid("cell", f"one of {sorted(CELLS)} or a Keras layer", self.cell)
-        check_bool("scale_per_series", self.scale_per_series)
-        check_choice("fill", self.fill, FILLS)
-        check_na_values(self.na_values)
-        if self.freq is not None:
-            check_freq(self.freq)
-        check_optional_name("time_column", self.time_column)
-        check_optional_name("series_column", self.series_column)
-        check_choice("builder", self.builder, BUILDERS)
-        self._check_builder_options()
-        check_choice("loss", self.loss, POINT_LOSSES)
-        check_positive_float("learning_rate", self.learning_rate)
-        check_choice("schedule", self.schedule, SCHEDULES)
-        check_choice("target_transform", self.target_transform, TRANSFORMS)
-        check_choice("dtype_policy", self.dtype_policy, DTYPE_POLICIES)
-        check_bool("non_negative", self.non_negative)
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**32:
-            raise invalid("seed", "an int in [0, 2**32)", self.seed)
-        AffineScaler(self.scaler)._transformer()
-        layout = self._layout()
-        for name in ("time_column", "series_column"):
-            column = getattr(self, name)
-            if column is not None and column in layout.scaled + layout.static:
-                raise invalid(name, "a column with no other role", column)
-        if self.time_column is not None and self.time_column == self.series_column:
-            raise invalid("series_column", "a column other than `time_column`", self.series_column)
-        return layout
-
-    def _check_builder_options(self):
-        options = self.builder_options
-        if options is None:
-            return
-        if not isinstance(options, dict) or not all(isinstance(key, str) for key in options):
-            raise invalid("builder_options", "a dict of keyword arguments or None", options)
-        parameters = inspect.signature(BUILDERS[self.builder]).parameters
-        accepted = [name for name in list(parameters)[1:] if name not in BUILDER_ARGUMENTS]
-        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-        unknown = [key for key in options if key in BUILDER_ARGUMENTS or not (takes_any or key in accepted)]
-        if unknown:
-            raise invalid("builder_options", f"options of the {self.builder!r} builder among {accepted} "
-                          f"({list(BUILDER_ARGUMENTS)} are Forecaster arguments)", options)
-
-    def _with_dtype_policy(self, fn, *args, **kwargs):
-        """`fn(*args, **kwargs)` with `dtype_policy` as the Keras dtype policy of
-        the layers it creates (building or loading the model); the caller's
-        policy (thread-local in Keras) is restored after."""
-        previous = keras.config.dtype_policy()
-        keras.config.set_dtype_policy(self.dtype_policy)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            keras.config.set_dtype_policy(previous)
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
 
     def _check_fitted(self):
-        if not hasattr(self, "model_"):
-            raise NotFittedError("This Forecaster is not fitted yet; call fit first (or Forecaster.load).")
+        check_is_fitted(self, msg="This %(name)s is not fitted yet; call fit first (or %(name)s.load).")
 
     def panel(self, df):
         """The validated `Panel` of `df` with the fitted columns (categorical
-        ones one-hot encoded), frequency and time zone; targets that the
-        target transform cannot take are an error naming column and time."""
+        ones one-hot encoded), frequency and time zone (see
+        `Preprocessor.panel`)."""
         self._check_fitted()
-        panel = self._panel(self._encode(df), self.layout_, self.freq_, self.tz_)
-        self._check_transformable(panel, self.target_transform_)
-        return panel
-
-    def _encode(self, df, columns=None, name="df"):
-        """`df` with the fitted encoder's categorical `columns` (default: all) one-hot."""
-        return df if self.encoder_ is None else self.encoder_.transform(df, columns, name)
-
-    def _fit_panel(self, df):
-        """The validated layout (categorical columns one-hot), the encoder
-        fitted on `df` (None without categorical columns) and the panel of a
-        frame to fit on."""
-        layout = self._check_params()
-        categorical, encoder = _names("categorical", self.categorical), None
-        if categorical:
-            encoder = CategoricalEncoder(categorical).fit(df)
-            df, layout = encoder.transform(df), layout.encoded(encoder.feature_names_)
-        return layout, encoder, self._panel(df, layout, self.freq, INFER)
-
-    def _panel(self, df, layout, freq, tz):
-        """With no `freq` given, the holidays of inferred business days are
-        inferred again from each frame."""
-        return Panel.from_frame(df, layout.scaled, freq=freq, time_column=self.time_column,
-                                series_column=self.series_column, static_columns=layout.static, fill=self.fill, tz=tz,
-                                na_values=self.na_values, infer_holidays=self.freq is None)
-
-    def _check_transformable(self, panel, transform):
-        """Every target value of `panel` in the domain of `transform` (None:
-        any), else an error naming column and time: observed values as the
-        data's, filled ones (`fill`) as the fill's."""
-        if transform is None:
-            return
-        n_target = len(_names("target", self.target))
-        bad = transform.outside(panel.values[:, :n_target])
-        observed = panel.observed[:, :n_target]
-        for where, mine in ((bad & observed, True), (bad & ~observed & panel.valid[:, None], False)):
-            if not where.any():
-                continue
-            row, j = (int(axis[0]) for axis in np.nonzero(where))
-            series = f" of series {panel.series[panel.series_index()[row]]!r}" if self.series_column else ""
-            example = f"e.g. {panel.values[row, j]:g} at {panel.index()[row]}"
-            if mine:
-                raise ValueError(f"Target column {panel.columns[j]!r}{series} has {int(where[:, j].sum())} value(s) "
-                                 f"that target_transform={transform.method!r} cannot take (it needs "
-                                 f"{transform.domain()}), {example}; drop them (na_values=...) or choose another "
-                                 "transform.")
-            raise ValueError(f"fill={self.fill!r} fills {int(where[:, j].sum())} missing value(s) of target column "
-                             f"{panel.columns[j]!r}{series} with values that target_transform={transform.method!r} "
-                             f"cannot take (it needs {transform.domain()}), {example}; choose another `fill` "
-                             "('ffill' or 'interpolate') or another transform.")
+        return self.preprocessor_.panel(df)
 
     # -------------------------------------------------------------------- fit
     def fit(self, df, validation=0.2, epochs=20, batch_size=64, patience=5, checkpoint_dir=None, verbose="auto",
@@ -330,139 +174,28 @@ class Forecaster(BaseEstimator):
         the data. Returns self; the Keras History (of every epoch, those
         before a resume included) is `history_`, the options
         `fit_options_`."""
-        self._check_params()
-        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-            check_positive_int(name, value, LARGEST)
-        check_non_negative_int("patience", patience)
-        if steps_per_epoch is not None:
-            check_positive_int("steps_per_epoch", steps_per_epoch, LARGEST)
-        if checkpoint_dir is not None and not (isinstance(checkpoint_dir, (str, os.PathLike)) and os.fspath(checkpoint_dir)):
-            raise invalid("checkpoint_dir", "None or a directory path", checkpoint_dir)
-        if isinstance(verbose, float):
-            raise invalid("verbose", "0, 1, 2 or 'auto'", verbose)
-        check_choice("verbose", verbose, (0, 1, 2, "auto"))
-        callbacks = [] if callbacks is None else callbacks
-        if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
-            raise invalid("callbacks", "None or a list of keras.callbacks.Callback instances", callbacks)
+        preprocessor = Preprocessor.from_params(self.get_params(deep=False))
+        options = training.FitOptions(validation, epochs, batch_size, patience, checkpoint_dir, verbose, callbacks,
+                                      strategy, steps_per_epoch)
         if strategy is not None:
-            distributed.check_strategy(strategy)
             distributed.check_forecaster(self)
-            batch_size = distributed.replica_batch(strategy, batch_size)
         keras.utils.set_random_seed(self.seed)
-        layout, encoder, panel = self._fit_panel(df)
-        transform = None if self.target_transform is None else TargetTransform(self.target_transform)
-        self._check_transformable(panel, transform)
-        cutoff = panel.cutoff(validation, "validation") if strategy is None else \
-            distributed.global_cutoff(strategy, panel, validation)
-        train_starts, dropped = panel.windows(self.lookback, self.horizon, before=cutoff)
-        val_starts, _ = panel.windows(self.lookback, self.horizon, after=cutoff)
-        train_starts, val_starts = train_starts[:: self.stride], val_starts[:: self.stride]
-        if len(train_starts) == 0 or len(val_starts) == 0:
-            raise ValueError(
-                f"Not enough data: {len(train_starts)} training and {len(val_starts)} validation windows of "
-                f"lookback {self.lookback} + horizon {self.horizon} (each series needs at least "
-                f"{self.lookback + self.horizon} consecutive rows on each side of the cutoff at "
-                f"{panel.timestamp(cutoff)}). {panel.shortage(dropped)}"
-            )
-        ids = np.asarray(panel.series, dtype=object)[panel.series_index()]
-        train_rows = panel.time < cutoff
-        training_series = np.unique(panel.series_index()[train_rows])
-        n_target = len(layout.targets)
-        observed = np.where(panel.observed, panel.values, np.nan)  # the scaler and transform fit on observed values
-        if transform is not None:
-            transform.fit(observed[train_rows, :n_target])
-        values = _transformed(panel.values, transform, n_target)
-        scaler = AffineScaler(self.scaler, self.scale_per_series).fit(
-            _transformed(observed, transform, n_target)[train_rows], ids[train_rows], layout.scaled,
-            static=None if panel.static is None else panel.static[training_series],
-            passthrough=np.isin(layout.scaled, layout.indicators),
-            reduce=None if strategy is None else distributed.reduce_statistics(strategy))
-        if dropped:
-            warnings.warn(f"tsgate: {dropped} window positions dropped because they would straddle a gap "
-                          f"({panel.gap_rows} missing timestamps). {panel.shortage()}", stacklevel=2)
-        arrays = layout.arrays(scaler.transform(values, ids), panel.index())
-        labels = np.where(panel.observed[:, :n_target], arrays["target"], np.nan).astype("float32")
-        static = scaler.transform_static(panel.static)
-        options = {"cell": self.cell, "units": int(self.units), "layers": int(self.layers),
-                   **(self.builder_options or {})}
-        datasets = [self._dataset(panel, arrays, train_starts, batch_size, shuffle=True, static=static, labels=labels),
-                    self._dataset(panel, arrays, val_starts, batch_size, static=static, labels=labels)]
-        steps = steps_per_epoch or -(-len(train_starts) // batch_size)
-        if strategy is not None:
-            local, (datasets, (steps, _)) = datasets[0], distributed.distribute(
-                strategy, datasets, (len(train_starts), len(val_starts)), batch_size, steps_per_epoch)
-        elif steps_per_epoch is not None:
-            datasets[0] = datasets[0].repeat().take(steps_per_epoch)
-        with strategy.scope() if strategy is not None else contextlib.nullcontext():
-            model = self._with_dtype_policy(BUILDERS[self.builder], layout.spec(self.lookback, self.horizon), **options)
-            compile_masked(model, keras.optimizers.Adam(self._learning_rate(epochs * steps)),
-                           training_loss(self.loss, layout.quantiles))
-            if strategy is not None:
-                distributed.work_around_keras(model, local)
-            fingerprint = {"weights": [list(w.shape) for w in model.weights],
-                           "windows": [len(train_starts), len(val_starts)],
-                           "fit": [str(validation), epochs, batch_size, patience, steps_per_epoch],
-                           "config": repr(self._plain_params())}
-            history, early_stopping = train(model, *datasets, epochs, patience, verbose, callbacks, checkpoint_dir,
-                                            fingerprint, strategy)
-        self._check_converged(model, early_stopping)
-        windows = {"train": len(train_starts), "validation": len(val_starts), "dropped_for_gaps": dropped}
-        ends = [panel.timestamp(panel.time[rows.stop - 1]) for rows in panel.series_slices()]
-        series = list(panel.series)
-        if strategy is not None:
-            series, ends, windows = distributed.gather_fitted(strategy, series, ends, windows)
-            batch_size *= strategy.num_replicas_in_sync
-        fit_options = {"validation": _plain_time(validation), "epochs": epochs, "batch_size": batch_size,
-                       "patience": patience, "steps_per_epoch": steps_per_epoch}
-        self._set_fitted(model, scaler, layout, panel.freq, series, windows, history, panel.tz, fit_options,
-                         encoder, transform, ends)
+        windows = preprocessor.fit_transform(df, validation, options.replica_batch, strategy)
+        spec = preprocessor.layout_.spec(self.lookback, self.horizon)
+        builder_options = {"cell": self.cell, "units": int(self.units), "layers": int(self.layers),
+                           **(self.builder_options or {})}
+        model, history = training.fit_model(
+            lambda: training.with_dtype_policy(self.dtype_policy, BUILDERS[self.builder], spec, **builder_options),
+            training_loss(self.loss, preprocessor.layout_.quantiles), self.learning_rate, self.schedule, windows,
+            options, plain_arguments(self.get_params(deep=False)))
+        self._set_fitted(model, preprocessor, windows.counts, history, options.to_json())
         return self
 
-    def _plain_params(self):
-        """The constructor arguments, Keras layers by their config (for the checkpoint fingerprint)."""
-        params = self.get_params(deep=False)
-        return {name: (value.get_config() | {"name": None} if isinstance(value, keras.layers.Layer) else value)
-                for name, value in sorted(params.items())}
-
-    def _check_converged(self, model, early_stopping):
-        """A model whose weights or best validation loss are NaN/inf is an error, not a forecaster."""
-        best = early_stopping.best
-        finite = best is not None and math.isfinite(best) and all(np.isfinite(w).all() for w in model.get_weights())
-        if not finite:
-            raise ValueError(f"Training diverged: the best validation loss is {best} and the weights are not all "
-                             f"finite; lower `learning_rate` (got {self.learning_rate!r}) or check the data.")
-
-    def _learning_rate(self, steps):
-        """Adam's learning rate, or its schedule over `steps` training steps."""
-        if self.schedule == "cosine":
-            return keras.optimizers.schedules.CosineDecay(self.learning_rate, decay_steps=steps)
-        return self.learning_rate
-
-    def _set_fitted(self, model, scaler, layout, freq, series, windows, history=None, tz=None, fit_options=None,
-                    encoder=None, transform=None, fit_end=None):
-        """Assigns the whole fitted state at once (fit and load); `freq` a
-        pandas offset, `layout` with the one-hot columns of `encoder`,
-        `fit_end` the last timestamp of each of `series` (None: unknown)."""
-        self.model_, self.scaler_, self.layout_, self.freq_, self.tz_ = model, scaler, layout, freq, tz
-        self.series_, self.windows_, self.history_, self.fit_options_ = series, windows, history, fit_options
-        self.encoder_, self.target_transform_ = encoder, transform
-        self.fit_end_ = None if fit_end is None else pd.Series(
-            pd.DatetimeIndex(fit_end), index=pd.Index(series, dtype=object, name=self.series_column), name="fit_end")
-        self.raw_model_ = raw_unit_model(model, layout, scaler, layout.quantiles, transform, self.non_negative)
-
-    def _dataset(self, panel, arrays, starts, batch_size, shuffle=False, static=None, series_index=None, labels=None):
-        """`window_dataset` of this panel's windows; `static` the static
-        covariates fed (default: the panel's raw values, which the raw-unit
-        model scales); `series_index` `(n_series,)` the scaler rows the
-        raw-unit model takes with per-series scaling; `labels` the targets
-        (NaN: missing)."""
-        static = panel.static if static is None else static
-        per_series = {"static": static} if static is not None else {}
-        if series_index is not None:
-            per_series["series_index"] = series_index
-        return window_dataset(arrays, starts, self.lookback, self.horizon, batch_size, shuffle=shuffle,
-                              seed=self.seed, per_series=per_series, series_of_row=panel.series_index(),
-                              labels=labels)
+    def _set_fitted(self, model, preprocessor, windows, history=None, fit_options=None):
+        """Assigns the whole fitted state at once (fit and load)."""
+        self.model_, self.preprocessor_, self.windows_ = model, preprocessor, windows
+        self.history_, self.fit_options_ = history, fit_options
+        self.raw_model_ = preprocessor.raw_unit_model(model)
 
     # ---------------------------------------------------------------- predict
     def predict(self, df, future=None):
@@ -470,8 +203,9 @@ class Forecaster(BaseEstimator):
         series in `df` (its last `lookback` rows must have no gap). `future`
         holds the future covariates for those steps when the model uses them.
         Returns a DataFrame in raw units indexed by ([series,] time)."""
-        panel, starts = self._origins(df, future)
-        return self._frame(panel, starts, self._run(panel, starts))
+        self._check_fitted()
+        panel, starts = self.preprocessor_.origins(df, future)
+        return self.preprocessor_.frame(panel, starts, self._run(panel, starts))
 
     def historical_forecasts(self, df, start=None):
         """Raw-unit forecasts of every gap-free window of `df` whose targets
@@ -479,141 +213,41 @@ class Forecaster(BaseEstimator):
         end; None: all), as a DataFrame indexed by ([series,] origin, time),
         `horizon` rows per window in window order; `origin` is the last input
         timestamp."""
+        panel = self.panel(df)
+        return self.forecast_windows(panel, None if start is None else panel.cutoff(start, "start"))
+
+    def forecast_windows(self, panel, after=None, name="start"):
+        """`historical_forecasts` of a validated `panel` (`self.panel(df)`):
+        the windows whose targets start at or after `after` (a time of
+        `panel.time`, None: all; `name` is the argument it came from, for
+        the messages)."""
         self._check_fitted()
-        return self._historical(self.panel(df), start, "start", stacklevel=3)
-
-    def _historical(self, panel, start, name, stacklevel):
-        """`historical_forecasts` of a validated panel; `name` the argument
-        `start` came as ("start", or "test" for `evaluate`); `stacklevel`
-        of the overlap warning (`_warn_fitted_on`)."""
-        after = None if start is None else panel.cutoff(start, name)
-        starts, _ = panel.windows(self.lookback, self.horizon, after=after)
-        if len(starts) == 0:
-            where = "" if start is None else f" after `{name}`={start!r}"
-            raise ValueError(f"No complete window of lookback {self.lookback} + horizon {self.horizon} "
-                             f"has its targets{where}. {panel.shortage()}")
-        self._warn_fitted_on(panel, starts, name, stacklevel + 1)
-        return self._frame(panel, starts, self._run(panel, starts), origins=True)
-
-    def _warn_fitted_on(self, panel, starts, name, stacklevel):
-        """A warning when windows at `starts` have targets at or before the
-        last timestamp their series had in the frame fitted on (`fit_end_`):
-        training or validation windows, whose scores are optimistic."""
-        if self.fit_end_ is None:
-            return
-        ends = {sid: _naive_utc(end) for sid, end in self.fit_end_.items()}
-        series_end = np.asarray([ends.get(sid, np.datetime64("NaT")) for sid in panel.series], "datetime64[ns]")
-        first_target = panel.time[starts + self.lookback]
-        inside = first_target <= series_end[panel.series_index()[starts]]
-        if not inside.any():
-            return
-        verb = "evaluate" if name == "test" else "historical_forecasts"
-        last = self.fit_end_.max()
-        warnings.warn(
-            f"tsgate: {int(inside.sum())} of the {len(starts)} windows that {verb} scores have targets at or before "
-            f"the end of the data this forecaster was fitted on ({last}): the training and validation windows, on "
-            "which early stopping chose the weights, so their errors are optimistic. Fit on the rows before the test "
-            f"cut-off and score after it: fit(df[df.index < cutoff], ...) then {verb}(df, {name}=cutoff).",
-            stacklevel=stacklevel)
+        starts = self.preprocessor_.forecast_windows(panel, after, name)
+        return self.preprocessor_.frame(panel, starts, self._run(panel, starts), origins=True)
 
     def serving_inputs(self, df, future=None):
         """The raw-unit inputs of the exported model for the forecast after
         the end of each series in `df`, as {name: array}, and the forecast's
         index (what `predict` returns it with)."""
-        panel, starts = self._origins(df, future)
-        batch = self._inputs(panel, starts, len(starts)).get_single_element()
-        inputs = {name: np.asarray(value) for name, value in batch.items()}
-        return inputs, self.layout_.index(self._levels(panel, starts))
-
-    def _origins(self, df, future):
-        """The panel of `df` extended by the horizon, and the start row of the
-        last complete input window of each series."""
         self._check_fitted()
-        layout = self.layout_
-        if layout.future and future is None:
-            raise ValueError(f"This model needs future covariates {list(layout.future)} for the "
-                             f"{self.horizon} forecast steps; pass them as `future`.")
-        panel, added = self.panel(df).extend(self.horizon)
-        starts = []
-        for k, rows in enumerate(panel.series_slices()):
-            start = rows.stop - self.horizon - self.lookback
-            if start < rows.start or not panel.valid[start : rows.stop - self.horizon].all():
-                raise ValueError(f"Series {panel.series[k]!r} needs {self.lookback} consecutive rows without "
-                                 f"gaps before the forecast origin. {panel.shortage()}")
-            starts.append(start)
-        if layout.future:
-            columns = [layout.scaled.index(name) for name in layout.future]
-            future_names = _names("future_covariates", self.future_covariates)
-            categorical = [c for c in self.encoder_.columns if c in future_names] if self.encoder_ else []
-            if categorical:
-                future = self._encode(future, categorical, "future")
-            values = future_values(future, panel, added, layout.future, self.time_column, self.series_column,
-                                   self.na_values)
-            panel.values[np.ix_(added.ravel(), columns)] = values.reshape(-1, len(columns))
-            panel.observed[np.ix_(added.ravel(), columns)] = True
-        return panel, np.asarray(starts)
-
-    def _inputs(self, panel, starts, batch_size=256):
-        """The raw-unit model's inputs for the windows at `starts`, batched."""
-        series_index = self.scaler_.group_positions(panel.series).astype("int32") if self.scale_per_series else None
-        arrays = self.layout_.arrays(np.nan_to_num(panel.values), panel.index())
-        dataset = self._dataset(panel, arrays, starts, batch_size, series_index=series_index)
-        return dataset.map(lambda inputs, _: inputs)
+        panel, starts = self.preprocessor_.origins(df, future)
+        batch = self.preprocessor_.inputs(panel, starts, len(starts)).get_single_element()
+        return {name: value.numpy() for name, value in batch.items()}, self.preprocessor_.forecast_index(panel, starts)
 
     def _run(self, panel, starts):
-        self._warn_far_outside(panel, starts)
+        """The raw-unit model's outputs for the windows at `starts`."""
         with keras_retracing_quiet():  # each new model traces its own step; TensorFlow counts them together
-            outputs = self.raw_model_.predict(self._inputs(panel, starts), verbose=0)
-        for name, values in outputs.items():  # the forecast and its quantiles
-            finite = np.isfinite(values).reshape(len(starts), -1).all(axis=1)
-            if not finite.all():
-                sid = panel.series[panel.series_index()[starts[int(np.argmin(finite))]]]
-                what = "forecast of series {!r} is" if name == "forecast" else "forecast quantiles of series {!r} are"
-                raise ValueError(f"The {what.format(sid)} not finite: its inputs are far outside what the model was "
-                                 "trained on (or the model is broken).")
+            outputs = self.raw_model_.predict(self.preprocessor_.inputs(panel, starts), verbose=0)
+        self.preprocessor_.check_finite(panel, starts, outputs)
         return outputs
 
-    def _warn_far_outside(self, panel, starts):
-        """A warning for each column whose values read by the windows at
-        `starts` (targets and past covariates over the lookback, future
-        covariates over the horizon) lie far outside its training range;
-        one-hot columns never do."""
-        read = np.zeros(panel.values.shape, bool)
-        known = len(self.layout_.targets) + len(self.layout_.past)
-        read[_covered(len(read), starts, self.lookback), :known] = True
-        read[_covered(len(read), starts + self.lookback, self.horizon), known:] = True
-        read[:, np.isin(panel.columns, self.layout_.indicators)] = False  # one-hot: 1 is no extrapolation
-        n_target = len(self.layout_.targets)
-        far = self.scaler_.far_outside(_transformed(panel.values, self.target_transform_, n_target)) & read \
-            & panel.observed
-        index = panel.index()
-        bounds = self.scaler_.range_
-        if far.any() and self.target_transform_ is not None:  # the range in raw units
-            bounds = np.concatenate([self.target_transform_.inverse_transform(bounds[:, :n_target]),
-                                     bounds[:, n_target:]], axis=1)
-        for j in np.flatnonzero(far.any(axis=0)):
-            row = int(np.flatnonzero(far[:, j])[0])
-            low, high = bounds[:, j]
-            warnings.warn(f"tsgate: column {panel.columns[j]!r} has {int(far[:, j].sum())} value(s) far outside its "
-                          f"training range [{low:g}, {high:g}], e.g. {panel.values[row, j]:g} at {index[row]}; the "
-                          "forecast extrapolates. Are they sentinels for missing values (pass `na_values`)?",
-                          stacklevel=4)
-
-    def _levels(self, panel, starts, origins=False):
-        """The index levels of the forecasts of the windows at `starts`: one
-        row per window and step, ([series,] [origin,] time)."""
-        rows = (starts[:, None] + self.lookback + np.arange(self.horizon)).ravel()
-        index = panel.index()
-        levels = {"time": index[rows]}
-        if origins:
-            levels = {"origin": index[np.repeat(starts + self.lookback - 1, self.horizon)], **levels}
-        if self.series_column:
-            levels = {self.series_column: np.asarray(panel.series, dtype=object)[panel.series_index()[rows]], **levels}
-        return levels
-
-    def _frame(self, panel, starts, outputs, origins=False):
-        """The forecast DataFrame of the windows at `starts`."""
-        return self.layout_.frame(outputs, self._levels(panel, starts, origins))
+    def score(self, df):
+        """Minus the mean squared error, in raw units, of the forecasts of
+        every complete window of `df` over every target and step (missing
+        actuals skipped): higher is better, as scikit-learn's model selection
+        (`GridSearchCV`, `cross_validate`) expects; see
+        `tsgate.evaluation.score` and `tsgate.model_selection.WindowSplit`."""
+        return evaluation.score(self, df)
 
     # -------------------------------------------------------------- delegates
     def evaluate(self, df, *args, **kwargs):
@@ -621,8 +255,8 @@ class Forecaster(BaseEstimator):
         return evaluation.evaluate(self, df, *args, **kwargs)
 
     def backtest(self, df, *args, **kwargs):
-        """`tsgate.evaluation.backtest(self, df, ...)`: fits clones, never this forecaster."""
-        return evaluation.backtest(self, df, *args, **kwargs)
+        """`tsgate.model_selection.backtest(self, df, ...)`: fits clones, never this forecaster."""
+        return model_selection.backtest(self, df, *args, **kwargs)
 
     def plot(self, df, *args, **kwargs):
         """`tsgate.plotting.plot_forecast(self, df, ...)`: see its arguments."""
@@ -631,26 +265,18 @@ class Forecaster(BaseEstimator):
     def export(self, path, version=None, xla=False):
         """Writes the raw-unit SavedModel for TF Serving to `path/<version>/`
         (version: a positive int, default the current Unix time). See
-        `tsgate.serving.export_forecast`. Its metadata (`assets/tsgate.json`)
-        holds the input columns (categorical covariates as their one-hot
-        columns, which the signature takes; `categories` lists them), how
-        each calendar column is computed (holiday dates from the year before
-        the end of the training data to HOLIDAY_YEARS after it), the scaler,
-        the target transform and `non_negative`."""
+        `tsgate.serving.export_forecast`. Its metadata (`assets/tsgate.json`,
+        `Preprocessor.serving_metadata`) holds the input columns (categorical
+        covariates as their one-hot columns, which the signature takes;
+        `categories` lists them), how each calendar column is computed, the
+        scaler, the target transform and `non_negative`."""
         from tsgate import __version__, serving
 
         self._check_fitted()
         version = int(time.time()) if version is None else version
         if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
             raise invalid("version", "a positive integer (TF Serving loads only those)", version)
-        ends = pd.DatetimeIndex([pd.Timestamp.now()] if self.fit_end_ is None else self.fit_end_)
-        holidays_between = f"{ends.min().year - 1}-01-01", f"{ends.max().year + HOLIDAY_YEARS}-12-31"
-        metadata = {"tsgate_version": __version__, "lookback": self.lookback, "horizon": self.horizon,
-                    "freq": freq_to_json(self.freq_), "tz": self.tz_, **self.layout_.metadata(*holidays_between),
-                    "quantiles": self.layout_.quantiles, "scaler": self.scaler_.to_json(),
-                    "target_transform": None if self.target_transform_ is None else self.target_transform_.to_json(),
-                    "non_negative": self.non_negative,
-                    "categories": None if self.encoder_ is None else self.encoder_.to_json()}
+        metadata = {"tsgate_version": __version__, **self.preprocessor_.serving_metadata()}
         return serving.export_forecast(self.raw_model_, os.path.join(path, str(version)), metadata, xla)
 
     def export_tflite(self, path):
@@ -666,36 +292,7 @@ class Forecaster(BaseEstimator):
 
     @classmethod
     def load(cls, path):
-        """See `tsgate.persistence.load`."""
-        return persistence.load(path, cls)
-
-
-def _transformed(values, transform, n_target):
-    """Panel `values` `(rows, n_scaled)` with the `n_target` target columns
-    (the first ones) transformed by a fitted `TargetTransform` (None: unchanged)."""
-    if transform is None:
-        return values
-    out = np.array(values, "float64")
-    out[:, :n_target] = transform.transform(out[:, :n_target])
-    return out.astype(values.dtype)
-
-
-def _naive_utc(stamp):
-    """A Timestamp as naive UTC datetime64 (the panel's `time`)."""
-    return (stamp if stamp.tz is None else stamp.tz_convert("UTC").tz_localize(None)).to_datetime64()
-
-
-def _covered(rows, starts, length):
-    """`(rows,)` bool: the rows of the spans [start, start + length)."""
-    delta = np.zeros(rows + 1, int)
-    np.add.at(delta, starts, 1)
-    np.add.at(delta, np.asarray(starts) + length, -1)
-    return np.cumsum(delta[:-1]) > 0
-
-
-def _plain_time(value):
-    """A fraction or a time (a `validation` or `test` argument) as JSON: the
-    float, or the timestamp's ISO text."""
-    if isinstance(value, numbers.Real):
-        return float(value)
-    return value if isinstance(value, str) else pd.Timestamp(value).isoformat()
+        """The forecaster saved at `path` (see `tsgate.persistence.load`)."""
+        forecaster, model, preprocessor, meta = persistence.load(path, cls)
+        forecaster._set_fitted(model, preprocessor, meta["windows"], fit_options=meta.get("fit_options"))
+        return forecaster

@@ -297,24 +297,16 @@ class Layout:
             columns += [quantile_column(name, q) for q in self.quantiles or ()] + [name]
         return columns
 
-    def frame(self, outputs, levels):
+    def frame(self, outputs, index):
         """A forecast DataFrame: `outputs` of the raw-unit model ("forecast"
         `(windows, horizon, n_target)`, "quantiles" with a trailing quantile
-        axis) in `output_columns()`, one row per window and step, indexed by
-        `levels` {name: `(rows,)` values}, "time" last."""
+        axis) in `output_columns()`, one row per window and step of `index`."""
         forecast = outputs["quantiles"] if self.quantiles else outputs["forecast"]
         values = forecast.reshape(-1, *forecast.shape[2:])
         if self.quantiles:
             median = values[:, :, self.quantiles.index(0.5), None]
             values = np.concatenate([values, median], axis=-1).reshape(len(values), -1)
-        return pd.DataFrame(values, index=self.index(levels), columns=self.output_columns())
-
-    @staticmethod
-    def index(levels):
-        """The forecast index of `levels` {name: `(rows,)` values}, "time" last."""
-        if len(levels) == 1:
-            return pd.DatetimeIndex(levels["time"], name="time")
-        return pd.MultiIndex.from_arrays(list(levels.values()), names=list(levels))
+        return pd.DataFrame(values, index=index, columns=self.output_columns())
 
     def metadata(self, start, end):
         """Targets, input columns and how the calendar columns are computed

@@ -38,9 +38,11 @@ import numpy as np
 import pandas as pd
 from pandas.tseries import holiday
 from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
-from tsgate.data import CategoricalEncoder, freq_from_json, freq_to_json
-from tsgate.scaling import AffineScaler, TargetTransform
+from tsgate.data import freq_from_json, freq_to_json
+from tsgate.preprocessing import Preprocessor
+from tsgate.training import with_dtype_policy
 
 FORMAT = 2
 TUPLE = "__tuple__"  # JSON has no tuples; get_params must come back equal
@@ -179,9 +181,9 @@ def save(forecaster, path):
     from tsgate import __version__
 
     path = _check_path(path)
-    forecaster._check_fitted()
+    check_is_fitted(forecaster)
     config = {name: _encode(name, value) for name, value in forecaster.get_params(deep=False).items()}
-    scaler = forecaster.scaler_.to_json()
+    state = forecaster.preprocessor_.to_json()
     os.makedirs(path, exist_ok=True)
     handle, model_staging = tempfile.mkstemp(prefix=".model-", suffix=".keras", dir=path)
     os.close(handle)
@@ -192,19 +194,13 @@ def save(forecaster, path):
             "format": FORMAT,
             "tsgate_version": __version__,
             "config": config,
-            "freq": freq_to_json(forecaster.freq_),
-            "tz": forecaster.tz_,  # the zone calendar features are computed in
-            "series": forecaster.series_,
-            "scaler": scaler,
+            **state,  # freq, tz (the zone calendar features are computed in), series, scaler, categories, ...
             "windows": forecaster.windows_,
             "fit_options": forecaster.fit_options_,
-            "categories": None if forecaster.encoder_ is None else forecaster.encoder_.to_json(),
-            "target_transform": None if forecaster.target_transform_ is None else forecaster.target_transform_.to_json(),
-            "fit_end": None if forecaster.fit_end_ is None else [_utc_text(t) for t in forecaster.fit_end_],
             "fingerprint": {
                 "model": {**_model_structure(forecaster.model_), "weights_sha256": _weights_digest(forecaster.model_),
                           "file_sha256": _file_digest(model_staging)},
-                "scaler": _scaler_fingerprint(scaler),
+                "scaler": _scaler_fingerprint(state["scaler"]),
                 "columns": {name: config[name] for name in COLUMN_ARGUMENTS},
             },
         }
@@ -223,8 +219,11 @@ def save(forecaster, path):
 
 # ------------------------------------------------------------------- load
 def load(path, cls):
-    """The fitted forecaster saved at `path`, as an instance of `cls`, once
-    both files are checked against the fingerprint written by `save`."""
+    """The parts of the fitted forecaster saved at `path`, once both files
+    are checked against the fingerprint written by `save`: an unfitted
+    instance of `cls` with the saved arguments, the Keras model, the fitted
+    `Preprocessor` and the contents of forecaster.json (`Forecaster.load`
+    puts them together)."""
     path = _check_path(path)
     meta_path, model_path = os.path.join(path, META_FILE), os.path.join(path, MODEL_FILE)
     meta = _read_meta(path, meta_path)
@@ -234,40 +233,19 @@ def load(path, cls):
         forecaster = cls(**{name: _decode(value) for name, value in meta["config"].items()})
     except Exception as error:  # a custom cell layer not registered in this process, another tsgate's arguments
         raise SavedForecasterError(meta_path, f"cannot rebuild the saved arguments: {error}") from error
-    layout = forecaster._check_params()
+    preprocessor = Preprocessor.from_params(forecaster.get_params(deep=False))
     try:
         # under the saved dtype_policy: sublayers that a layer makes in its __init__ take the global policy
-        model = forecaster._with_dtype_policy(keras.saving.load_model, model_path)
+        model = with_dtype_policy(forecaster.dtype_policy, keras.saving.load_model, model_path)
     except Exception as error:  # a Keras version that cannot read it, an unregistered custom layer
         raise SavedForecasterError(model_path, f"Keras cannot load it: {type(error).__name__}: {error}") from error
     _check_model(model, model_path, fingerprint["model"])
     try:
-        scaler = AffineScaler.from_json(meta["scaler"], method=forecaster.scaler)
-        # categories, target_transform and fit_end are absent from files written before they were kept
-        encoder = None if meta.get("categories") is None else CategoricalEncoder.from_json(meta["categories"])
-        transform = None if meta.get("target_transform") is None else TargetTransform.from_json(meta["target_transform"])
-        fit_end = None if meta.get("fit_end") is None else _from_utc_text(meta["fit_end"], meta["tz"])
-        freq = freq_from_json(meta["freq"])
+        preprocessor.load_json(meta)
     except Exception as error:  # written by another tsgate, or by one with a bug
         raise SavedForecasterError(meta_path, f"cannot decode its fitted state: {type(error).__name__}: {error}") \
             from error
-    forecaster._set_fitted(model, scaler, layout if encoder is None else layout.encoded(encoder.feature_names_),
-                           freq, meta["series"], meta["windows"], tz=meta["tz"], fit_options=meta.get("fit_options"),
-                           encoder=encoder, transform=transform, fit_end=fit_end)
-    return forecaster
-
-
-def _utc_text(stamp):
-    """A Timestamp as ISO text, in UTC when it has a zone (the ends of several
-    series in a zone with daylight saving have different offsets)."""
-    return (stamp if stamp.tz is None else stamp.tz_convert("UTC")).isoformat()
-
-
-def _from_utc_text(texts, tz):
-    """Timestamps written by `_utc_text`, in the zone `tz` (None: naive)."""
-    if tz is None:
-        return pd.DatetimeIndex(pd.to_datetime(texts))
-    return pd.DatetimeIndex(pd.to_datetime(texts, utc=True)).tz_convert(tz)
+    return forecaster, model, preprocessor, meta
 
 
 def _check_path(path):

@@ -9,19 +9,24 @@ mean over every observed target of the epoch (`ObservedLoss`), not Keras'
 mean of the batch losses weighted by batch size.
 """
 
+import contextlib
 import json
 import math
+import numbers
 import os
 import shutil
 import sys
 import warnings
+from dataclasses import dataclass
 
 import keras
 import numpy as np
+import pandas as pd
 from keras import ops
 
 from tsgate import distributed
 from tsgate._quiet import keras_retracing_quiet
+from tsgate.validation import LARGEST, check_choice, check_non_negative_int, check_positive_int, invalid
 
 
 def resolve_verbose(verbose):
@@ -168,6 +173,111 @@ def train(model, train, validation, epochs, patience, verbose, callbacks=(), che
         if initial_epoch:
             history.history, history.epoch = checkpoints.history, list(range(len(checkpoints.history["loss"])))
     return history, early_stopping
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """The options of one `Forecaster.fit` (see its docstring), checked when
+    made; `batch_size` is the global batch, `replica_batch` each replica's."""
+
+    validation: object = 0.2
+    epochs: int = 20
+    batch_size: int = 64
+    patience: int = 5
+    checkpoint_dir: object = None
+    verbose: object = "auto"
+    callbacks: object = None
+    strategy: object = None
+    steps_per_epoch: int = None
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            check_positive_int(name, getattr(self, name), LARGEST)
+        check_non_negative_int("patience", self.patience)
+        if self.steps_per_epoch is not None:
+            check_positive_int("steps_per_epoch", self.steps_per_epoch, LARGEST)
+        directory = self.checkpoint_dir
+        if directory is not None and not (isinstance(directory, (str, os.PathLike)) and os.fspath(directory)):
+            raise invalid("checkpoint_dir", "None or a directory path", directory)
+        if isinstance(self.verbose, float):
+            raise invalid("verbose", "0, 1, 2 or 'auto'", self.verbose)
+        check_choice("verbose", self.verbose, (0, 1, 2, "auto"))
+        callbacks = self.callbacks
+        if callbacks is not None and (not isinstance(callbacks, (list, tuple))
+                                      or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks)):
+            raise invalid("callbacks", "None or a list of keras.callbacks.Callback instances", callbacks)
+        if self.strategy is not None:
+            distributed.check_strategy(self.strategy)
+
+    @property
+    def replica_batch(self):
+        """The batch of each replica (the global batch split among a strategy's replicas)."""
+        return self.batch_size if self.strategy is None else distributed.replica_batch(self.strategy, self.batch_size)
+
+    def to_json(self):
+        """`fit_options_`: validation (a fraction, or the time as ISO text),
+        epochs, batch_size, patience, steps_per_epoch."""
+        validation = self.validation
+        if isinstance(validation, numbers.Real):
+            validation = float(validation)
+        elif not isinstance(validation, str):
+            validation = pd.Timestamp(validation).isoformat()
+        return {"validation": validation, "epochs": self.epochs, "batch_size": self.batch_size,
+                "patience": self.patience, "steps_per_epoch": self.steps_per_epoch}
+
+
+def with_dtype_policy(policy, fn, *args, **kwargs):
+    """`fn(*args, **kwargs)` with `policy` as the Keras dtype policy of the
+    layers it creates (building or loading a model); the caller's policy
+    (thread-local in Keras) is restored after."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def learning_rate(rate, schedule, steps):
+    """Adam's learning rate: `rate` ("constant"), or decayed to 0 over
+    `steps` training steps ("cosine")."""
+    return keras.optimizers.schedules.CosineDecay(rate, decay_steps=steps) if schedule == "cosine" else rate
+
+
+def fit_model(build, loss, rate, schedule, windows, options, config):
+    """The model `build()` makes (in the options' strategy scope), compiled
+    with `loss` (`MaskedLoss` of it) and Adam at `learning_rate(rate,
+    schedule, ...)`, trained by `train` on the `TrainingWindows` `windows`
+    with `options` (a `FitOptions`); `config` (the plain arguments) goes
+    into the checkpoints' fingerprint. Returns the model and its History;
+    a diverged fit is an error."""
+    strategy, steps_per_epoch = options.strategy, options.steps_per_epoch
+    train_data, validation = windows.train, windows.validation
+    steps = steps_per_epoch or -(-windows.n_train // options.replica_batch)
+    if strategy is not None:
+        (train_data, validation), (steps, _) = distributed.distribute(
+            strategy, [train_data, validation], (windows.n_train, windows.n_validation), options.replica_batch,
+            steps_per_epoch)
+    elif steps_per_epoch is not None:
+        train_data = train_data.repeat().take(steps_per_epoch)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = build()
+        compile_masked(model, keras.optimizers.Adam(learning_rate(rate, schedule, options.epochs * steps)), loss)
+        if strategy is not None:
+            distributed.work_around_keras(model, windows.train)
+        fingerprint = {"weights": [list(w.shape) for w in model.weights],
+                       "windows": [windows.n_train, windows.n_validation],
+                       "fit": [str(options.validation), options.epochs, options.batch_size, options.patience,
+                               steps_per_epoch],
+                       "config": repr(config)}
+        history, early_stopping = train(model, train_data, validation, options.epochs, options.patience,
+                                        options.verbose, options.callbacks or [], options.checkpoint_dir,
+                                        fingerprint, strategy)
+    best = early_stopping.best
+    if best is None or not math.isfinite(best) or not all(np.isfinite(w).all() for w in model.get_weights()):
+        raise ValueError(f"Training diverged: the best validation loss is {best} and the weights are not all "
+                         f"finite; lower `learning_rate` (got {rate!r}) or check the data.")
+    return model, history
 
 
 class StopOnNaN(keras.callbacks.Callback):

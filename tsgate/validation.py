@@ -1,9 +1,16 @@
 """Argument checks shared by the cells and the forecasting pipeline, in Keras'
 message format: "Received an invalid value for argument `x`, expected ...,
-got ...". Plain Python: importing it loads no framework."""
+got ...", and `warn`, which points a warning at the user's line. Plain
+Python: importing it loads no framework."""
 
 import math
 import numbers
+import os
+import sys
+import warnings
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+LARGEST = 2**31 - 1  # sizes and counts index int32 arrays and tensors
 
 
 def invalid(name, expected, value):
@@ -69,3 +76,13 @@ def check_optional_name(name, value):
     if value is not None and (not isinstance(value, str) or not value):
         raise invalid(name, "None or a column name (a non-empty str)", value)
     return value
+
+
+def warn(message, category=UserWarning):
+    """`warnings.warn(message)` attributed to the user's line: the first
+    caller outside the tsgate package, however deep inside tsgate the call
+    is (Python 3.12's `skip_file_prefixes`, by hand for 3.10 and 3.11)."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

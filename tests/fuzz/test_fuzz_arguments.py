@@ -24,7 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from tests.helpers import BACKEND, clear_error, hourly
 from tsgate import Forecaster
 from tsgate.data import FILLS
-from tsgate.forecaster import SCHEDULES
+from tsgate.arguments import SCHEDULES
 from tsgate.layout import CALENDAR_PERIODS
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES
 from tsgate.scaling import TRANSFORMS

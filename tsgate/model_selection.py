@@ -1,0 +1,159 @@
+"""Model selection on time: rolling-origin backtests that fit clones
+(`backtest`), and `WindowSplit`, the cross-validation splitter that lets
+scikit-learn's `GridSearchCV` and `cross_validate` tune a `Forecaster` on
+its own windows (`Forecaster.score`).
+
+    search = GridSearchCV(Forecaster("y", lookback=24, horizon=6), {"units": [8, 16]},
+                          cv=WindowSplit(n_splits=3, lookback=24))
+    search.fit(df)                          # each candidate fitted on the rows before a fold, scored after
+"""
+
+import inspect
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from tsgate.data import fraction_cutoff, frame_times
+from tsgate.evaluation import check_by, check_season, evaluate_forecasts
+from tsgate.preprocessing import Preprocessor
+from tsgate.validation import check_bool, check_positive_int, invalid
+
+NOT_INHERITED = ("checkpoint_dir", "callbacks", "verbose")  # fit options a backtest never takes from the last fit
+
+
+def chunk_edges(begin, end, folds):
+    """The `folds + 1` boundaries of `folds` equal chunks of the span [begin,
+    end] (times of one kind, e.g. datetime64)."""
+    return [begin + (end - begin) * k / folds for k in range(folds + 1)]
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """What `backtest` returns (DataFrames in raw units).
+
+    folds: one row per fold (index "fold"): `train_end`, the last timestamp
+        the fold's model was fitted on; `test_start` and `test_end`, the
+        first and last target timestamps it is scored on; `fitted`, whether
+        the fold fitted its own model (False: it reuses the previous one).
+    forecasts: the `historical_forecasts` of every fold, indexed by
+        ("fold", [series,] "origin", "time").
+    metrics: the `evaluate` table of every fold, indexed by ("fold", [*by,]
+        "model"); `metrics.groupby("model").mean()` averages the folds.
+    """
+
+    folds: pd.DataFrame
+    forecasts: pd.DataFrame
+    metrics: pd.DataFrame
+
+
+def _fit_options(forecaster, fit_options):
+    """The keyword arguments of each fold's `fit`: fit's defaults, replaced
+    by the options of the forecaster's last fit (`fit_options_`, when fitted)
+    except `NOT_INHERITED` and a `validation` that is not a fraction,
+    `verbose=0`, then `fit_options`."""
+    parameters = list(inspect.signature(type(forecaster).fit).parameters.values())[2:]  # after self, df
+    defaults = {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    unknown = sorted(set(fit_options) - set(defaults))
+    if unknown and not takes_any:
+        raise invalid("fit_options", f"keyword arguments of Forecaster.fit among {sorted(defaults)}", unknown)
+    inherited = {name: value for name, value in getattr(forecaster, "fit_options_", {}).items()
+                 if name in defaults and name not in NOT_INHERITED}
+    validation = inherited.get("validation")
+    if not isinstance(validation, numbers.Real) or isinstance(validation, bool):
+        inherited.pop("validation", None)  # a cut-off date would lie outside the early folds
+    return {**defaults, **inherited, "verbose": 0, **fit_options}
+
+
+def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None, **fit_options):
+    """Rolling-origin evaluation on clones: the last `test` fraction of the
+    span is cut into `folds` chunks; each fold fits a clone of `forecaster`
+    (same configuration, scaler re-fitted) on everything before its chunk
+    (with refit=False only the first fold fits, the others reuse its model)
+    and scores the windows whose targets lie in the chunk. `forecaster`
+    itself is never fitted or changed.
+
+    fit_options: any keyword argument of `Forecaster.fit` (epochs,
+        batch_size, patience, validation, verbose, ...) for every fold. Not
+        given, an option takes the value of the forecaster's last fit
+        (`fit_options_`; not checkpoint_dir, callbacks or verbose, and
+        validation only as a fraction), else fit's default (epochs=20 for an
+        unfitted forecaster); verbose defaults to 0. `callbacks` are the
+        same instances in every fold (Keras gives each fold's model to them
+        by `set_model`): state they keep across fits, such as a log of
+        epochs or a TensorBoard directory, spans every fold.
+    by, season: as in `evaluate`.
+
+    Returns a `BacktestResult`: `folds` (boundaries), `forecasts`, `metrics`.
+    """
+    check_positive_int("folds", folds)
+    check_bool("refit", refit)
+    if isinstance(test, bool) or not isinstance(test, (int, float)) or not 0 < test < 1:
+        raise invalid("test", "a fraction in (0, 1)", test)
+    options = _fit_options(forecaster, fit_options)
+    check_by(by, forecaster.series_column)
+    check_season(season)
+    _, _, panel = Preprocessor.from_params(forecaster.get_params(deep=False)).fit_panel(df)  # every check first
+    begin, end = fraction_cutoff(panel.time.min(), panel.time.max(), test), panel.time.max()
+    steps = len(np.unique(panel.time[panel.time >= begin]))
+    if folds > steps:
+        raise invalid("folds", f"a positive integer up to the {steps} time steps of the test part", folds)
+    edges = [panel.timestamp(edge) for edge in chunk_edges(begin, end, folds)]
+    times = frame_times(df, forecaster.time_column)
+    bounds, forecasts, tables, model, train_end = [], [], [], None, None
+    for k in range(folds):
+        fitted = refit or model is None
+        if fitted:
+            train = df[times < edges[k]]
+            model = clone(forecaster).fit(train, **options)
+            train_end = frame_times(train, forecaster.time_column).max()
+        chunk = df[times < edges[k + 1]] if k < folds - 1 else df
+        table, forecast = evaluate_forecasts(model, chunk, edges[k], by, season)
+        scored = forecast.index.get_level_values("time")
+        bounds.append({"train_end": train_end, "test_start": scored.min(), "test_end": scored.max(), "fitted": fitted})
+        forecasts.append(forecast)
+        tables.append(table)
+    return BacktestResult(pd.DataFrame(bounds, index=pd.RangeIndex(folds, name="fold")),
+                          pd.concat(forecasts, keys=range(folds), names=["fold"]),
+                          pd.concat(tables, keys=range(folds), names=["fold"]))
+
+
+class WindowSplit:
+    """Time-series cross-validation of a forecaster's frame, for
+    scikit-learn (`GridSearchCV(forecaster, grid, cv=WindowSplit(...))`,
+    `cross_validate`): the last `test` fraction of the time span is cut into
+    `n_splits` chunks, as `backtest` cuts it; split k trains on the rows
+    before chunk k and tests on the rows of chunk k together with the
+    `lookback` timestamps before it (the inputs of its first windows), so
+    that `Forecaster.score` scores exactly the windows whose targets lie in
+    chunk k and were never fitted on. Rows are split by their timestamps
+    (the index, or `time_column`), so a long frame of many series splits
+    every series at the same times.
+
+    split(X) yields `(train, test)` arrays of row positions of `X`.
+    """
+
+    def __init__(self, n_splits=3, lookback=1, test=0.2, time_column=None):
+        self.n_splits, self.lookback, self.test, self.time_column = n_splits, lookback, test, time_column
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return self.n_splits
+
+    def split(self, X, y=None, groups=None):
+        check_positive_int("n_splits", self.n_splits)
+        check_positive_int("lookback", self.lookback)
+        if isinstance(self.test, bool) or not isinstance(self.test, numbers.Real) or not 0 < self.test < 1:
+            raise invalid("test", "a fraction in (0, 1)", self.test)
+        times = frame_times(X, self.time_column).to_numpy()
+        distinct = np.unique(times)
+        edges = chunk_edges(fraction_cutoff(distinct[0], distinct[-1], self.test), distinct[-1], self.n_splits)
+        for k in range(self.n_splits):
+            first = np.searchsorted(distinct, edges[k])  # the first timestamp of chunk k
+            if first < self.lookback or first == len(distinct):
+                raise ValueError(f"WindowSplit: split {k} has {first} timestamps before its test chunk, fewer than "
+                                 f"lookback={self.lookback}, or none in it; use a smaller `test` or `n_splits`.")
+            inside = times < edges[k + 1] if k < self.n_splits - 1 else np.ones(len(times), bool)
+            yield np.flatnonzero(times < edges[k]), np.flatnonzero(inside & (times >= distinct[first - self.lookback]))

@@ -1,0 +1,392 @@
+"""`Preprocessor`: the fitted stage between a DataFrame and the Keras model,
+both ways.
+
+    fit_transform(df, validation, batch_size)   frame → encoder, transform and scaler fitted on the
+                                                training rows → TrainingWindows (tf.data, scaled)
+    panel(df)                                   a later frame → its validated Panel (fitted columns,
+                                                frequency and time zone)
+    origins(df, future)                         the panel extended by the horizon (future covariates
+                                                filled in) and the start row of each forecast
+    forecast_windows(panel, after)              the start rows of the windows to score
+    inputs(panel, starts)                       the raw-unit model's inputs (tf.data)
+    frame(panel, starts, outputs)               the model's outputs → a forecast DataFrame
+    raw_unit_model(model)                       the model wrapped in this stage (raw units in and out)
+    to_json() / load_json(state)                its fitted state (the keys of forecaster.json)
+
+Fitted state, set together by `fit_transform` (or `load_json`): `layout_`
+(categorical columns as their one-hot columns), `encoder_`
+(`CategoricalEncoder` or None), `target_transform_` (`TargetTransform` or
+None), `scaler_` (`AffineScaler`), `freq_` (a pandas offset), `tz_`,
+`series_` (ids), `fit_end_` (a Series: the last timestamp of each series in
+the frame fitted on, None when unknown).
+
+The warnings a user's frame earns are raised here, once: windows scored
+that the model was fitted on, values far outside the training range, window
+positions dropped for gaps.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tsgate import distributed
+from tsgate.arguments import check_arguments
+from tsgate.data import INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json, naive_utc
+from tsgate.layout import _names
+from tsgate.scaling import AffineScaler, TargetTransform, raw_unit_model
+from tsgate.validation import warn
+from tsgate.windows import window_dataset
+
+# the Forecaster arguments a Preprocessor takes (besides the layout they make)
+ARGUMENTS = ("lookback", "horizon", "stride", "freq", "time_column", "series_column", "fill", "na_values", "scaler",
+             "scale_per_series", "target_transform", "categorical", "non_negative", "seed")
+HOLIDAY_YEARS = 10  # years after the training data whose holiday dates an export lists
+
+
+@dataclass(frozen=True)
+class TrainingWindows:
+    """What `fit_transform` makes: batched `(inputs, targets)` datasets of
+    the training (shuffled every epoch) and validation windows, their
+    numbers in this process, and `counts` {"train", "validation",
+    "dropped_for_gaps"} of every worker together."""
+
+    train: object
+    validation: object
+    n_train: int
+    n_validation: int
+    counts: dict
+
+
+class Preprocessor:
+    """The fitted stage between a DataFrame and the model (see the module).
+
+    Args: `layout` (the validated `Layout` of the configuration), and the
+    Forecaster arguments of the same names (`ARGUMENTS`), stored unchanged.
+    `Preprocessor.from_params(forecaster.get_params())` checks them all.
+    """
+
+    def __init__(self, layout, lookback, horizon, stride=1, freq=None, time_column=None, series_column=None,
+                 fill=None, na_values=None, scaler="standard", scale_per_series=False, target_transform=None,
+                 categorical=(), non_negative=False, seed=0):
+        self.layout, self.lookback, self.horizon, self.stride = layout, lookback, horizon, stride
+        self.freq, self.time_column, self.series_column = freq, time_column, series_column
+        self.fill, self.na_values, self.scaler, self.scale_per_series = fill, na_values, scaler, scale_per_series
+        self.target_transform, self.categorical = target_transform, categorical
+        self.non_negative, self.seed = non_negative, seed
+
+    @classmethod
+    def from_params(cls, params):
+        """The preprocessor of a Forecaster's arguments (`get_params()`),
+        every one of them checked (`tsgate.arguments.check_arguments`)."""
+        return cls(check_arguments(params), **{name: params[name] for name in ARGUMENTS})
+
+    # ------------------------------------------------------------------ fit
+    def fit_transform(self, df, validation, batch_size, strategy=None):
+        """Fits the encoder, target transform and scaler on the rows of `df`
+        before the validation cut-off (a fraction of the span at the end, or
+        a timestamp; with a `tf.distribute` strategy, agreed by every worker
+        and the scaler's statistics merged across them) and returns the
+        scaled `TrainingWindows` of `batch_size` windows a batch. Targets that
+        were missing (filled by `fill`) are NaN labels, out of the loss."""
+        layout, encoder, panel = self.fit_panel(df)
+        transform = None if self.target_transform is None else TargetTransform(self.target_transform)
+        self._check_transformable(panel, transform)
+        cutoff = panel.cutoff(validation, "validation") if strategy is None else \
+            distributed.global_cutoff(strategy, panel, validation)
+        train_starts, dropped = panel.windows(self.lookback, self.horizon, before=cutoff)
+        val_starts, _ = panel.windows(self.lookback, self.horizon, after=cutoff)
+        train_starts, val_starts = train_starts[:: self.stride], val_starts[:: self.stride]
+        if len(train_starts) == 0 or len(val_starts) == 0:
+            raise ValueError(
+                f"Not enough data: {len(train_starts)} training and {len(val_starts)} validation windows of "
+                f"lookback {self.lookback} + horizon {self.horizon} (each series needs at least "
+                f"{self.lookback + self.horizon} consecutive rows on each side of the cutoff at "
+                f"{panel.timestamp(cutoff)}). {panel.shortage(dropped)}")
+        ids = np.asarray(panel.series, dtype=object)[panel.series_index()]
+        train_rows = panel.time < cutoff
+        n_target = len(layout.targets)
+        observed = np.where(panel.observed, panel.values, np.nan)  # the scaler and transform fit on observed values
+        if transform is not None:
+            transform.fit(observed[train_rows, :n_target])
+        scaler = AffineScaler(self.scaler, self.scale_per_series).fit(
+            _transformed(observed, transform, n_target)[train_rows], ids[train_rows], layout.scaled,
+            static=None if panel.static is None else panel.static[np.unique(panel.series_index()[train_rows])],
+            passthrough=np.isin(layout.scaled, layout.indicators),
+            reduce=None if strategy is None else distributed.reduce_statistics(strategy))
+        if dropped:
+            warn(f"tsgate: {dropped} window positions dropped because they would straddle a gap "
+                 f"({panel.gap_rows} missing timestamps). {panel.shortage()}")
+        arrays = layout.arrays(scaler.transform(_transformed(panel.values, transform, n_target), ids), panel.index())
+        labels = np.where(panel.observed[:, :n_target], arrays["target"], np.nan).astype("float32")
+        static = scaler.transform_static(panel.static)
+        datasets = [self._dataset(panel, arrays, starts, batch_size, shuffle=shuffle, static=static, labels=labels)
+                    for starts, shuffle in ((train_starts, True), (val_starts, False))]
+        counts = {"train": len(train_starts), "validation": len(val_starts), "dropped_for_gaps": dropped}
+        series = list(panel.series)
+        ends = [panel.timestamp(panel.time[rows.stop - 1]) for rows in panel.series_slices()]
+        if strategy is not None:
+            series, ends, counts = distributed.gather_fitted(strategy, series, ends, counts)
+        self._set_fitted(layout, encoder, transform, scaler, panel.freq, panel.tz, series, ends)
+        return TrainingWindows(*datasets, len(train_starts), len(val_starts), counts)
+
+    def fit_panel(self, df):
+        """The layout (categorical columns one-hot), the encoder fitted on
+        `df` (None without categorical columns) and the validated panel of a
+        frame to fit on: every check of the frame, nothing fitted here."""
+        encoder, layout = None, self.layout
+        categorical = _names("categorical", self.categorical)
+        if categorical:
+            encoder = CategoricalEncoder(categorical).fit(df)
+            df, layout = encoder.transform(df), layout.encoded(encoder.feature_names_)
+        return layout, encoder, self._panel(df, layout, self.freq, INFER)
+
+    def _set_fitted(self, layout, encoder, transform, scaler, freq, tz, series, fit_end):
+        """Assigns the whole fitted state at once (`fit_transform`, `load_json`)."""
+        self.layout_, self.encoder_, self.target_transform_, self.scaler_ = layout, encoder, transform, scaler
+        self.freq_, self.tz_, self.series_ = freq, tz, series
+        self.fit_end_ = None if fit_end is None else pd.Series(
+            pd.DatetimeIndex(fit_end), index=pd.Index(series, dtype=object, name=self.series_column), name="fit_end")
+
+    # ----------------------------------------------------------- later frames
+    def panel(self, df):
+        """The validated `Panel` of `df` with the fitted columns (categorical
+        ones one-hot encoded), frequency and time zone; targets that the
+        target transform cannot take are an error naming column and time."""
+        panel = self._panel(self._encode(df), self.layout_, self.freq_, self.tz_)
+        self._check_transformable(panel, self.target_transform_)
+        return panel
+
+    def _encode(self, df, columns=None, name="df"):
+        """`df` with the fitted encoder's categorical `columns` (default: all) one-hot."""
+        return df if self.encoder_ is None else self.encoder_.transform(df, columns, name)
+
+    def _panel(self, df, layout, freq, tz):
+        """With no `freq` given, the holidays of inferred business days are
+        inferred again from each frame."""
+        return Panel.from_frame(df, layout.scaled, freq=freq, time_column=self.time_column,
+                                series_column=self.series_column, static_columns=layout.static, fill=self.fill, tz=tz,
+                                na_values=self.na_values, infer_holidays=self.freq is None)
+
+    def _check_transformable(self, panel, transform):
+        """Every target value of `panel` in the domain of `transform` (None:
+        any), else an error naming column and time: observed values as the
+        data's, filled ones (`fill`) as the fill's."""
+        if transform is None:
+            return
+        n_target = len(self.layout.targets)
+        bad = transform.outside(panel.values[:, :n_target])
+        observed = panel.observed[:, :n_target]
+        for where, mine in ((bad & observed, True), (bad & ~observed & panel.valid[:, None], False)):
+            if not where.any():
+                continue
+            row, j = (int(axis[0]) for axis in np.nonzero(where))
+            series = f" of series {panel.series[panel.series_index()[row]]!r}" if self.series_column else ""
+            example = f"e.g. {panel.values[row, j]:g} at {panel.index()[row]}"
+            if mine:
+                raise ValueError(f"Target column {panel.columns[j]!r}{series} has {int(where[:, j].sum())} value(s) "
+                                 f"that target_transform={transform.method!r} cannot take (it needs "
+                                 f"{transform.domain()}), {example}; drop them (na_values=...) or choose another "
+                                 "transform.")
+            raise ValueError(f"fill={self.fill!r} fills {int(where[:, j].sum())} missing value(s) of target column "
+                             f"{panel.columns[j]!r}{series} with values that target_transform={transform.method!r} "
+                             f"cannot take (it needs {transform.domain()}), {example}; choose another `fill` "
+                             "('ffill' or 'interpolate') or another transform.")
+
+    def origins(self, df, future=None):
+        """The panel of `df` extended by the horizon (the future covariates
+        of `future` in its new rows) and the start row of the last complete
+        input window of each series."""
+        layout = self.layout_
+        if layout.future and future is None:
+            raise ValueError(f"This model needs future covariates {list(layout.future)} for the "
+                             f"{self.horizon} forecast steps; pass them as `future`.")
+        categorical = [c for c in self.encoder_.columns if c in self.layout.future] if self.encoder_ else []
+        if layout.future and categorical:
+            future = self._encode(future, categorical, "future")
+        panel, _ = self.panel(df).extend(self.horizon, future, layout.future, self.time_column, self.series_column,
+                                      self.na_values)
+        starts = []
+        for k, rows in enumerate(panel.series_slices()):
+            start = rows.stop - self.horizon - self.lookback
+            if start < rows.start or not panel.valid[start : rows.stop - self.horizon].all():
+                raise ValueError(f"Series {panel.series[k]!r} needs {self.lookback} consecutive rows without "
+                                 f"gaps before the forecast origin. {panel.shortage()}")
+            starts.append(start)
+        return panel, np.asarray(starts)
+
+    def forecast_windows(self, panel, after=None, name="start"):
+        """The start rows of every gap-free window of `panel` whose targets
+        start at or after `after` (a time of `panel.time`, None: all), an
+        error naming the argument `name` when there is none; warned when some
+        were fitted on."""
+        starts, _ = panel.windows(self.lookback, self.horizon, after=after)
+        if len(starts) == 0:
+            where = "" if after is None else f" after `{name}`={panel.timestamp(after)}"
+            raise ValueError(f"No complete window of lookback {self.lookback} + horizon {self.horizon} "
+                             f"has its targets{where}. {panel.shortage()}")
+        self._warn_fitted_on(panel, starts, "evaluate" if name == "test" else "historical_forecasts", name)
+        return starts
+
+    def _warn_fitted_on(self, panel, starts, verb, name):
+        """A warning when windows at `starts` have targets at or before the
+        last timestamp their series had in the frame fitted on (`fit_end_`):
+        training or validation windows, whose scores are optimistic."""
+        if self.fit_end_ is None:
+            return
+        ends = dict(zip(self.fit_end_.index, naive_utc(pd.DatetimeIndex(self.fit_end_))))
+        series_end = np.asarray([ends.get(sid, np.datetime64("NaT")) for sid in panel.series], "datetime64[ns]")
+        inside = panel.time[starts + self.lookback] <= series_end[panel.series_index()[starts]]
+        if inside.any():
+            warn(f"tsgate: {int(inside.sum())} of the {len(starts)} windows that {verb} scores have targets at or "
+                 f"before the end of the data this forecaster was fitted on ({self.fit_end_.max()}): the training and "
+                 "validation windows, on which early stopping chose the weights, so their errors are optimistic. Fit "
+                 f"on the rows before the test cut-off and score after it: fit(df[df.index < cutoff], ...) then "
+                 f"{verb}(df, {name}=cutoff).")
+
+    def inputs(self, panel, starts, batch_size=256):
+        """The raw-unit model's inputs for the windows at `starts`, batched;
+        a warning for values far outside the training range."""
+        self._warn_far_outside(panel, starts)
+        series_index = self.scaler_.group_positions(panel.series).astype("int32") if self.scale_per_series else None
+        arrays = self.layout_.arrays(np.nan_to_num(panel.values), panel.index())
+        dataset = self._dataset(panel, arrays, starts, batch_size, series_index=series_index)
+        return dataset.map(lambda inputs, _: inputs)
+
+    def _dataset(self, panel, arrays, starts, batch_size, shuffle=False, static=None, series_index=None, labels=None):
+        """`window_dataset` of this panel's windows; `static` the static
+        covariates fed (default: the panel's raw values, which the raw-unit
+        model scales); `series_index` `(n_series,)` the scaler rows the
+        raw-unit model takes with per-series scaling; `labels` the targets
+        (NaN: missing)."""
+        static = panel.static if static is None else static
+        per_series = {"static": static} if static is not None else {}
+        if series_index is not None:
+            per_series["series_index"] = series_index
+        return window_dataset(arrays, starts, self.lookback, self.horizon, batch_size, shuffle=shuffle,
+                              seed=self.seed, per_series=per_series, series_of_row=panel.series_index(),
+                              labels=labels)
+
+    def _warn_far_outside(self, panel, starts):
+        """A warning for each column whose values read by the windows at
+        `starts` (targets and past covariates over the lookback, future
+        covariates over the horizon) lie far outside its training range;
+        one-hot columns never do."""
+        layout, transform = self.layout_, self.target_transform_
+        read = np.zeros(panel.values.shape, bool)
+        known = len(layout.targets) + len(layout.past)
+        read[_covered(len(read), starts, self.lookback), :known] = True
+        read[_covered(len(read), starts + self.lookback, self.horizon), known:] = True
+        read[:, np.isin(panel.columns, layout.indicators)] = False  # one-hot: 1 is no extrapolation
+        n_target = len(layout.targets)
+        far = self.scaler_.far_outside(_transformed(panel.values, transform, n_target)) & read & panel.observed
+        bounds = self.scaler_.range_
+        if far.any() and transform is not None:  # the range in raw units
+            bounds = np.concatenate([transform.inverse_transform(bounds[:, :n_target]), bounds[:, n_target:]], axis=1)
+        for j in np.flatnonzero(far.any(axis=0)):
+            row = int(np.flatnonzero(far[:, j])[0])
+            low, high = bounds[:, j]
+            warn(f"tsgate: column {panel.columns[j]!r} has {int(far[:, j].sum())} value(s) far outside its training "
+                 f"range [{low:g}, {high:g}], e.g. {panel.values[row, j]:g} at {panel.index()[row]}; the forecast "
+                 "extrapolates. Are they sentinels for missing values (pass `na_values`)?")
+
+    # ---------------------------------------------------------------- outputs
+    def check_finite(self, panel, starts, outputs):
+        """A forecast (or quantile) that is not finite is an error naming its series."""
+        for name, values in outputs.items():
+            finite = np.isfinite(values).reshape(len(starts), -1).all(axis=1)
+            if not finite.all():
+                sid = panel.series[panel.series_index()[starts[int(np.argmin(finite))]]]
+                what = "forecast of series {!r} is" if name == "forecast" else "forecast quantiles of series {!r} are"
+                raise ValueError(f"The {what.format(sid)} not finite: its inputs are far outside what the model was "
+                                 "trained on (or the model is broken).")
+
+    def forecast_index(self, panel, starts, origins=False):
+        """The index of the forecasts of the windows at `starts`: one row
+        per window and step, ([series,] [origin,] time)."""
+        rows = (starts[:, None] + self.lookback + np.arange(self.horizon)).ravel()
+        index = panel.index()
+        levels = {"time": index[rows]}
+        if origins:
+            levels = {"origin": index[np.repeat(starts + self.lookback - 1, self.horizon)], **levels}
+        if self.series_column:
+            levels = {self.series_column: np.asarray(panel.series, dtype=object)[panel.series_index()[rows]], **levels}
+        if len(levels) == 1:
+            return pd.DatetimeIndex(levels["time"], name="time")
+        return pd.MultiIndex.from_arrays(list(levels.values()), names=list(levels))
+
+    def frame(self, panel, starts, outputs, origins=False):
+        """The forecast DataFrame of the raw-unit `outputs` of the windows at `starts`."""
+        return self.layout_.frame(outputs, self.forecast_index(panel, starts, origins))
+
+    def raw_unit_model(self, model):
+        """`model` (scaled units) wrapped in this fitted stage: raw inputs →
+        transform → scale → model → inverse scale → inverse transform (→ clip
+        at 0 with `non_negative`), what `predict` runs and exports serve."""
+        return raw_unit_model(model, self.layout_, self.scaler_, self.layout_.quantiles, self.target_transform_,
+                              self.non_negative)
+
+    # ------------------------------------------------------------------ JSON
+    def to_json(self):
+        """The fitted state as JSON (forecaster.json's keys, the export's)."""
+        return {"freq": freq_to_json(self.freq_), "tz": self.tz_, "series": self.series_,
+                "scaler": self.scaler_.to_json(),
+                "categories": None if self.encoder_ is None else self.encoder_.to_json(),
+                "target_transform": None if self.target_transform_ is None else self.target_transform_.to_json(),
+                "fit_end": None if self.fit_end_ is None else [_utc_text(t) for t in self.fit_end_]}
+
+    def load_json(self, state):
+        """This preprocessor with the fitted state `to_json` wrote (keys
+        absent from files written before they were kept read as None)."""
+        encoder = None if state.get("categories") is None else CategoricalEncoder.from_json(state["categories"])
+        layout = self.layout if encoder is None else self.layout.encoded(encoder.feature_names_)
+        transform = None if state.get("target_transform") is None else TargetTransform.from_json(state["target_transform"])
+        fit_end = None if state.get("fit_end") is None else _from_utc_text(state["fit_end"], state["tz"])
+        self._set_fitted(layout, encoder, transform, AffineScaler.from_json(state["scaler"], method=self.scaler),
+                         freq_from_json(state["freq"]), state["tz"], state["series"], fit_end)
+        return self
+
+    def serving_metadata(self):
+        """What an export's `assets/tsgate.json` says of this stage: lookback,
+        horizon, the input columns and how each calendar column is computed
+        (holiday dates from the year before the end of the training data to
+        HOLIDAY_YEARS after it), quantiles, `non_negative` and the fitted
+        state (`to_json`, but the series and their ends)."""
+        state = self.to_json()
+        ends = pd.DatetimeIndex([pd.Timestamp.now()] if self.fit_end_ is None else self.fit_end_)
+        holidays_between = f"{ends.min().year - 1}-01-01", f"{ends.max().year + HOLIDAY_YEARS}-12-31"
+        return {"lookback": self.lookback, "horizon": self.horizon, "freq": state["freq"], "tz": state["tz"],
+                **self.layout_.metadata(*holidays_between), "quantiles": self.layout_.quantiles,
+                "scaler": state["scaler"], "target_transform": state["target_transform"],
+                "non_negative": self.non_negative, "categories": state["categories"]}
+
+
+def _transformed(values, transform, n_target):
+    """Panel `values` `(rows, n_scaled)` with the `n_target` target columns
+    (the first ones) transformed by a fitted `TargetTransform` (None: unchanged)."""
+    if transform is None:
+        return values
+    out = np.array(values, "float64")
+    out[:, :n_target] = transform.transform(out[:, :n_target])
+    return out.astype(values.dtype)
+
+
+def _covered(rows, starts, length):
+    """`(rows,)` bool: the rows of the spans [start, start + length)."""
+    delta = np.zeros(rows + 1, int)
+    np.add.at(delta, starts, 1)
+    np.add.at(delta, np.asarray(starts) + length, -1)
+    return np.cumsum(delta[:-1]) > 0
+
+
+def _utc_text(stamp):
+    """A Timestamp as ISO text, in UTC when it has a zone (the ends of several
+    series in a zone with daylight saving have different offsets)."""
+    return (stamp if stamp.tz is None else stamp.tz_convert("UTC")).isoformat()
+
+
+def _from_utc_text(texts, tz):
+    """Timestamps written by `_utc_text`, in the zone `tz` (None: naive)."""
+    if tz is None:
+        return pd.DatetimeIndex(pd.to_datetime(texts))
+    return pd.DatetimeIndex(pd.to_datetime(texts, utc=True)).tz_convert(tz)
