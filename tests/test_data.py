@@ -7,8 +7,9 @@ import pytest
 
 from tests.helpers import BACKEND, hourly, two_series
 from tsgate import cli
+from tsgate.calendar_features import calendar_features
 from tsgate.data import Panel, frame_times, future_values, season_length
-from tsgate.layout import Layout, calendar_features
+from tsgate.layout import Layout
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="windows are gathered with tf.data")
 

@@ -12,7 +12,7 @@ import inspect
 import keras
 
 from tsgate.data import FILLS, check_freq, check_na_values
-from tsgate.layout import Layout, _names
+from tsgate.layout import Layout, column_names
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES
 from tsgate.scaling import TRANSFORMS, AffineScaler
 from tsgate.validation import (
@@ -73,7 +73,7 @@ def _layout(params):
                                    params["calendar"], params["static_covariates"], params["quantiles"],
                                    params["holidays"])
     covariates = layout.past + layout.future + layout.static
-    categorical = _names("categorical", params["categorical"])
+    categorical = column_names("categorical", params["categorical"])
     for name in categorical:
         if name not in covariates or categorical.count(name) > 1:
             raise invalid("categorical", "distinct columns among past_covariates, future_covariates and "

@@ -33,7 +33,7 @@ import pandas as pd
 from tsgate import distributed
 from tsgate.arguments import check_arguments
 from tsgate.data import INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json, naive_utc
-from tsgate.layout import _names
+from tsgate.layout import column_names
 from tsgate.scaling import AffineScaler, TargetTransform, raw_unit_model
 from tsgate.validation import warn
 from tsgate.windows import window_dataset
@@ -135,7 +135,7 @@ class Preprocessor:
         `df` (None without categorical columns) and the validated panel of a
         frame to fit on: every check of the frame, nothing fitted here."""
         encoder, layout = None, self.layout
-        categorical = _names("categorical", self.categorical)
+        categorical = column_names("categorical", self.categorical)
         if categorical:
             encoder = CategoricalEncoder(categorical).fit(df)
             df, layout = encoder.transform(df), layout.encoded(encoder.feature_names_)

@@ -23,9 +23,9 @@ from sklearn.preprocessing import StandardScaler
 
 from tests.helpers import BACKEND, clear_error, hourly
 from tsgate import Forecaster
+from tsgate.calendar_features import CALENDAR_PERIODS
 from tsgate.data import FILLS
 from tsgate.arguments import SCHEDULES
-from tsgate.layout import CALENDAR_PERIODS
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES
 from tsgate.scaling import TRANSFORMS
 

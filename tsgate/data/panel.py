@@ -1,0 +1,315 @@
+"""From a pandas DataFrame to validated, gap-aware series and their windows.
+
+`Panel.from_frame` checks a frame (one or many series; `tsgate.data.frames`),
+puts every series on its regular time grid (`tsgate.data.frequency`; missing
+timestamps become gaps) and keeps all series in one contiguous array. Windows
+are start rows into that array; a window never covers a gap.
+`tsgate.windows` turns start rows into a `tf.data` pipeline.
+
+Missing values: with `fill`, NaN and missing timestamps are filled for the
+inputs, and `Panel.observed` remembers which values were real: targets that
+were not are left out of the training loss, and `Panel.frame` shows them as
+NaN.
+"""
+
+import dataclasses
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from tsgate.data.frames import (
+    INFER,
+    check_columns,
+    check_frame,
+    check_na_values,
+    check_order,
+    check_real,
+    check_series_ids,
+    check_static_row,
+    check_timestamps,
+    check_values,
+    fraction_cutoff,
+    in_zone,
+    naive_utc,
+    plain,
+    sentinels_to_nan,
+)
+from tsgate.data.frequency import (
+    check_freq,
+    describe_freq,
+    infer_panel_step,
+    is_business_day,
+    regular_grid,
+    with_holidays,
+)
+from tsgate.data.future import future_values
+from tsgate.validation import check_choice, invalid
+
+FILLS = (None, "ffill", "interpolate", "zero")
+
+
+@dataclass
+class Panel:
+    """Series on their regular grids, stacked row-wise.
+
+    values: `(rows, n_columns)` float32, NaN in gap rows; `columns` names them.
+    valid: `(rows,)` bool, False in gap rows. time: `(rows,)` datetime64,
+    naive UTC when `tz` (the series' time zone name) is set; `index()` gives
+    the timestamps in their zone. series: the series ids in order;
+    offsets[k]:offsets[k+1] are the rows of series k. static:
+    `(n_series, n_static)` float32. observed: `(rows, n_columns)` bool,
+    False where a value was missing (a gap, NaN, a sentinel), filled or not.
+    freq_inferred: whether `freq` was inferred from data (this frame's, or
+    with `infer_holidays` a fitted forecaster's).
+    """
+
+    values: np.ndarray
+    columns: list
+    valid: np.ndarray
+    time: np.ndarray
+    series: list
+    offsets: np.ndarray
+    freq: pd.DateOffset
+    static: np.ndarray = None
+    static_columns: list = field(default_factory=list)
+    gap_rows: int = 0
+    tz: str = None
+    observed: np.ndarray = None
+    freq_inferred: bool = False
+
+    @classmethod
+    def from_frame(
+        cls,
+        df,
+        columns,
+        freq=None,
+        time_column=None,
+        series_column=None,
+        static_columns=(),
+        fill=None,
+        tz=INFER,
+        na_values=None,
+        infer_holidays=False,
+    ):
+        """Validates `df` and builds the panel of `columns`.
+
+        df: DatetimeIndex, or a `time_column`; optionally a `series_column`
+            holding several series, each of its own length.
+        freq: pandas frequency ("h", "D", "B", `CustomBusinessDay(...)`);
+            inferred when None (weekdays with a few missing: business days
+            with those as holidays).
+        fill: None (NaN/inf is an error naming the column and rows; missing
+            timestamps are gaps that no window covers), or "ffill",
+            "interpolate" or "zero" to fill NaN, inf and missing timestamps.
+        tz: the time zone the timestamps are expected in (converted from
+            another zone), None for naive timestamps, or "infer": their own.
+        na_values: a number or list of numbers that mean missing (NaN).
+        infer_holidays: `freq` was inferred (by a forecaster's fit): if it is
+            business days, the weekdays missing from `df` are holidays added
+            to its own, not gaps.
+        """
+        check_frame(df, "df")
+        check_choice("fill", fill, FILLS)
+        sentinels = check_na_values(na_values)
+        step = None if freq is None else check_freq(freq)
+        times, zone = in_zone(check_timestamps(df, time_column, "df"), tz, "df")
+        frame = df.reset_index(drop=True)
+        columns, static_columns = list(columns), list(static_columns)
+        check_columns(frame, columns + static_columns + ([series_column] if series_column else []), "df")
+        for column in columns + static_columns:
+            check_real(frame[column], column, "df")
+        if series_column:
+            check_series_ids(frame[series_column], times, "df")
+        groups = frame.groupby(series_column, sort=False, observed=True) if series_column else [(None, frame)]
+        parts = [(sid, part, times[part.index.to_numpy()]) for sid, part in groups]
+        for sid, _, t in parts:
+            check_order(t, _label(sid))
+        if step is None:
+            step = infer_panel_step([(_label(sid), t) for sid, _, t in parts])
+        if (freq is None or infer_holidays) and is_business_day(step):
+            step = with_holidays(step, [t for _, _, t in parts])
+
+        blocks, valid, observed, stamps, ids, offsets, statics, gap_rows = [], [], [], [], [], [0], [], 0
+        for sid, part, t in parts:
+            label = _label(sid)
+            grid = regular_grid(t, step, label)
+            if len(grid.intersection(t)) != len(t):
+                off = t.difference(grid)[0]
+                grid_of = f"the grid of `freq`={freq!r}" if freq is not None else f"the inferred {describe_freq(step)} grid"
+                raise ValueError(f"Timestamp {off}{label} is not on {grid_of} starting at {t[0]}"
+                                 f"{'' if freq is not None else '; pass `freq`'}.")
+            raw = sentinels_to_nan(part[columns].to_numpy("float64", na_value=np.nan), sentinels)
+            check_values(raw, columns, t, label, fill)
+            data = pd.DataFrame(raw, index=t, columns=columns).reindex(grid)
+            present = grid.isin(t)
+            gap_rows += int((~present).sum())
+            observed.append(np.isfinite(data.to_numpy()))
+            if fill is not None:  # NaN, inf and missing timestamps alike
+                data = _fill(data, fill)
+                present = np.ones(len(grid), bool)
+            blocks.append(data.to_numpy("float32"))
+            valid.append(present)
+            stamps.append(naive_utc(grid))
+            ids.append(plain(sid))  # JSON-ready ids
+            offsets.append(offsets[-1] + len(grid))
+            if static_columns:
+                static = sentinels_to_nan(part[static_columns].to_numpy("float64", na_value=np.nan), sentinels)
+                statics.append(check_static_row(static, static_columns, t, label))
+        return cls(
+            values=np.concatenate(blocks),
+            columns=columns,
+            valid=np.concatenate(valid),
+            time=np.concatenate(stamps),
+            series=ids,
+            offsets=np.asarray(offsets),
+            freq=step,
+            static=np.asarray(statics, "float32") if static_columns else None,
+            static_columns=static_columns,
+            gap_rows=gap_rows,
+            tz=zone,
+            observed=np.concatenate(observed),
+            freq_inferred=freq is None or infer_holidays,
+        )
+
+    def series_slices(self):
+        """The rows of each series, as slices."""
+        return [slice(a, b) for a, b in zip(self.offsets[:-1], self.offsets[1:])]
+
+    def series_index(self):
+        """`(rows,)` the position of each row's series."""
+        return np.repeat(np.arange(len(self.series)), np.diff(self.offsets))
+
+    def index(self):
+        """The timestamps of the rows, in the panel's zone, named "time"."""
+        index = pd.DatetimeIndex(self.time, name="time")
+        return index if self.tz is None else index.tz_localize("UTC").tz_convert(self.tz)
+
+    def timestamp(self, value):
+        """A time of `self.time` (e.g. a `cutoff`) as a Timestamp in the panel's zone."""
+        stamp = pd.Timestamp(value)
+        return stamp if self.tz is None else stamp.tz_localize("UTC").tz_convert(self.tz)
+
+    def frame(self, series_column=None):
+        """The values as a DataFrame indexed by time, or by (series, time)
+        with a `series_column`; missing values (gaps, NaN, sentinels) hold
+        NaN, filled or not: these are the actual values."""
+        index = self.index()
+        if series_column:
+            ids = np.asarray(self.series, dtype=object)[self.series_index()]
+            index = pd.MultiIndex.from_arrays([ids, index], names=[series_column, "time"])
+        return pd.DataFrame(np.where(self.observed, self.values, np.nan), index=index, columns=self.columns)
+
+    def shortage(self, windows=None):
+        """Why a panel may hold too few windows, for the errors that say so:
+        its frequency (given or inferred), its gaps and the windows they
+        dropped (`windows`: that count, when known), and the fix."""
+        how = "inferred" if self.freq_inferred else "given"
+        text = f"The frequency is {describe_freq(self.freq)} ({how})"
+        if self.valid.all():  # no missing timestamps, or all filled
+            return f"{text}; no window has a gap: give more rows, or a shorter lookback or horizon."
+        gaps = self.index()[~self.valid]
+        dropped = "" if windows is None else f", which dropped {windows} window positions"
+        text += f"; {self.gap_rows} timestamps on that grid are missing (gaps, e.g. {[str(t) for t in gaps[:3]]}){dropped}"
+        fill = "pass fill='ffill', 'interpolate' or 'zero' to fill them"
+        if isinstance(self.freq, (pd.offsets.Day, pd.offsets.BusinessDay)) and self.freq.n == 1:
+            closed = "holidays" if isinstance(self.freq, pd.offsets.BusinessDay) else "weekends and holidays"
+            return (f"{text}. If these are {closed} (trading days), pass freq=pandas.offsets.CustomBusinessDay("
+                    "holidays=[...]) or CustomBusinessDay(calendar=...), or leave `freq` out to infer the holidays "
+                    f"from the missing weekdays; else {fill}.")
+        return f"{text}: {fill}."
+
+    def cutoff(self, fraction_or_time, name):
+        """The first time (as in `self.time`) of a held-out part: a timestamp
+        (a naive one read in the panel's zone), or the fraction of the
+        overall time span at the end."""
+        value = fraction_or_time
+        if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+            if not 0 < value < 1:
+                raise invalid(name, "a fraction in (0, 1) or a timestamp", value)
+            return fraction_cutoff(self.time.min(), self.time.max(), float(value))
+        expected = "a fraction in (0, 1) or a timestamp"
+        if not isinstance(value, (str, pd.Timestamp, np.datetime64)) and not hasattr(value, "year"):
+            raise invalid(name, expected, value)
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError, OverflowError):
+            raise invalid(name, expected, value) from None
+        if stamp is pd.NaT:
+            raise invalid(name, expected, value)
+        if self.tz is None:
+            if stamp.tz is not None:
+                raise invalid(name, "a timestamp without time zone, like the data's", value)
+            return stamp.to_datetime64()
+        if stamp.tz is None:
+            try:
+                stamp = stamp.tz_localize(self.tz)
+            except (ValueError, TypeError, OverflowError):  # a wall time that DST skips or repeats
+                raise invalid(name, f"a time that exists once in {self.tz}", value) from None
+        return stamp.tz_convert("UTC").tz_localize(None).to_datetime64()
+
+    def windows(self, lookback, horizon, after=None, before=None):
+        """Start rows of the gap-free windows of `lookback` inputs and
+        `horizon` targets whose targets all lie in [after, before), and the
+        number of window positions dropped because of gaps."""
+        starts, dropped = self.window_starts(lookback + horizon)
+        keep = np.ones(len(starts), bool)
+        if after is not None:
+            keep &= self.time[starts + lookback] >= after
+        if before is not None:
+            keep &= self.time[starts + lookback + horizon - 1] < before
+        return starts[keep], dropped
+
+    def window_starts(self, span):
+        """Start rows of every window of `span` consecutive valid rows within
+        one series, and the number of positions dropped because of gaps."""
+        starts, dropped = [], 0
+        invalid = np.concatenate([[0], np.cumsum(~self.valid)])
+        for rows in self.series_slices():
+            candidates = np.arange(rows.start, rows.stop - span + 1)
+            clean = invalid[candidates + span] - invalid[candidates] == 0
+            starts.append(candidates[clean])
+            dropped += int((~clean).sum())
+        return np.concatenate(starts) if starts else np.zeros(0, int), dropped
+
+    def extend(self, horizon, future=None, columns=(), time_column=None, series_column=None, na_values=None):
+        """This panel with `horizon` rows appended to each series on its grid
+        (valid, not observed: placeholders that no window reads as input,
+        0.0 but in `columns`, which take the values of the DataFrame `future`
+        at their timestamps, see `future_values`), and `(n_series, horizon)`
+        the positions of those rows. The new timestamps follow `freq`
+        (skipping its holidays)."""
+        index, n = self.index(), len(self.columns)
+        values, valid, observed, time, offsets, added = [], [], [], [], [0], []
+        for rows in self.series_slices():
+            stamps = pd.date_range(index[rows.stop - 1], periods=horizon + 1, freq=self.freq)[1:]
+            length = rows.stop - rows.start
+            values += [self.values[rows], np.zeros((horizon, n), self.values.dtype)]
+            valid += [self.valid[rows], np.ones(horizon, bool)]
+            observed += [self.observed[rows], np.zeros((horizon, n), bool)]
+            time += [self.time[rows], naive_utc(stamps)]
+            added.append(offsets[-1] + length + np.arange(horizon))
+            offsets.append(offsets[-1] + length + horizon)
+        extended = dataclasses.replace(self, values=np.concatenate(values), valid=np.concatenate(valid),
+                                       observed=np.concatenate(observed), time=np.concatenate(time),
+                                       offsets=np.asarray(offsets))
+        added = np.asarray(added)
+        if columns:
+            given = future_values(future, extended, added, columns, time_column, series_column, na_values)
+            at = np.ix_(added.ravel(), [self.columns.index(name) for name in columns])
+            extended.values[at], extended.observed[at] = given.reshape(-1, len(columns)), True
+        return extended, added
+
+
+def _label(sid):
+    return "" if sid is None else f" in series {plain(sid)!r}"
+
+
+def _fill(data, fill):
+    data = data.replace([np.inf, -np.inf], np.nan)
+    if fill == "ffill":
+        return data.ffill().bfill()
+    if fill == "interpolate":
+        return data.interpolate(limit_direction="both")
+    return data.fillna(0.0)
