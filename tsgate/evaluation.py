@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from tsgate.choices import GROUPS  # what `by` may name
 from tsgate.data import frame_times, season_length
 from tsgate.layout import quantile_column
 from tsgate.validation import check_bool, check_positive_int, invalid
 
-GROUPS = ("series", "target", "horizon")  # what `by` may name
 NOT_INHERITED = ("checkpoint_dir", "callbacks", "verbose")  # fit options a backtest never takes from the last fit
 
 
