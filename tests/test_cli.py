@@ -15,6 +15,7 @@ import pytest
 
 from tests.helpers import BACKEND, hourly, two_series
 from tsgate import Forecaster, cli
+from tsgate.cli import errors, files, fitting
 from tsgate.data import infer_freq
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the CLI trains with TensorFlow")
@@ -62,14 +63,19 @@ def test_every_forecaster_argument_is_a_train_option():
     assert not [name for name in fit if name not in options]
 
 
-def test_cli_choices_are_the_librarys():
-    from tsgate import arguments, data, evaluation, models, scaling
+def test_choices_are_the_librarys_and_the_options_offer_them():
+    from tsgate import choices, models, scaling
 
-    assert set(cli.CELLS) == set(models.CELLS) and set(cli.BUILDERS) == set(models.BUILDERS)
-    assert set(cli.LOSSES) == set(models.POINT_LOSSES) and set(cli.SCHEDULES) == set(arguments.SCHEDULES)
-    assert set(cli.SCALERS) == set(scaling.SCALERS) and set(cli.FILLS) == set(data.FILLS) - {None}
-    assert set(cli.GROUPS) == set(evaluation.GROUPS) and set(cli.TRANSFORMS) == set(scaling.TRANSFORMS) - {None}
-    assert set(cli.DTYPE_POLICIES) == set(arguments.DTYPE_POLICIES)
+    # the registries keyed by name (the tuples themselves are imported from tsgate.choices)
+    assert set(models.CELLS) == set(choices.CELLS) and set(models.BUILDERS) == set(choices.BUILDERS)
+    assert set(scaling.SCALERS) == set(choices.SCALERS)
+    expected = {"cell": choices.CELLS, "builder": choices.BUILDERS, "loss": choices.POINT_LOSSES,
+                "schedule": choices.SCHEDULES, "dtype_policy": choices.DTYPE_POLICIES, "scaler": choices.SCALERS,
+                "target_transform": choices.TRANSFORMS, "fill": choices.FILLS, "by": choices.GROUPS}
+    parsers = cli.build_parser()._subparsers._group_actions[0].choices.values()
+    offered = {action.dest: tuple(action.choices) for parser in parsers for action in parser._actions
+               if action.choices and action.dest not in ("verbose", "preset")}
+    assert offered == expected
 
 
 def run_in_process(*argv):
@@ -144,7 +150,7 @@ def test_train_stores_every_option_with_the_model(sites_model):
     assert {name: params[name] for name in expected} == expected
     assert Forecaster.load(sites_model / "m").fit_options_ == {
         "validation": 0.25, "epochs": 1, "batch_size": 32, "patience": 1, "steps_per_epoch": 3}
-    with open(sites_model / "m" / cli.STATE_FILE) as f:
+    with open(sites_model / "m" / files.STATE_FILE) as f:
         assert json.load(f) == {"test": "2024-01-15 00:00:00"}
 
 
@@ -237,11 +243,11 @@ def test_cli_preset_lookback_follows_the_data_frequency():
     assert infer_freq(quarter_hourly.append(quarter_hourly)) == pd.offsets.Minute(15)  # several series' times
     assert infer_freq(quarter_hourly.delete(4)) is None and infer_freq(quarter_hourly[:2]) is None  # a gap, 2 rows
     args = cli.build_parser().parse_args(base)
-    config = cli.forecaster_arguments(args, names, infer_freq(quarter_hourly))
+    config = fitting.forecaster_arguments(args, names, infer_freq(quarter_hourly))
     assert (config["lookback"], config["builder_options"]["segment_length"]) == (2880, 96)
-    assert cli.forecaster_arguments(args, names)["lookback"] == 720  # frequency unknown: 30 x 24
+    assert fitting.forecaster_arguments(args, names)["lookback"] == 720  # frequency unknown: 30 x 24
     args = cli.build_parser().parse_args(base + ["--freq", "D", "--builder-option", "dropout=0.2"])
-    config = cli.forecaster_arguments(args, names, "15min")  # --freq wins over the data's
+    config = fitting.forecaster_arguments(args, names, "15min")  # --freq wins over the data's
     assert config["lookback"] == 210 and config["builder_options"] == {
         "segment_length": 7, "normalization": "last", "channel_embedding": True, "dropout": 0.2}
 
@@ -373,10 +379,11 @@ def test_only_errors_raised_by_tsgate_count_as_user_mistakes():
 
         check_positive_int("lookback", 0)
 
-    assert cli.is_user_mistake(raised(tsgate_check))
-    assert cli.is_user_mistake(cli.CommandError("x")) and cli.is_user_mistake(raised(lambda: open("/nonexistent/x")))
-    assert not cli.is_user_mistake(raised(lambda: int("x")))  # raised here, not by tsgate
-    assert not cli.is_user_mistake(raised(lambda: np.zeros(2) + np.zeros(3)))
-    assert not cli.is_user_mistake(RuntimeError("a bug"))
-    assert not cli.is_user_mistake(ValueError("never raised"))
-    assert os.path.isdir(cli.PACKAGE_DIR)
+    assert errors.is_user_mistake(raised(tsgate_check))
+    assert errors.is_user_mistake(errors.CommandError("x"))
+    assert errors.is_user_mistake(raised(lambda: open("/nonexistent/x")))
+    assert not errors.is_user_mistake(raised(lambda: int("x")))  # raised here, not by tsgate
+    assert not errors.is_user_mistake(raised(lambda: np.zeros(2) + np.zeros(3)))
+    assert not errors.is_user_mistake(RuntimeError("a bug"))
+    assert not errors.is_user_mistake(ValueError("never raised"))
+    assert errors.PACKAGE_DIR == os.path.dirname(inspect.getfile(Forecaster))  # tsgate/, not tsgate/cli/

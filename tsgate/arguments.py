@@ -11,6 +11,7 @@ import inspect
 
 import keras
 
+from tsgate.choices import DTYPE_POLICIES, SCHEDULES
 from tsgate.data import FILLS, check_freq, check_na_values
 from tsgate.layout import Layout, column_names
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES
@@ -25,8 +26,6 @@ from tsgate.validation import (
     invalid,
 )
 
-SCHEDULES = ("constant", "cosine")
-DTYPE_POLICIES = ("float32", "mixed_bfloat16")
 BUILDER_ARGUMENTS = ("cell", "units", "layers")  # Forecaster arguments every builder takes
 
 

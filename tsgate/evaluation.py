@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from tsgate.choices import GROUPS  # what `by` may name
 from tsgate.data import season_length
 from tsgate.layout import quantile_column
 from tsgate.validation import check_positive_int, invalid
 
-GROUPS = ("series", "target", "horizon")  # what `by` may name
 
 
 def metrics(actual, forecast, scale):

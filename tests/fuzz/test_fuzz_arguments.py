@@ -17,15 +17,16 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.preprocessing import StandardScaler
 
+from tests.fuzz import fuzz
 from tests.helpers import BACKEND, clear_error, hourly
 from tsgate import Forecaster
 from tsgate.calendar_features import CALENDAR_PERIODS
 from tsgate.data import FILLS
-from tsgate.arguments import SCHEDULES
+from tsgate.choices import SCHEDULES
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES
 from tsgate.scaling import TRANSFORMS
 
@@ -34,12 +35,6 @@ pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline fe
 BASE = {"target": "y", "lookback": 8, "horizon": 3, "units": 2}
 COLUMNS = ("y", "x")
 LARGEST = 2**31 - 1
-
-
-def fuzz(examples):
-    # No shrinking: a failure is reported as generated, in seconds rather than after hundreds of re-runs.
-    return settings(max_examples=examples, deadline=None, phases=(Phase.explicit, Phase.reuse, Phase.generate),
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
 JUNK = st.one_of(
@@ -130,7 +125,7 @@ def fitted():
     return plain, future
 
 
-@fuzz(200)
+@fuzz(200, shrink=False)
 @given(data=st.data())
 def test_bad_constructor_arguments_are_named_at_fit(data):
     name = data.draw(st.sampled_from(sorted(VALID)), label="argument")
@@ -160,7 +155,7 @@ def _timestamp(text):
         return False
 
 
-@fuzz(100)
+@fuzz(100, shrink=False)
 @given(data=st.data())
 def test_bad_fit_arguments_are_named_before_anything_runs(data):
     name = data.draw(st.sampled_from(sorted(FIT_VALID)), label="argument")
@@ -177,7 +172,7 @@ def _not_a_time(value):
     return not (isinstance(value, str) and _timestamp(value))
 
 
-@fuzz(50)
+@fuzz(50, shrink=False)
 @given(data=st.data())
 def test_bad_start_test_and_future_are_named(fitted, data):
     verb = data.draw(st.sampled_from(["historical_forecasts", "evaluate", "predict"]), label="verb")
@@ -201,7 +196,7 @@ BACKTEST_VALID = {
 }
 
 
-@fuzz(60)
+@fuzz(60, shrink=False)
 @given(data=st.data())
 def test_bad_backtest_arguments_are_named_before_fitting(data):
     name = data.draw(st.sampled_from([*BACKTEST_VALID, "fit_options"]), label="argument")

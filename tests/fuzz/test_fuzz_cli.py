@@ -19,15 +19,15 @@ import tempfile
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.fuzz import fuzz
 from tests.helpers import BACKEND, hourly
 from tsgate import Forecaster, cli
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the CLI trains with TensorFlow")
 
-FUZZ = dict(deadline=None, database=None)
 ARGPARSE_ERROR = re.compile(r"^tsgate( \w+)?: error: ")
 
 
@@ -101,7 +101,7 @@ TOKENS = st.one_of(BAD_VALUES, TEXT, st.sampled_from([
     "2024-01-03", "2024-01-03 05:00", "dropout=0.1", "\n"]))
 
 
-@settings(max_examples=60, **FUZZ)
+@fuzz(60)
 @given(which=st.integers(0, 5), position=st.floats(0, 1, exclude_max=True),
        action=st.sampled_from(["replace", "delete", "insert"]), token=TOKENS)
 def test_mutated_command_lines(files, which, position, action, token):
@@ -125,7 +125,7 @@ def frames():
                      times, values, values, st.sampled_from([None, "time", "y", "x"]))
 
 
-@settings(max_examples=50, **FUZZ)
+@fuzz(50)
 @given(table=frames(), raw=st.one_of(st.none(), st.binary(max_size=64), st.text(max_size=64)),
        command=st.sampled_from(["forecast", "evaluate", "train"]), parquet=st.booleans())
 def test_generated_data_files(files, table, raw, command, parquet):
@@ -147,7 +147,7 @@ def test_generated_data_files(files, table, raw, command, parquet):
         assert_clean_exit(argv)
 
 
-@settings(max_examples=30, **FUZZ)
+@fuzz(30)
 @given(config=st.one_of(st.text(max_size=30),
                         st.dictionaries(st.sampled_from(["lookback", "horizon", "target", "units", "cell", "quantiles",
                                                          "fill", "freq", "scaler", "seed", "stride", "foo"]),
@@ -163,7 +163,7 @@ def test_generated_config_files(files, config):
                            "--target", "y", "--epochs", "1", "--verbose", "0"])
 
 
-@settings(max_examples=30, **FUZZ)
+@fuzz(30)
 @given(name=st.sampled_from(["forecaster.json", "model.keras"]), position=st.floats(0, 1, exclude_max=True),
        damage=st.sampled_from(["truncate", "flip", "delete"]), command=st.sampled_from(["forecast", "export"]))
 def test_damaged_saved_forecasters(files, name, position, damage, command):

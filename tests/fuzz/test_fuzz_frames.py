@@ -15,10 +15,11 @@ against the reference forecasts."""
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.base import clone
 
+from tests.fuzz import fuzz
 from tests.helpers import BACKEND, clear_error, hourly
 from tsgate import Forecaster
 
@@ -26,12 +27,6 @@ pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline fe
 
 LOOKBACK, HORIZON = 8, 3
 ZONE = "Europe/Berlin"
-
-
-def fuzz(examples):
-    # No shrinking: a failure is reported as generated, in seconds rather than after hundreds of re-runs.
-    return settings(max_examples=examples, deadline=None, phases=(Phase.explicit, Phase.reuse, Phase.generate),
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
 def _single():
@@ -221,7 +216,7 @@ EXAMPLES = {"fit": 60, "predict": 70, "historical_forecasts": 40, "evaluate": 40
 
 @pytest.mark.parametrize("verb", sorted(VERBS))
 def test_bad_frames_get_clear_errors(models, verb):
-    @fuzz(EXAMPLES[verb])
+    @fuzz(EXAMPLES[verb], shrink=False)
     @given(data=st.data())
     def check(data):
         model, kind, df, names, every, base = _mutated(data, verb, models)
@@ -267,7 +262,7 @@ def time_column_mutation(data, df):
     return _set(df, row, "y", np.nan), ["'y'", "NaN or inf", str(df.when[row])]
 
 
-@fuzz(40)
+@fuzz(40, shrink=False)
 @given(data=st.data())
 def test_bad_time_columns_get_clear_errors(timed, data):
     df, names = time_column_mutation(data, _timed())
@@ -306,7 +301,7 @@ def future_mutation(data, future):
     return future.reset_index(drop=True), ["DatetimeIndex"]
 
 
-@fuzz(80)
+@fuzz(80, shrink=False)
 @given(data=st.data())
 def test_bad_future_frames_get_clear_errors(models, data):
     df = _panel()
@@ -321,14 +316,14 @@ def reference(models):
     return models["single"].predict(_single()), models["panel"].predict(df, future=_future(df))
 
 
-@fuzz(10)
+@fuzz(10, shrink=False)
 @given(zone=st.sampled_from(["UTC", "Asia/Tokyo", "America/St_Johns", "Pacific/Chatham", "Etc/GMT+12"]))
 def test_a_frame_in_another_zone_forecasts_the_same(models, reference, zone):
     forecast = models["single"].predict(_single().tz_convert(zone))
     pd.testing.assert_frame_equal(forecast, reference[0])  # calendar features in the training zone, index in it too
 
 
-@fuzz(10)
+@fuzz(10, shrink=False)
 @given(order=st.permutations(["a", "b"]), seed=st.integers(0, 2**16), name=st.sampled_from([None, "time", "when"]))
 def test_series_order_and_future_layout_do_not_change_forecasts(models, reference, order, seed, name):
     df = _panel()

@@ -18,16 +18,16 @@ import tempfile
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.fuzz import fuzz
 from tests.helpers import BACKEND, json_leaves
 from tsgate import Forecaster
 from tsgate.persistence import SavedForecasterError
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline trains with TensorFlow")
 
-FUZZ = dict(deadline=None, database=None)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ JSON_VALUES = st.recursive(
 
 @pytest.mark.parametrize("name", ["forecaster.json", "model.keras"])
 def test_truncated_files(saved, name):
-    @settings(max_examples=40 if name == "forecaster.json" else 25, **FUZZ)
+    @fuzz(40 if name == "forecaster.json" else 25)
     @given(fraction=st.floats(0, 1, exclude_max=True))
     def check(fraction):
         error = damaged_load(saved, lambda d: rewrite(d, name, lambda data: data[: int(len(data) * fraction)]))
@@ -99,7 +99,7 @@ def test_truncated_files(saved, name):
 
 @pytest.mark.parametrize("name", ["forecaster.json", "model.keras"])
 def test_flipped_bytes(saved, name):
-    @settings(max_examples=60 if name == "forecaster.json" else 40, **FUZZ)
+    @fuzz(60 if name == "forecaster.json" else 40)
     @given(position=st.floats(0, 1, exclude_max=True), mask=st.integers(1, 255))
     def check(position, mask):
         def flip(data):
@@ -129,7 +129,7 @@ def test_a_scaler_with_a_column_too_few(saved):
     assert "shape (1, 1), it was fitted with (1, 2)" in str(error)
 
 
-@settings(max_examples=30, **FUZZ)
+@fuzz(30)
 @given(key=st.sampled_from(["scale", "offset"]), column=st.integers(0, 1),
        value=st.floats(allow_nan=True, allow_infinity=True))
 def test_edited_scaler_values(saved, key, column, value):
@@ -139,7 +139,7 @@ def test_edited_scaler_values(saved, key, column, value):
     assert "forecaster.json: changed after it was saved" in str(error)
 
 
-@settings(max_examples=30, **FUZZ)
+@fuzz(30)
 @given(argument=st.sampled_from(["target", "past_covariates"]), name=st.text(min_size=1, max_size=6))
 def test_renamed_columns(saved, argument, name):
     error = damaged_load(saved, lambda d: edit_json(d, lambda m: m["config"].__setitem__(argument, [name])))
@@ -147,7 +147,7 @@ def test_renamed_columns(saved, argument, name):
         assert f"`{argument}` is ['{name}']" in str(error) or "changed after it was saved" in str(error)
 
 
-@settings(max_examples=60, **FUZZ)
+@fuzz(60)
 @given(pick=st.floats(0, 1, exclude_max=True), value=JSON_VALUES)
 def test_replaced_json_values(saved, pick, value):
     def replace(meta):
@@ -158,7 +158,7 @@ def test_replaced_json_values(saved, pick, value):
     damaged_load(saved, lambda d: edit_json(d, replace))
 
 
-@settings(max_examples=30, **FUZZ)
+@fuzz(30)
 @given(pick=st.floats(0, 1, exclude_max=True))
 def test_deleted_json_keys(saved, pick):
     def delete(meta):

@@ -19,15 +19,15 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from tests.fuzz import fuzz
 from tests.helpers import BACKEND, json_leaves, two_series
 from tsgate import Forecaster, serving
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="SavedModel export needs TensorFlow")
 
-FUZZ = dict(deadline=None, database=None)
 LOOKBACK, HORIZON = 12, 3
 SPECS = {"past_target": (LOOKBACK, 1), "past_covariates": (LOOKBACK, 1), "static": (1,), "series_index": ()}
 
@@ -72,7 +72,7 @@ def positions(shape):
     return st.tuples(*(st.integers(0, n - 1) for n in shape))
 
 
-@settings(max_examples=50, **FUZZ)
+@fuzz(50)
 @given(data=st.data(), name=st.sampled_from(["past_target", "past_covariates", "static"]),
        value=st.sampled_from([np.nan, np.inf, -np.inf]))
 def test_non_finite_values_are_refused_naming_the_input(served, data, name, value):
@@ -86,7 +86,7 @@ def test_non_finite_values_are_refused_naming_the_input(served, data, name, valu
         serving.request_body(bad, data.draw(st.sampled_from(["instances", "inputs"])))
 
 
-@settings(max_examples=60, **FUZZ)
+@fuzz(60)
 @given(name=st.sampled_from(sorted(SPECS)), shape=st.lists(st.integers(0, 14), max_size=4))
 def test_wrong_shapes_are_refused_naming_the_input(served, name, shape):
     _, signatures, inputs, _, _ = served
@@ -96,7 +96,7 @@ def test_wrong_shapes_are_refused_naming_the_input(served, name, shape):
     assert f"`{name}`" in refused(signatures["serving_default"], bad)
 
 
-@settings(max_examples=20, **FUZZ)
+@fuzz(20)
 @given(name=st.sampled_from(sorted(SPECS)), dtype=st.sampled_from(["float64", "float16", "int32", "int64", "bool", "str"]))
 def test_wrong_dtypes_are_refused(served, name, dtype):
     import tensorflow as tf
@@ -108,7 +108,7 @@ def test_wrong_dtypes_are_refused(served, name, dtype):
         call(signatures["serving_default"], bad)
 
 
-@settings(max_examples=30, **FUZZ)
+@fuzz(30)
 @given(batches=st.fixed_dictionaries({name: st.integers(1, 4) for name in SPECS}))
 def test_batch_mismatches_are_refused_naming_the_inputs(served, batches):
     _, signatures, inputs, _, _ = served
@@ -121,7 +121,7 @@ def test_batch_mismatches_are_refused_naming_the_inputs(served, batches):
         serving.request_body(bad)
 
 
-@settings(max_examples=20, **FUZZ)
+@fuzz(20)
 @given(rows=st.lists(st.integers(-2**31, 2**31 - 1), min_size=2, max_size=2))
 def test_series_outside_the_scaler_are_refused(served, rows):
     _, signatures, inputs, _, _ = served
@@ -138,7 +138,7 @@ GARBAGE = st.recursive(
 )
 
 
-@settings(max_examples=60, **FUZZ)
+@fuzz(60)
 @given(value=GARBAGE, form=st.sampled_from(["instances", "inputs"]))
 def test_request_body_refuses_garbage_naming_the_input(value, form):
     try:
@@ -154,7 +154,7 @@ def test_request_body_refuses_garbage_naming_the_input(value, form):
     np.testing.assert_array_equal(sent, expected if expected.dtype.kind in "iu" else expected.astype("float32"))
 
 
-@settings(max_examples=20, **FUZZ)
+@fuzz(20)
 @given(batch=st.integers(1, 4), seed=st.integers(0, 2**16), scale=st.sampled_from([1e-3, 1.0, 1e3]))
 def test_valid_inputs_serve_the_keras_numbers(served, batch, seed, scale):
     forecaster, signatures, _, _, _ = served
@@ -176,7 +176,7 @@ def valid_response(served):
     return {"predictions": [{k: v[i].tolist() for k, v in outputs.items()} for i in range(2)]}, index, metadata
 
 
-@settings(max_examples=80, **FUZZ)
+@fuzz(80)
 @given(target=st.sampled_from(["response", "metadata", "index"]), pick=st.floats(0, 1, exclude_max=True),
        action=st.sampled_from(["replace", "delete"]), value=GARBAGE)
 def test_malformed_responses_say_what_is_wrong(served, target, pick, action, value):

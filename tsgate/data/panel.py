@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from tsgate import choices
 from tsgate.data.frames import (
     INFER,
     check_columns,
@@ -47,7 +48,7 @@ from tsgate.data.frequency import (
 from tsgate.data.future import future_values
 from tsgate.validation import check_choice, invalid
 
-FILLS = (None, "ffill", "interpolate", "zero")
+FILLS = (None, *choices.FILLS)  # None: NaN is an error
 
 
 @dataclass

@@ -2,16 +2,15 @@
 
 import keras
 
+from tsgate.choices import POINT_LOSSES  # Keras knows each by the same name
 from tsgate.validation import check_choice
-
-POINT_LOSSES = {"mse": "mse", "mae": "mae", "huber": "huber"}
 
 
 def training_loss(name, quantiles=None):
     """The Keras loss for `name` ("mse", "mae" or "huber", on the scaled
     values); a quantile head always trains on the pinball loss."""
     check_choice("loss", name, POINT_LOSSES)
-    return PinballLoss(quantiles) if quantiles else POINT_LOSSES[name]
+    return PinballLoss(quantiles) if quantiles else name
 
 
 @keras.saving.register_keras_serializable(package="tsgate")

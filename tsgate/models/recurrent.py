@@ -11,7 +11,7 @@ from tsgate.models.layers import AddLastValue, LastValue, NonCrossingQuantiles
 from tsgate.models.registry import model_inputs, register_builder
 from tsgate.validation import invalid
 
-CELLS = {"gru": GRU, "lstm": LSTM, "memory_gru": MemoryGRU, "sru": SRU}
+CELLS = {"gru": GRU, "lstm": LSTM, "memory_gru": MemoryGRU, "sru": SRU}  # keyed by tsgate.choices.CELLS
 
 
 def encoder_layers(cell, units, layers, dropout):

@@ -2,7 +2,7 @@
 
 import keras
 
-BUILDERS = {}
+BUILDERS = {}  # tsgate.choices.BUILDERS names the built-in ones
 
 
 def register_builder(name):

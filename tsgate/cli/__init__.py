@@ -1,0 +1,147 @@
+"""The `tsgate` command: train, evaluate, backtest, forecast, plot and export
+on CSV or Parquet files, and the demo.
+
+`train` saves the Forecaster (its arguments, the time column among them,
+and its fit options, which `backtest` reuses) and, beside it in `cli.json`,
+the test cut-off (`--test`): `evaluate` scores only windows after it, never
+those early stopping chose the weights on.
+
+A user mistake (a missing, empty or unreadable file, a time column that is
+not there, an option value tsgate refuses, a bad `--config`, a corrupted saved
+forecaster, an export to an existing version, ...) ends in one line on stderr,
+`tsgate: <what is wrong>`, and exit status 2, as argparse's own errors do.
+Anything else is a bug and shows its traceback. Warnings are one line too,
+`tsgate: warning: ...`.
+
+Importing this package loads neither pandas nor TensorFlow: `tsgate --help`
+answers at once, each command imports what it uses. Here: `main` and the
+parser; `options` (argparse types, shared option groups), `files` (tables,
+`--config`, the saved forecaster), `errors` (what is a user mistake), the
+commands in `fitting` (train, backtest, demo) and `forecasting` (evaluate,
+forecast, plot, export).
+"""
+
+import argparse
+import sys
+import warnings
+
+from tsgate import presets
+from tsgate.cli import fitting, forecasting
+from tsgate.cli.errors import USAGE_STATUS, is_user_mistake, one_line
+from tsgate.cli.options import (add_data_options, add_fit_options, add_forecaster_options, add_scoring_options,
+                                cutoff, fraction, positive_int, table_path)
+
+COMMANDS = {"demo": fitting.demo, "train": fitting.train, "backtest": fitting.backtest,
+            "evaluate": forecasting.evaluate, "forecast": forecasting.forecast, "plot": forecasting.plot,
+            "export": forecasting.export}
+
+
+def main(argv=None):
+    """Runs the command; a user mistake exits with status 2 and one line on stderr."""
+    args = build_parser().parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning
+            COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("tsgate: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except Exception as error:
+        if not is_user_mistake(error):
+            raise
+        print(f"tsgate: {one_line(error)}", file=sys.stderr)
+        raise SystemExit(USAGE_STATUS) from None
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning on one line of stderr, `tsgate: warning: ...`, without the code that raised it."""
+    text = one_line(message)
+    print(f"tsgate: warning: {text.removeprefix('tsgate: ')}", file=sys.stderr)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, its error message on one line whatever the user typed."""
+
+    def error(self, message):
+        super().error(one_line(message))
+
+
+def build_parser():
+    parser = Parser(prog="tsgate", description=__doc__.split("\n\n")[0].replace("\n", " "))
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="train, evaluate, plot and export on the bundled sensor data",
+                               description="The README's main job on the bundled ETTh1 data.")
+    demo.add_argument("--output", default="demo_output", help="directory for the plot, report and models")
+    demo.add_argument("--epochs", type=positive_int, help="default: the long_horizon preset's")
+    demo.add_argument("--verbose", type=int, default=2, choices=[0, 1, 2])
+
+    train = commands.add_parser("train", help="fit a Forecaster on a table and save it",
+                                description="Fits a Forecaster and saves it to --model.")
+    add_data_options(train, "directory to save the Forecaster in")
+    train.add_argument("--preset", choices=sorted(presets.PRESETS),
+                       help="a recipe of tsgate.presets; --config and the options below override it")
+    train.add_argument("--config", metavar="FILE", help="JSON object of Forecaster arguments")
+    train.add_argument("--test", type=cutoff,
+                       help="hold out the rows from this cut-off on (a fraction or a timestamp): not fitted on, "
+                            "not validated on; stored for `evaluate`")
+    add_forecaster_options(train)
+    add_fit_options(train)
+    train.add_argument("--checkpoint-dir", metavar="DIR",
+                       help="crash-safe checkpoints: a killed train, run again alike, resumes from its last epoch")
+    train.add_argument("--distributed", action="store_true",
+                       help="one worker of a data-parallel fit on the cluster TF_CONFIG names (give each worker its "
+                            "own share of the series); only the chief saves --model")
+
+    evaluate = commands.add_parser("evaluate", help="metrics on the test part against the naive baselines",
+                                   description="Scores the windows whose targets lie after the test cut-off.")
+    add_data_options(evaluate)
+    evaluate.add_argument("--test", type=cutoff,
+                          help="test cut-off, a fraction or a timestamp (default: the one given to train)")
+    add_scoring_options(evaluate)
+    evaluate.add_argument("--output", type=table_path,
+                          help="write the table here (.csv, .parquet or .pq; default: print it)")
+
+    backtest = commands.add_parser("backtest", help="rolling-origin evaluation, refitting copies of the model",
+                                   description="Fits copies of the saved model's configuration on each fold; "
+                                               "the saved model is not changed.")
+    add_data_options(backtest)
+    backtest.add_argument("--folds", type=positive_int, default=3, help="default 3")
+    backtest.add_argument("--test", type=fraction, default=0.2,
+                          help="fraction of the span cut into folds (default 0.2)")
+    backtest.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
+                          help="fit a copy for every fold (default), or only for the first")
+    add_scoring_options(backtest)
+    backtest.add_argument("--output", type=table_path,
+                          help="write the metrics of every fold here (.csv, .parquet or .pq)")
+    backtest.add_argument("--forecasts", type=table_path, metavar="FILE",
+                          help="write every fold's forecasts here (.csv, .parquet or .pq)")
+    add_fit_options(backtest, verbose=0)
+
+    forecast = commands.add_parser("forecast", help="forecast the horizon after the end of each series",
+                                   description="Forecasts in raw units after the last timestamp of each series.")
+    add_data_options(forecast)
+    forecast.add_argument("--future", metavar="FILE", help="CSV or Parquet of the future covariates for the horizon")
+    forecast.add_argument("--output", type=table_path,
+                          help="write the forecast here (.csv, .parquet or .pq; default: print it)")
+
+    plot = commands.add_parser("plot", help="plot the forecast, or forecasts from rolling origins, against the data",
+                               description="Draws the forecast after the end of the data or, with --start, the "
+                                           "forecasts of rolling origins against the actual values.")
+    add_data_options(plot)
+    plot.add_argument("--output", required=True, help="image file: .png, .pdf, .svg, ...")
+    plot.add_argument("--start", type=cutoff,
+                      help="forecasts of the windows after this cut-off (a fraction or a timestamp)")
+    plot.add_argument("--series", help="the series to draw (default: the first)")
+    plot.add_argument("--target", help="the target column to draw (default: the first)")
+    plot.add_argument("--history", type=positive_int, help="steps of history before the forecast (default 3 lookbacks)")
+    plot.add_argument("--future", metavar="FILE", help="CSV or Parquet of the future covariates for the horizon")
+
+    exporter = commands.add_parser("export", help="write a raw-unit SavedModel for TF Serving",
+                                   description="Writes <output>/<version>/, a SavedModel that serves raw units.")
+    exporter.add_argument("--model", required=True, help="directory of a saved Forecaster")
+    exporter.add_argument("--output", required=True, help="the model base path; the version is a subdirectory")
+    exporter.add_argument("--version", type=positive_int,
+                          help="a positive integer, as TF Serving loads only those (default: the current Unix time)")
+    exporter.add_argument("--xla", action="store_true", help="add the XLA-compiled `serving_xla` signature")
+    return parser

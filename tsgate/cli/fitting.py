@@ -1,0 +1,101 @@
+"""The commands that fit: `train` (the Forecaster arguments from `--preset`,
+`--config` and the options, then `fit` and save), `backtest` (fits copies of
+a saved model's configuration) and `demo` (the README's main job)."""
+
+import inspect
+
+from tsgate import presets
+from tsgate.cli.errors import CommandError
+from tsgate.cli.files import load_model, read_config, read_for, read_table, save_state, show, write_table
+from tsgate.cli.options import cutoff_time
+
+FIT_OPTIONS = ("validation", "epochs", "batch_size", "patience", "steps_per_epoch")
+
+
+def demo(args):
+    from tsgate import demo as demo_job
+
+    demo_job.print_report(demo_job.run(args.output, epochs=args.epochs, verbose=args.verbose))
+
+
+def forecaster_arguments(args, names, data_freq=None):
+    """The Forecaster arguments: the preset's (for `--freq`, else the
+    frequency `data_freq` of the data), then `--config`'s, then the options'."""
+    config = presets.config(args.preset, args.freq or data_freq)["forecaster"] if args.preset else {}
+    if args.config:
+        config.update(read_config(args.config, names))
+    options = {name: getattr(args, name) for name in (
+        "target", "lookback", "horizon", "stride", "past_covariates", "future_covariates", "static_covariates",
+        "calendar", "quantiles", "series_column", "freq", "fill", "na_values", "scaler", "scale_per_series",
+        "builder", "cell", "units", "layers", "loss", "learning_rate", "schedule", "seed", "target_transform",
+        "non_negative", "categorical", "dtype_policy")}
+    config.update({name: value for name, value in options.items() if value is not None})
+    if args.holidays:
+        config["holidays"] = holiday_argument(args.holidays)
+    if args.builder_option:
+        config["builder_options"] = {**(config.get("builder_options") or {}), **dict(args.builder_option)}
+    config["time_column"] = args.time_column or config.get("time_column") or "time"
+    missing = [name for name in ("target", "lookback", "horizon") if name not in config]
+    if missing:
+        raise CommandError(f"train needs {missing}: give them as options (--{missing[0]} ...) or in --config.")
+    return config
+
+
+def holiday_argument(values):
+    """`--holidays`: a list of dates, or an instance of the pandas holiday calendar named."""
+    if len(values) > 1 or not values[0].isidentifier():
+        return values
+    from pandas.tseries import holiday
+
+    calendar = getattr(holiday, values[0], None)
+    if not (isinstance(calendar, type) and issubclass(calendar, holiday.AbstractHolidayCalendar)):
+        raise CommandError(f"--holidays {values[0]}: not a holiday calendar of pandas.tseries.holiday "
+                           "(e.g. USFederalHolidayCalendar); or give dates.")
+    return calendar()
+
+
+def fit_arguments(args, defaults=None):
+    """`defaults` updated with the fit options given on the command line."""
+    given = {name: getattr(args, name) for name in FIT_OPTIONS}
+    return {**(defaults or {}), **{name: value for name, value in given.items() if value is not None}}
+
+
+def train(args):
+    from tsgate import distributed
+    from tsgate.data import frame_times, infer_freq
+    from tsgate.forecaster import Forecaster
+
+    names = inspect.signature(Forecaster).parameters
+    config = forecaster_arguments(args, names)
+    fit = fit_arguments(args, presets.fit_options(args.preset) if args.preset else None)
+    df = read_table(args.data, config["time_column"])
+    if args.preset and not args.freq:  # the preset's lookback is 30 seasons of the data's frequency
+        config = forecaster_arguments(args, names, infer_freq(frame_times(df, config["time_column"])))
+    test = None
+    if args.test is not None:
+        times = frame_times(df, config["time_column"])
+        test = cutoff_time(times, args.test, "--test")
+        df = df[times < test]
+        if df.empty:
+            raise CommandError(f"--test {args.test} leaves no rows before {test} to train on.")
+    strategy = distributed.strategy_from_tf_config() if args.distributed else None
+    forecaster = Forecaster(**config).fit(df, verbose=args.verbose, checkpoint_dir=args.checkpoint_dir,
+                                          strategy=strategy, **fit)
+    if not distributed.is_chief(strategy):
+        print(f"worker {distributed.worker(strategy)[0]}: trained; the chief saves the model")
+        return
+    forecaster.save(args.model)
+    save_state(args.model, {"test": None if test is None else str(test)})
+    held_out = "" if test is None else f"; test part from {test}"
+    print(f"saved to {args.model}: {forecaster.windows_}{held_out}")
+
+
+def backtest(args):
+    forecaster, _ = load_model(args.model)
+    df = read_for(forecaster, args.data, args.time_column)
+    result = forecaster.backtest(df, folds=args.folds, test=args.test, refit=args.refit, by=args.by,
+                                 season=args.season, verbose=args.verbose, **fit_arguments(args))
+    show(result.folds, None)
+    show(result.metrics, args.output)
+    if args.forecasts:
+        write_table(result.forecasts, args.forecasts)
