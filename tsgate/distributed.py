@@ -18,7 +18,7 @@ gradients are all-reduced every step.
         forecaster.save("model")
 
 With `checkpoint_dir`, each worker keeps tsgate's crash-safe checkpoints
-(`tsgate.training.Checkpoints`) in `checkpoint_dir/worker-<i>` (with more
+(`tsgate.checkpoints.Checkpoints`) in `checkpoint_dir/worker-<i>` (with more
 than one worker): workers killed and started again resume from the last
 epoch all of them finished, with EarlyStopping's best value, patience and
 best weights, as one process does.
