@@ -63,12 +63,12 @@ def test_every_forecaster_argument_is_a_train_option():
 
 
 def test_cli_choices_are_the_librarys():
-    from tsgate import data, evaluation, forecaster, models, scaling
+    from tsgate import data, evaluation, forecaster, models, scaling, transforms
 
     assert set(cli.CELLS) == set(models.CELLS) and set(cli.BUILDERS) == set(models.BUILDERS)
     assert set(cli.LOSSES) == set(models.POINT_LOSSES) and set(cli.SCHEDULES) == set(forecaster.SCHEDULES)
     assert set(cli.SCALERS) == set(scaling.SCALERS) and set(cli.FILLS) == set(data.FILLS) - {None}
-    assert set(cli.GROUPS) == set(evaluation.GROUPS) and set(cli.TRANSFORMS) == set(scaling.TRANSFORMS) - {None}
+    assert set(cli.GROUPS) == set(evaluation.GROUPS) and set(cli.TRANSFORMS) == set(transforms.TRANSFORMS) - {None}
     assert set(cli.DTYPE_POLICIES) == set(forecaster.DTYPE_POLICIES)
 
 

@@ -18,7 +18,8 @@ import pytest
 from tests.distributed_worker import FORECASTER, panel
 from tests.helpers import BACKEND
 from tsgate import Forecaster
-from tsgate.scaling import AffineScaler, merge_statistics, statistics
+from tsgate.scaler_statistics import merge_statistics, statistics
+from tsgate.scaling import AffineScaler
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.distribute runs on TensorFlow")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

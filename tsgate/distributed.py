@@ -2,7 +2,7 @@
 
 Each worker process passes its own share of the series to `fit`. What must be
 the same on every worker is agreed on by all-gathers across the workers
-before training: the scaler's statistics (`tsgate.scaling.statistics`:
+before training: the scaler's statistics (`tsgate.scaler_statistics`:
 counts, means, squared deviations, minima, maxima, merged as if one process
 had all the rows), the validation cut-off of a fraction (on the overall time
 span), the number of steps of an epoch (that of the worker with the most
@@ -30,7 +30,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from tsgate.scaling import REDUCIBLE, merge_statistics
+from tsgate.scaler_statistics import REDUCIBLE, merge_statistics
 from tsgate.validation import invalid
 
 REFUSED = {  # Forecaster arguments whose fitted state cannot be merged across workers, and why

@@ -34,7 +34,9 @@ from tsgate.data import (
 )
 from tsgate.layout import Layout, _names
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES, training_loss
-from tsgate.scaling import TRANSFORMS, AffineScaler, TargetTransform, raw_unit_model
+from tsgate.raw_model import raw_unit_model
+from tsgate.scaling import AffineScaler
+from tsgate.transforms import TRANSFORMS, TargetTransform
 from tsgate._quiet import keras_retracing_quiet
 from tsgate.training import compile_masked, train
 from tsgate.validation import (

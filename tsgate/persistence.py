@@ -40,7 +40,8 @@ from sklearn.base import BaseEstimator
 
 from tsgate.data import CategoricalEncoder, freq_from_json, freq_to_json
 from tsgate.files import staged
-from tsgate.scaling import AffineScaler, TargetTransform
+from tsgate.scaling import AffineScaler
+from tsgate.transforms import TargetTransform
 
 FORMAT = 2
 TUPLE = "__tuple__"  # JSON has no tuples; get_params must come back equal

@@ -27,7 +27,7 @@ from tsgate.data import FILLS
 from tsgate.forecaster import SCHEDULES
 from tsgate.layout import CALENDAR_PERIODS
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES
-from tsgate.scaling import TRANSFORMS
+from tsgate.transforms import TRANSFORMS
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
 

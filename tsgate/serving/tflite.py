@@ -8,7 +8,7 @@ from tsgate.serving.saved_model import input_specs
 
 
 def export_tflite(raw_model, path):
-    """`tsgate.scaling.raw_unit_model` as TF Lite with batch 1 and builtin ops
+    """`tsgate.raw_model.raw_unit_model` as TF Lite with batch 1 and builtin ops
     only (the time loop is lowered, the weights frozen to constants), written
     atomically to `path`; its `serving_default` signature takes the same
     named raw-unit inputs, one series at a time.
