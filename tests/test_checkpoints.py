@@ -20,7 +20,7 @@ import pytest
 
 from tests.helpers import BACKEND, hourly
 from tsgate.forecaster import Forecaster
-from tsgate.training import Checkpoints
+from tsgate.checkpoints import Checkpoints
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
 

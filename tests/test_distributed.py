@@ -18,7 +18,8 @@ import pytest
 from tests.distributed_worker import FORECASTER, panel
 from tests.helpers import BACKEND
 from tsgate import Forecaster
-from tsgate.scaling import AffineScaler, merge_statistics, statistics
+from tsgate.scaler_statistics import merge_statistics, statistics
+from tsgate.scaling import AffineScaler
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.distribute runs on TensorFlow")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -126,7 +127,7 @@ def test_a_killed_worker_resumes_from_its_checkpoints(tmp_path):
 def worker_checkpoints(tmp_path, monkeypatch, replies):
     """Worker 0 of 2's `Checkpoints` in `tmp_path/worker-0` and a fresh model; its
     all-gathers answer with its own value and then the other worker's next reply."""
-    from tsgate import distributed, training
+    from tsgate import checkpoints, distributed
 
     monkeypatch.setattr(distributed, "worker", lambda strategy: (0, 2))
     monkeypatch.setattr(distributed, "all_gather", lambda strategy, value: [value, replies.pop(0)])
@@ -134,7 +135,7 @@ def worker_checkpoints(tmp_path, monkeypatch, replies):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
     stopping = keras.callbacks.EarlyStopping(patience=9, restore_best_weights=True)
-    return model, stopping, training.Checkpoints(str(tmp_path), stopping, {"fit": 1}, strategy="a strategy")
+    return model, stopping, checkpoints.Checkpoints(str(tmp_path), stopping, {"fit": 1}, strategy="a strategy")
 
 
 def test_workers_one_epoch_apart_resume_together_at_the_lower_epoch(tmp_path, monkeypatch):

@@ -14,7 +14,7 @@ from sklearn.preprocessing import PowerTransformer
 from tests.helpers import BACKEND, clear_error, hourly
 from tsgate import Forecaster
 from tsgate.calendar_features import calendar_features
-from tsgate.scaling import TargetTransform
+from tsgate.transforms import TargetTransform
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
 

@@ -82,7 +82,7 @@ def test_raw_unit_model_scales_static_covariates_as_the_scaler_does():
     import keras
 
     from tsgate.layout import Layout
-    from tsgate.scaling import raw_unit_model
+    from tsgate.raw_model import raw_unit_model
 
     layout = Layout(("y",), static=("s",))
     inputs = {"past_target": keras.Input((4, 1), name="past_target"), "static": keras.Input((1,), name="static")}
@@ -100,7 +100,7 @@ def test_raw_unit_model_scales_in_float32_under_mixed_precision():
     import keras
 
     from tsgate.layout import Layout
-    from tsgate.scaling import raw_unit_model
+    from tsgate.raw_model import raw_unit_model
 
     scaler = AffineScaler().fit(np.array([[1000.0], [1002.0]]))  # mean 1001, std 1
     keras.mixed_precision.set_global_policy("mixed_bfloat16")

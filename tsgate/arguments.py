@@ -15,7 +15,8 @@ from tsgate.choices import DTYPE_POLICIES, SCHEDULES
 from tsgate.data import FILLS, check_freq, check_na_values
 from tsgate.layout import Layout, column_names
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES
-from tsgate.scaling import TRANSFORMS, AffineScaler
+from tsgate.scaling import AffineScaler
+from tsgate.transforms import TRANSFORMS
 from tsgate.validation import (
     LARGEST,
     check_bool,

@@ -2,7 +2,7 @@
 
 Each worker process passes its own share of the series to `fit`. What must be
 the same on every worker is agreed on by all-gathers across the workers
-before training: the scaler's statistics (`tsgate.scaling.statistics`:
+before training: the scaler's statistics (`tsgate.scaler_statistics`:
 counts, means, squared deviations, minima, maxima, merged as if one process
 had all the rows), the validation cut-off of a fraction (on the overall time
 span), the number of steps of an epoch (that of the worker with the most
@@ -18,7 +18,7 @@ gradients are all-reduced every step.
         forecaster.save("model")
 
 With `checkpoint_dir`, each worker keeps tsgate's crash-safe checkpoints
-(`tsgate.training.Checkpoints`) in `checkpoint_dir/worker-<i>` (with more
+(`tsgate.checkpoints.Checkpoints`) in `checkpoint_dir/worker-<i>` (with more
 than one worker): workers killed and started again resume from the last
 epoch all of them finished, with EarlyStopping's best value, patience and
 best weights, as one process does.
@@ -30,8 +30,8 @@ import os
 import numpy as np
 import pandas as pd
 
-from tsgate.data import fraction_cutoff
-from tsgate.scaling import REDUCIBLE, merge_statistics
+from tsgate.data import fraction_cutoff, plain
+from tsgate.scaler_statistics import REDUCIBLE, merge_statistics
 from tsgate.validation import invalid
 
 REFUSED = {  # Forecaster arguments whose fitted state cannot be merged across workers, and why
@@ -193,7 +193,7 @@ def gather_fitted(strategy, series, ends, windows):
     """The series ids `(n,)`, their last timestamps and the window counts
     of all workers together (ids in worker order; a series on several
     workers once, with its latest end; counts summed)."""
-    parts = all_gather(strategy, [[_plain(s) for s in series], [str(end) for end in ends], windows])
+    parts = all_gather(strategy, [[plain(s) for s in series], [str(end) for end in ends], windows])
     last = {}
     for ids, stamps, _ in parts:
         for sid, stamp in zip(ids, stamps):
@@ -201,6 +201,3 @@ def gather_fitted(strategy, series, ends, windows):
     total = {key: sum(part[2][key] for part in parts) for key in windows}
     return list(last), list(last.values()), total
 
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value

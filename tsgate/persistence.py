@@ -30,7 +30,6 @@ import hashlib
 import importlib
 import json
 import os
-import tempfile
 import zipfile
 
 import keras
@@ -41,6 +40,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from tsgate.data import freq_from_json, freq_to_json
+from tsgate.files import staged
 from tsgate.preprocessing import Preprocessor
 from tsgate.training import with_dtype_policy
 
@@ -185,10 +185,8 @@ def save(forecaster, path):
     config = {name: _encode(name, value) for name, value in forecaster.get_params(deep=False).items()}
     state = forecaster.preprocessor_.to_json()
     os.makedirs(path, exist_ok=True)
-    handle, model_staging = tempfile.mkstemp(prefix=".model-", suffix=".keras", dir=path)
-    os.close(handle)
-    meta_staging = os.path.join(path, f".{META_FILE}.partial")
-    try:
+    # both files written before either is renamed into place, model.keras first
+    with staged(os.path.join(path, META_FILE)) as meta_staging, staged(os.path.join(path, MODEL_FILE)) as model_staging:
         forecaster.model_.save(model_staging)
         meta = {
             "format": FORMAT,
@@ -208,12 +206,6 @@ def save(forecaster, path):
         meta["digest"] = _json_digest(meta)
         with open(meta_staging, "w") as f:
             f.write(json.dumps(meta, indent=2))
-        os.replace(model_staging, os.path.join(path, MODEL_FILE))
-        os.replace(meta_staging, os.path.join(path, META_FILE))
-    finally:
-        for staging in (model_staging, meta_staging):
-            if os.path.exists(staging):
-                os.remove(staging)
     return path
 
 

@@ -34,7 +34,9 @@ from tsgate import distributed
 from tsgate.arguments import check_arguments
 from tsgate.data import INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json, naive_utc
 from tsgate.layout import column_names
-from tsgate.scaling import AffineScaler, TargetTransform, raw_unit_model
+from tsgate.raw_model import raw_unit_model
+from tsgate.scaling import AffineScaler
+from tsgate.transforms import TargetTransform
 from tsgate.validation import warn
 from tsgate.windows import window_dataset
 

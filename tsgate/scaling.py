@@ -8,33 +8,24 @@ StandardScaler, MinMaxScaler and RobustScaler all compute, per column,
 `AffineScaler` fits one (or one per series) and keeps `scale_`, `offset_`:
 JSON, never pickle. The arithmetic is written once, in `affine` and
 `affine_inverse` (Keras ops, so NumPy arrays and tensors alike go through it);
-the `Affine` layer puts it in a model, and `raw_unit_model` wraps a model
-trained on scaled data into one that takes and returns raw units, which is
-what `Forecaster.predict` runs and what the SavedModel and TF Lite exports serve.
-
-A target transform (`TargetTransform`: log1p, or Box-Cox with a lambda fitted
-on the training rows; the `Transform` layer) goes outside the scaler, and a
-non-negative output clips last:
-
-    raw → transform → scale → model → inverse scale → inverse transform [→ max(·, 0)]
+the `Affine` layer puts it in a model (`tsgate.raw_model.raw_unit_model`).
+Fitted across workers, the scaler is fitted from merged statistics
+(`tsgate.scaler_statistics`).
 """
-
-import json
 
 import keras
 import numpy as np
 from keras import ops
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.exceptions import NotFittedError
-from sklearn.preprocessing import MinMaxScaler, PowerTransformer, RobustScaler, StandardScaler
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 from tsgate.keras_compat import broadcast_add
-from tsgate.validation import check_bool, check_choice, invalid
+from tsgate.data import plain
+from tsgate.scaler_statistics import REDUCIBLE, moments, scaler_from_statistics, statistics
+from tsgate.validation import check_bool, invalid
 
 SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
-REDUCIBLE = ("standard", "minmax")  # fitted from counts, means, squared deviations, minima and maxima
-TRANSFORMS = (None, "log1p", "boxcox")
-BOX_COX_FLOOR = -1 + 2**-23  # the float32 just above -1: log1p stays finite
 
 
 def affine(values, scale, offset):
@@ -112,7 +103,7 @@ class AffineScaler(TransformerMixin, BaseEstimator):
             if count < 2:
                 raise ValueError(f"Cannot fit the scaler on {count} training row(s){label} without NaN.")
             try:
-                transformer = self._transformer().fit(rows) if stats is None else _from_statistics(self.method, stats, g)
+                transformer = self._transformer().fit(rows) if stats is None else scaler_from_statistics(self.method, stats, g)
                 zero = transformer.transform(np.zeros((1, rows.shape[1])))[0]
                 scale[g, fitted] = transformer.transform(np.ones((1, rows.shape[1])))[0] - zero
                 affine_map = stats is not None or np.allclose(transformer.transform(rows), rows * scale[g, fitted] + zero, rtol=1e-5, atol=1e-6)
@@ -199,7 +190,7 @@ class AffineScaler(TransformerMixin, BaseEstimator):
         self._check_fitted()
         names = None if self.feature_names_in_ is None else list(self.feature_names_in_)
         static = self.static_scale_ is not None
-        return {"per_series": self.per_series, "groups": [_plain(g) for g in self.groups_],
+        return {"per_series": self.per_series, "groups": [plain(g) for g in self.groups_],
                 "scale": self.scale_.tolist(), "offset": self.offset_.tolist(), "feature_names": names,
                 "static_scale": self.static_scale_.tolist() if static else None,
                 "static_offset": self.static_offset_.tolist() if static else None, "range": None if self.range_ is None else self.range_.tolist()}
@@ -226,110 +217,16 @@ def _standardize(values):
     mean 0, standard deviation 1; a constant column is only centred."""
     if values.ndim != 2 or len(values) == 0:
         raise ValueError(f"Cannot scale static covariates from an array of shape {values.shape}; expected (series, n).")
-    return _standardize_moments(*_moments(values))
+    return _standardize_moments(*moments(values))
 
 
 def _standardize_moments(count, mean, m2):
     """`_standardize` from the count, the means `(n,)` and the sums of
     squared deviations from them `(n,)` (the statistics merged across
-    workers, `merge_statistics`)."""
+    workers, `tsgate.scaler_statistics.merge_statistics`)."""
     mean, std = np.asarray(mean, "float64"), np.sqrt(np.asarray(m2, "float64") / count)
     std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
     return 1.0 / std, -mean / std
-
-
-def _moments(rows):
-    """[count, means `(n,)`, sums of squared deviations `(n,)`] of `rows` `(r, n)`."""
-    mean = rows.mean(axis=0) if len(rows) else np.zeros(rows.shape[1])
-    return [len(rows), mean.tolist(), ((rows - mean) ** 2).sum(axis=0).tolist()]
-
-
-def _merge_moments(a, b):
-    """The moments of two sets of rows together (Chan et al.'s pairwise update)."""
-    (na, ma, sa), (nb, mb, sb) = a, (b[0], np.asarray(b[1]), np.asarray(b[2]))
-    if na == 0 or nb == 0:
-        return [na + nb, (mb if na == 0 else np.asarray(ma)).tolist(), (sb if na == 0 else np.asarray(sa)).tolist()]
-    n, delta = na + nb, mb - np.asarray(ma)
-    return [n, (np.asarray(ma) + delta * nb / n).tolist(), (np.asarray(sa) + sb + delta**2 * na * nb / n).tolist()]
-
-
-def statistics(values, keys, fitted, static=None):
-    """What `AffineScaler.fit` needs of one process's rows, as plain JSON:
-    per group (series id, or None) the moments and the minima and maxima of
-    the `fitted` columns over the rows without NaN, the smallest and largest
-    finite value of every column, and the moments of the `static` rows."""
-    complete = np.isfinite(values).all(axis=1)
-    groups = {}
-    for sid in dict.fromkeys(keys.tolist()):
-        rows = values[(keys == sid) & complete][:, fitted]
-        low, high = (rows.min(axis=0), rows.max(axis=0)) if len(rows) else (np.full(rows.shape[1], np.inf),) * 2
-        groups[_json_key(sid)] = {"id": _plain(sid), "moments": _moments(rows), "min": low.tolist(),
-                                 "max": (high if len(rows) else -high).tolist()}
-    finite = np.isfinite(values)
-    return {"groups": groups, "n_features": values.shape[1],
-            "low": np.where(finite, values, np.inf).min(axis=0, initial=np.inf).tolist(),
-            "high": np.where(finite, values, -np.inf).max(axis=0, initial=-np.inf).tolist(),
-            "static": None if static is None else _moments(np.asarray(static, "float64"))}
-
-
-def _json_key(sid):
-    """A series id as a JSON object key that keeps ints and strings apart."""
-    return json.dumps(_plain(sid))
-
-
-def merge_statistics(parts):
-    """The `statistics` of all the rows from those of each process (in
-    process order): groups in order of first appearance, moments merged,
-    minima and maxima reduced. Returns {"groups": ids, "count": `(g,)`,
-    "mean", "m2", "min", "max": `(g, n_fitted)`, "static": moments or None,
-    "range": `(2, n_features)` (NaN for a column without a finite value)}."""
-    groups = {}
-    for part in parts:
-        for key, group in part["groups"].items():
-            if key not in groups:
-                groups[key] = dict(group)
-                continue
-            mine = groups[key]
-            mine["moments"] = _merge_moments(mine["moments"], group["moments"])
-            mine["min"] = np.minimum(mine["min"], group["min"]).tolist()
-            mine["max"] = np.maximum(mine["max"], group["max"]).tolist()
-    static = [part["static"] for part in parts if part["static"] is not None]
-    moments = static[0] if static else None
-    for other in static[1:]:
-        moments = _merge_moments(moments, other)
-    low = np.min([part["low"] for part in parts], axis=0)
-    high = np.max([part["high"] for part in parts], axis=0)
-    bounds = np.stack([low, high])
-    listed = list(groups.values())
-    return {"groups": [g["id"] for g in listed], "count": [g["moments"][0] for g in listed],
-            "mean": [g["moments"][1] for g in listed], "m2": [g["moments"][2] for g in listed],
-            "min": [g["min"] for g in listed], "max": [g["max"] for g in listed], "static": moments,
-            "range": np.where(np.isfinite(bounds), bounds, np.nan)}
-
-
-def _from_statistics(method, stats, g):
-    """The scikit-learn scaler `method` ("standard" or "minmax") fitted as on
-    the rows whose merged statistics `stats` has, group `g`; its constant
-    columns handled as scikit-learn does (scale 1)."""
-    n, eps = stats["count"][g], np.finfo(np.float64).eps
-    if method == "standard":
-        scaler, mean = StandardScaler(), np.asarray(stats["mean"][g])
-        scaler.mean_, scaler.var_ = mean, np.asarray(stats["m2"][g]) / n
-        constant = scaler.var_ <= n * eps * scaler.var_ + (n * mean * eps) ** 2
-        scaler.scale_ = np.where(constant, 1.0, np.sqrt(scaler.var_))
-    else:
-        scaler, low = MinMaxScaler(), np.asarray(stats["min"][g])
-        scaler.data_min_, scaler.data_max_ = low, np.asarray(stats["max"][g])
-        scaler.data_range_ = scaler.data_max_ - low
-        scaler.scale_ = 1.0 / np.where(scaler.data_range_ < 10 * eps, 1.0, scaler.data_range_)
-        scaler.min_ = -low * scaler.scale_
-    scaler.n_features_in_, scaler.n_samples_seen_ = len(scaler.scale_), n
-    return scaler
-
-
-def _plain(value):
-    """A NumPy scalar as the Python value JSON writes."""
-    return value.item() if hasattr(value, "item") else value
 
 
 @keras.saving.register_keras_serializable(package="tsgate")
@@ -367,134 +264,3 @@ class Affine(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "scale": self.coefficients[0].tolist(), "offset": self.coefficients[1].tolist(),
                 "axis": self.axis, "inverse": self.inverse}
-
-
-def box_cox(values, lmbda):
-    """`(x^λ − 1) / λ`, computed as `expm1(λ log x) / λ` (accurate in float32
-    for λ near 0), and `log x` where λ = 0; λ broadcast over leading axes."""
-    zero = ops.equal(lmbda, 0.0)
-    safe = ops.where(zero, 1.0, lmbda)
-    log = ops.log(values)
-    return ops.where(zero, log, ops.divide(ops.expm1(ops.multiply(safe, log)), safe))
-
-
-def box_cox_inverse(values, lmbda):
-    """`(λ y + 1)^(1/λ)`, computed as `exp(log1p(λ y) / λ)`, and `exp y`
-    where λ = 0: the inverse of `box_cox` on its image. Outside it (`λ y ≤ −1`,
-    no preimage) `λ y` is clipped to just above −1: about 0 for λ > 0, a huge
-    value (or inf) for λ < 0."""
-    zero = ops.equal(lmbda, 0.0)
-    safe = ops.where(zero, 1.0, lmbda)
-    inside = ops.maximum(ops.multiply(safe, values), BOX_COX_FLOOR)
-    return ops.where(zero, ops.exp(values), ops.exp(ops.divide(ops.log1p(inside), safe)))
-
-
-class TargetTransform:
-    """An increasing map of the target columns applied before the scaler
-    (so quantiles keep their order through its inverse):
-
-        "log1p"    y = log(1 + x)                        x > −1
-        "boxcox"   y = (x^λ − 1) / λ  (log x if λ = 0)    x > 0, one λ per target
-
-    Box-Cox's λ is fitted on the observed training values by scikit-learn's
-    `PowerTransformer(method="box-cox", standardize=False)`. Fitted state:
-    `lambdas_` `(n_target,)` (None for log1p). NaN stays NaN."""
-
-    def __init__(self, method):
-        check_choice("target_transform", method, TRANSFORMS[1:])
-        self.method = method
-        self.lambdas_ = None
-
-    def fit(self, values):
-        """values `(rows, n_target)` raw training targets (NaN ignored)."""
-        if self.method == "boxcox":
-            values = np.asarray(values, "float64")
-            self.lambdas_ = PowerTransformer(method="box-cox", standardize=False).fit(values).lambdas_
-        return self
-
-    def outside(self, values):
-        """`(rows, n_target)` bool: values the transform cannot take."""
-        with np.errstate(invalid="ignore"):
-            return np.asarray(values) <= (-1.0 if self.method == "log1p" else 0.0)
-
-    def domain(self):
-        return "values > -1" if self.method == "log1p" else "positive values"
-
-    def transform(self, values):
-        values = np.asarray(values, "float64")
-        if self.method == "log1p":
-            return np.log1p(values)
-        return np.asarray(box_cox(values, self.lambdas_))
-
-    def inverse_transform(self, values):
-        values = np.asarray(values, "float64")
-        if self.method == "log1p":
-            return np.expm1(values)
-        return np.asarray(box_cox_inverse(values, self.lambdas_))
-
-    def layer(self, inverse=False, axis=-1, name=None):
-        """This transform (or its inverse) as a `Transform` layer along `axis`."""
-        lambdas = None if self.lambdas_ is None else [float(v) for v in self.lambdas_]
-        return Transform(self.method, lambdas, axis=axis, inverse=inverse, name=name)
-
-    def to_json(self):
-        return {"method": self.method, "lambdas": None if self.lambdas_ is None else [float(v) for v in self.lambdas_]}
-
-    @classmethod
-    def from_json(cls, state):
-        transform = cls(state["method"])
-        transform.lambdas_ = None if state["lambdas"] is None else np.asarray(state["lambdas"], "float64")
-        return transform
-
-
-@keras.saving.register_keras_serializable(package="tsgate")
-class Transform(keras.layers.Layer):
-    """A `TargetTransform` (or, with inverse, its inverse) of `x` `(b, ...,
-    n_target, ...)` along `axis`: "log1p" (`log1p` / `expm1`) or "boxcox"
-    with `lambdas` `(n_target,)` (`box_cox` / `box_cox_inverse`). Computes
-    in float32 like `Affine`."""
-
-    def __init__(self, method, lambdas=None, axis=-1, inverse=False, **kwargs):
-        kwargs.setdefault("dtype", "float32")
-        super().__init__(**kwargs)
-        self.method, self.lambdas, self.axis, self.inverse = method, lambdas, axis, inverse
-
-    def call(self, x):
-        if self.method == "log1p":
-            return ops.expm1(x) if self.inverse else ops.log1p(x)
-        shape = (len(self.lambdas), *(1,) * (-1 - self.axis))
-        lmbda = ops.reshape(ops.convert_to_tensor(self.lambdas, dtype=x.dtype), shape)
-        return box_cox_inverse(x, lmbda) if self.inverse else box_cox(x, lmbda)
-
-    def get_config(self):
-        return {**super().get_config(), "method": self.method, "lambdas": self.lambdas, "axis": self.axis,
-                "inverse": self.inverse}
-
-
-def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_negative=False):
-    """`model` (trained on scaled inputs and targets) between the scaler and
-    its inverse: raw-unit inputs by name (and "series_index" `(b,)` int32, the
-    fitted row of each window's series, with per-series scaling) to
-    {"forecast" `(b, horizon, n_target)` [, "quantiles" `(b, horizon, n_target, q)`]}
-    in raw units. `transform`: a fitted `TargetTransform` applied to
-    "past_target" before the scaler and inverted after it; `non_negative`:
-    the forecast clipped at 0, `max(ŷ, 0)` (increasing, so quantiles stay
-    ordered)."""
-    inputs = {t.name: keras.Input(t.shape[1:], name=t.name) for t in model.inputs}
-    group = keras.Input((), dtype="int32", name="series_index") if scaler.per_series else None
-    scaling = layout.input_scaling(scaler.scale_, scaler.offset_, scaler.static_scale_, scaler.static_offset_)
-    model_inputs = dict(inputs)
-    if transform is not None:
-        model_inputs["past_target"] = transform.layer(name="transform_past_target")(inputs["past_target"])
-    scaled = {name: Affine(*scaling[name], name=f"scale_{name}")(x, group) if name in scaling else x
-              for name, x in model_inputs.items()}
-    n_target = len(layout.targets)
-    axis = -2 if quantiles else -1
-    raw = Affine(scaler.scale_[:, :n_target], scaler.offset_[:, :n_target], axis=axis,
-                 inverse=True, name="unscale_forecast")(model(scaled), group)
-    if transform is not None:
-        raw = transform.layer(inverse=True, axis=axis, name="untransform_forecast")(raw)
-    if non_negative:
-        raw = keras.layers.ReLU(dtype="float32", name="non_negative")(raw)
-    outputs = {"forecast": raw} if not quantiles else {"forecast": raw[..., list(quantiles).index(0.5)], "quantiles": raw}
-    return keras.Model({**inputs, **({"series_index": group} if group is not None else {})}, outputs, name="raw_units")

@@ -28,7 +28,7 @@ from tsgate.calendar_features import CALENDAR_PERIODS
 from tsgate.data import FILLS
 from tsgate.choices import SCHEDULES
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES
-from tsgate.scaling import TRANSFORMS
+from tsgate.transforms import TRANSFORMS
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
 

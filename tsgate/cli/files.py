@@ -125,7 +125,6 @@ def load_model(path):
 
 def save_state(path, state):
     """Writes `cli.json` into the saved forecaster's directory (under a temporary name, then renamed)."""
-    temporary = os.path.join(path, f".{STATE_FILE}.partial")
-    with open(temporary, "w", encoding="utf-8") as f:
-        json.dump(state, f, indent=2)
-    os.replace(temporary, os.path.join(path, STATE_FILE))
+    from tsgate.files import write_text_atomically
+
+    write_text_atomically(os.path.join(path, STATE_FILE), json.dumps(state, indent=2))

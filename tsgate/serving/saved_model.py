@@ -69,7 +69,7 @@ def checked_inputs(inputs, specs=None, n_series=None):
 
 
 def export_forecast(raw_model, path, metadata, xla=False):
-    """A SavedModel of `tsgate.scaling.raw_unit_model`: `serving_default`
+    """A SavedModel of `tsgate.raw_model.raw_unit_model`: `serving_default`
     takes its named inputs in raw units (any batch size) and returns
     `forecast` `(b, horizon, n_target)` in raw units (and `quantiles` `(b,
     horizon, n_target, n_quantiles)` with a quantile head; `forecast` is then

@@ -1,15 +1,14 @@
 """The raw-unit forecaster as a TF Lite flatbuffer."""
 
-import os
-
 import numpy as np
 import tensorflow as tf
 
+from tsgate.files import staged
 from tsgate.serving.saved_model import input_specs
 
 
 def export_tflite(raw_model, path):
-    """`tsgate.scaling.raw_unit_model` as TF Lite with batch 1 and builtin ops
+    """`tsgate.raw_model.raw_unit_model` as TF Lite with batch 1 and builtin ops
     only (the time loop is lowered, the weights frozen to constants), written
     atomically to `path`; its `serving_default` signature takes the same
     named raw-unit inputs, one series at a time.
@@ -31,13 +30,7 @@ def export_tflite(raw_model, path):
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], raw_model)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     blob = converter.convert()
-    staging = f"{path}.tmp"
-    try:
+    with staged(path) as staging:
         with open(staging, "wb") as f:
             f.write(blob)
-        os.replace(staging, path)
-    except BaseException:
-        if os.path.exists(staging):
-            os.remove(staging)
-        raise
     return path

@@ -1,0 +1,40 @@
+"""The raw-unit model: a model trained on scaled data wrapped into one that
+takes and returns raw units, which is what `Forecaster.predict` runs and what
+the SavedModel and TF Lite exports serve. A target transform goes outside the
+scaler, and a non-negative output clips last:
+
+    raw → transform → scale → model → inverse scale → inverse transform [→ max(·, 0)]
+"""
+
+import keras
+
+from tsgate.scaling import Affine
+
+
+def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_negative=False):
+    """`model` (trained on scaled inputs and targets) between the scaler and
+    its inverse: raw-unit inputs by name (and "series_index" `(b,)` int32, the
+    fitted row of each window's series, with per-series scaling) to
+    {"forecast" `(b, horizon, n_target)` [, "quantiles" `(b, horizon, n_target, q)`]}
+    in raw units. `transform`: a fitted `TargetTransform` applied to
+    "past_target" before the scaler and inverted after it; `non_negative`:
+    the forecast clipped at 0, `max(ŷ, 0)` (increasing, so quantiles stay
+    ordered)."""
+    inputs = {t.name: keras.Input(t.shape[1:], name=t.name) for t in model.inputs}
+    group = keras.Input((), dtype="int32", name="series_index") if scaler.per_series else None
+    scaling = layout.input_scaling(scaler.scale_, scaler.offset_, scaler.static_scale_, scaler.static_offset_)
+    model_inputs = dict(inputs)
+    if transform is not None:
+        model_inputs["past_target"] = transform.layer(name="transform_past_target")(inputs["past_target"])
+    scaled = {name: Affine(*scaling[name], name=f"scale_{name}")(x, group) if name in scaling else x
+              for name, x in model_inputs.items()}
+    n_target = len(layout.targets)
+    axis = -2 if quantiles else -1
+    raw = Affine(scaler.scale_[:, :n_target], scaler.offset_[:, :n_target], axis=axis,
+                 inverse=True, name="unscale_forecast")(model(scaled), group)
+    if transform is not None:
+        raw = transform.layer(inverse=True, axis=axis, name="untransform_forecast")(raw)
+    if non_negative:
+        raw = keras.layers.ReLU(dtype="float32", name="non_negative")(raw)
+    outputs = {"forecast": raw} if not quantiles else {"forecast": raw[..., list(quantiles).index(0.5)], "quantiles": raw}
+    return keras.Model({**inputs, **({"series_index": group} if group is not None else {})}, outputs, name="raw_units")
