@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from tests.helpers import BACKEND, hourly
-import tsgate.forecaster
 from tsgate import Forecaster, training
 from tsgate.training import resolve_verbose
 
@@ -81,13 +80,13 @@ def test_an_outage_in_the_validation_period_does_not_make_the_validation_loss_lo
     checkpoints pick the best epoch by) is the mean over the observed
     validation targets, not Keras' mean of batch losses by batch size, in
     which the batches of the outage would count as 0."""
-    datasets = []
+    datasets, train = [], training.train
 
-    def recording_train(model, train, validation, *args):
+    def recording_train(model, train_data, validation, *args):
         datasets.append(validation)
-        return training.train(model, train, validation, *args)
+        return train(model, train_data, validation, *args)
 
-    monkeypatch.setattr(tsgate.forecaster, "train", recording_train)
+    monkeypatch.setattr(training, "train", recording_train)
     df = hourly(200)
     df.iloc[165:185, 0] = np.nan  # in the validation period (the last 50 rows)
     forecaster = Forecaster("y", lookback=12, horizon=3, units=4, fill="ffill")

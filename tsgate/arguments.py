@@ -56,7 +56,7 @@ def check_arguments(params):
     seed = params["seed"]
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
         raise invalid("seed", "an int in [0, 2**32)", seed)
-    AffineScaler(params["scaler"])._transformer()
+    AffineScaler(params["scaler"]).transformer()  # `scaler` checked
     layout = _layout(params)
     for name in ("time_column", "series_column"):
         column = params[name]

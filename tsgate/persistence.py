@@ -5,15 +5,8 @@ the categories of categorical covariates, the fitted target transform, the
 last timestamp fitted on per series (in UTC), and a fingerprint tying them together).
 No pickle.
 
-Arguments that are objects are written so that they come back equal: a Keras
-layer given as `cell` through Keras serialization, a scikit-learn transformer
-given as `scaler` as its class and `get_params()`, a pandas offset given as
-`freq` (and the fitted `freq_`) by `tsgate.data.freq_to_json` (custom business
-days with their weekmask and every holiday), a pandas holiday calendar given
-as `holidays` by its class name (pandas' own calendars with their class's
-rules, see `tsgate.layout.check_holidays`), Timestamps, dates and NumPy
-datetimes as ISO text (they load as Timestamps). What cannot be written that
-way is refused at `save`, never replaced by a default.
+Arguments that are objects are written by `tsgate.argument_json` so that
+they come back equal, or refused at `save`.
 
 `load` trusts nothing it reads. `forecaster.json` carries a fingerprint of the
 model (its file's SHA-256, input and output names and shapes, a SHA-256 of its
@@ -25,27 +18,21 @@ is used. Files of format 1 (tsgate 0.1.0 before the fingerprint) are refused:
 fit and save the forecaster again.
 """
 
-import datetime
 import hashlib
-import importlib
 import json
 import os
 import zipfile
 
 import keras
 import numpy as np
-import pandas as pd
-from pandas.tseries import holiday
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from tsgate.data import freq_from_json, freq_to_json
+from tsgate.argument_json import TUPLE, decode_argument, encode_argument
 from tsgate.files import staged
 from tsgate.preprocessing import Preprocessor
 from tsgate.training import with_dtype_policy
 
 FORMAT = 2
-TUPLE = "__tuple__"  # JSON has no tuples; get_params must come back equal
 MODEL_FILE, META_FILE = "model.keras", "forecaster.json"
 KEYS = ("format", "tsgate_version", "config", "freq", "tz", "series", "scaler", "windows", "fingerprint", "digest")
 COLUMN_ARGUMENTS = ("target", "past_covariates", "future_covariates", "calendar", "static_covariates")
@@ -58,75 +45,6 @@ class SavedForecasterError(ValueError):
     def __init__(self, path, message):
         super().__init__(f"{path}: {message}")
         self.path = path
-
-
-def _encode(name, value):
-    """A constructor argument as JSON."""
-    if isinstance(value, keras.layers.Layer):
-        encoded = keras.saving.serialize_keras_object(value)
-        try:
-            keras.saving.deserialize_keras_object(encoded)
-        except Exception as error:
-            raise ValueError(
-                f"Cannot save `{name}`={value!r}: Keras cannot deserialize it ({error}). Register the layer "
-                "with @keras.saving.register_keras_serializable and give it a complete get_config."
-            ) from None
-        return {"keras_layer": encoded}
-    if isinstance(value, BaseEstimator):
-        module = type(value).__module__
-        if not module.startswith("sklearn."):
-            raise ValueError(f"Cannot save `{name}`={value!r}: only scikit-learn's own transformers are saved by name.")
-        return {"sklearn": f"{module}.{type(value).__qualname__}", "params": _encode(name, value.get_params(deep=False))}
-    if isinstance(value, holiday.AbstractHolidayCalendar):
-        kind = type(value)
-        if kind.__module__ != holiday.__name__ or getattr(holiday, kind.__name__, None) is not kind:
-            raise ValueError(f"Cannot save `{name}`={value!r}: only pandas' own holiday calendars are saved by name; "
-                             "pass the holiday dates as a list instead.")
-        return {"pandas_holiday_calendar": kind.__name__}
-    if isinstance(value, (datetime.date, np.datetime64)):  # pd.Timestamp is a datetime.date
-        return {"pandas_timestamp": pd.Timestamp(value).isoformat()}
-    if isinstance(value, (pd.offsets.BaseOffset, pd.Timedelta)):
-        try:
-            return {"pandas_freq": freq_to_json(value)}
-        except ValueError as error:
-            raise ValueError(f"Cannot save `{name}`={value!r}: {error}") from None
-    if isinstance(value, tuple):
-        return {TUPLE: [_encode(name, v) for v in value]}
-    if isinstance(value, list):
-        return [_encode(name, v) for v in value]
-    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {k: _encode(name, v) for k, v in value.items()}
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
-        raise ValueError(f"Cannot save `{name}`={value!r}: it is not JSON-serializable.") from None
-    return value
-
-
-def _decode(value):
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    if isinstance(value, dict) and TUPLE in value:
-        return tuple(_decode(v) for v in value[TUPLE])
-    if isinstance(value, dict) and "pandas_freq" in value:
-        return freq_from_json(value["pandas_freq"])
-    if isinstance(value, dict) and "pandas_holiday_calendar" in value:
-        kind = getattr(holiday, value["pandas_holiday_calendar"], None)
-        if not (isinstance(kind, type) and issubclass(kind, holiday.AbstractHolidayCalendar)):
-            raise ValueError(f"Unknown pandas holiday calendar {value['pandas_holiday_calendar']!r}.")
-        return kind()
-    if isinstance(value, dict) and "pandas_timestamp" in value:
-        return pd.Timestamp(value["pandas_timestamp"])
-    if isinstance(value, dict) and "keras_layer" in value:
-        return keras.saving.deserialize_keras_object(value["keras_layer"])
-    if isinstance(value, dict) and "sklearn" in value:
-        module, _, name = value["sklearn"].rpartition(".")
-        if not module.startswith("sklearn."):
-            raise ValueError(f"Refusing to import {value['sklearn']!r}: only scikit-learn transformers are loaded.")
-        return getattr(importlib.import_module(module), name)(**_decode(value["params"]))
-    if isinstance(value, dict):
-        return {k: _decode(v) for k, v in value.items()}
-    return value
 
 
 # ------------------------------------------------------------- fingerprints
@@ -182,7 +100,7 @@ def save(forecaster, path):
 
     path = _check_path(path)
     check_is_fitted(forecaster)
-    config = {name: _encode(name, value) for name, value in forecaster.get_params(deep=False).items()}
+    config = {name: encode_argument(name, value) for name, value in forecaster.get_params(deep=False).items()}
     state = forecaster.preprocessor_.to_json()
     os.makedirs(path, exist_ok=True)
     # both files written before either is renamed into place, model.keras first
@@ -222,7 +140,7 @@ def load(path, cls):
     fingerprint = meta["fingerprint"]
     _check_model_file(model_path, meta_path, fingerprint["model"]["file_sha256"])
     try:
-        forecaster = cls(**{name: _decode(value) for name, value in meta["config"].items()})
+        forecaster = cls(**{name: decode_argument(value) for name, value in meta["config"].items()})
     except Exception as error:  # a custom cell layer not registered in this process, another tsgate's arguments
         raise SavedForecasterError(meta_path, f"cannot rebuild the saved arguments: {error}") from error
     preprocessor = Preprocessor.from_params(forecaster.get_params(deep=False))

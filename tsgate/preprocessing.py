@@ -20,9 +20,9 @@ None), `scaler_` (`AffineScaler`), `freq_` (a pandas offset), `tz_`,
 `series_` (ids), `fit_end_` (a Series: the last timestamp of each series in
 the frame fitted on, None when unknown).
 
-The warnings a user's frame earns are raised here, once: windows scored
-that the model was fitted on, values far outside the training range, window
-positions dropped for gaps.
+The checks a user's frame earns against the fitted state (`tsgate.guards`:
+targets the transform cannot take, windows scored that the model was fitted
+on, values far outside the training range) run here, once per call.
 """
 
 from dataclasses import dataclass
@@ -32,11 +32,12 @@ import pandas as pd
 
 from tsgate import distributed
 from tsgate.arguments import check_arguments
-from tsgate.data import INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json, naive_utc
+from tsgate.data import INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json
+from tsgate.guards import check_transformable, warn_far_outside, warn_fitted_on
 from tsgate.layout import column_names
 from tsgate.raw_model import raw_unit_model
 from tsgate.scaling import AffineScaler
-from tsgate.transforms import TargetTransform
+from tsgate.transforms import TargetTransform, transformed
 from tsgate.validation import warn
 from tsgate.windows import window_dataset
 
@@ -93,7 +94,7 @@ class Preprocessor:
         were missing (filled by `fill`) are NaN labels, out of the loss."""
         layout, encoder, panel = self.fit_panel(df)
         transform = None if self.target_transform is None else TargetTransform(self.target_transform)
-        self._check_transformable(panel, transform)
+        check_transformable(panel, transform, len(layout.targets), self.fill, self.series_column)
         cutoff = panel.cutoff(validation, "validation") if strategy is None else \
             distributed.global_cutoff(strategy, panel, validation)
         train_starts, dropped = panel.windows(self.lookback, self.horizon, before=cutoff)
@@ -112,14 +113,14 @@ class Preprocessor:
         if transform is not None:
             transform.fit(observed[train_rows, :n_target])
         scaler = AffineScaler(self.scaler, self.scale_per_series).fit(
-            _transformed(observed, transform, n_target)[train_rows], ids[train_rows], layout.scaled,
+            transformed(observed, transform, n_target)[train_rows], ids[train_rows], layout.scaled,
             static=None if panel.static is None else panel.static[np.unique(panel.series_index()[train_rows])],
             passthrough=np.isin(layout.scaled, layout.indicators),
             reduce=None if strategy is None else distributed.reduce_statistics(strategy))
         if dropped:
             warn(f"tsgate: {dropped} window positions dropped because they would straddle a gap "
                  f"({panel.gap_rows} missing timestamps). {panel.shortage()}")
-        arrays = layout.arrays(scaler.transform(_transformed(panel.values, transform, n_target), ids), panel.index())
+        arrays = layout.arrays(scaler.transform(transformed(panel.values, transform, n_target), ids), panel.index())
         labels = np.where(panel.observed[:, :n_target], arrays["target"], np.nan).astype("float32")
         static = scaler.transform_static(panel.static)
         datasets = [self._dataset(panel, arrays, starts, batch_size, shuffle=shuffle, static=static, labels=labels)
@@ -156,7 +157,8 @@ class Preprocessor:
         ones one-hot encoded), frequency and time zone; targets that the
         target transform cannot take are an error naming column and time."""
         panel = self._panel(self._encode(df), self.layout_, self.freq_, self.tz_)
-        self._check_transformable(panel, self.target_transform_)
+        check_transformable(panel, self.target_transform_, len(self.layout.targets), self.fill,
+                           self.series_column)
         return panel
 
     def _encode(self, df, columns=None, name="df"):
@@ -170,31 +172,6 @@ class Preprocessor:
                                 series_column=self.series_column, static_columns=layout.static, fill=self.fill, tz=tz,
                                 na_values=self.na_values, infer_holidays=self.freq is None)
 
-    def _check_transformable(self, panel, transform):
-        """Every target value of `panel` in the domain of `transform` (None:
-        any), else an error naming column and time: observed values as the
-        data's, filled ones (`fill`) as the fill's."""
-        if transform is None:
-            return
-        n_target = len(self.layout.targets)
-        bad = transform.outside(panel.values[:, :n_target])
-        observed = panel.observed[:, :n_target]
-        for where, mine in ((bad & observed, True), (bad & ~observed & panel.valid[:, None], False)):
-            if not where.any():
-                continue
-            row, j = (int(axis[0]) for axis in np.nonzero(where))
-            series = f" of series {panel.series[panel.series_index()[row]]!r}" if self.series_column else ""
-            example = f"e.g. {panel.values[row, j]:g} at {panel.index()[row]}"
-            if mine:
-                raise ValueError(f"Target column {panel.columns[j]!r}{series} has {int(where[:, j].sum())} value(s) "
-                                 f"that target_transform={transform.method!r} cannot take (it needs "
-                                 f"{transform.domain()}), {example}; drop them (na_values=...) or choose another "
-                                 "transform.")
-            raise ValueError(f"fill={self.fill!r} fills {int(where[:, j].sum())} missing value(s) of target column "
-                             f"{panel.columns[j]!r}{series} with values that target_transform={transform.method!r} "
-                             f"cannot take (it needs {transform.domain()}), {example}; choose another `fill` "
-                             "('ffill' or 'interpolate') or another transform.")
-
     def origins(self, df, future=None):
         """The panel of `df` extended by the horizon (the future covariates
         of `future` in its new rows) and the start row of the last complete
@@ -203,19 +180,17 @@ class Preprocessor:
         if layout.future and future is None:
             raise ValueError(f"This model needs future covariates {list(layout.future)} for the "
                              f"{self.horizon} forecast steps; pass them as `future`.")
+        panel = self.panel(df)
+        for k, rows in enumerate(panel.series_slices()):
+            if rows.stop - rows.start < self.lookback or not panel.valid[rows.stop - self.lookback : rows.stop].all():
+                raise ValueError(f"Series {panel.series[k]!r} needs {self.lookback} consecutive rows without "
+                                 f"gaps before the forecast origin. {panel.shortage()}")
         categorical = [c for c in self.encoder_.columns if c in self.layout.future] if self.encoder_ else []
         if layout.future and categorical:
             future = self._encode(future, categorical, "future")
-        panel, _ = self.panel(df).extend(self.horizon, future, layout.future, self.time_column, self.series_column,
-                                      self.na_values)
-        starts = []
-        for k, rows in enumerate(panel.series_slices()):
-            start = rows.stop - self.horizon - self.lookback
-            if start < rows.start or not panel.valid[start : rows.stop - self.horizon].all():
-                raise ValueError(f"Series {panel.series[k]!r} needs {self.lookback} consecutive rows without "
-                                 f"gaps before the forecast origin. {panel.shortage()}")
-            starts.append(start)
-        return panel, np.asarray(starts)
+        panel, _ = panel.extend(self.horizon, future, layout.future, self.time_column, self.series_column,
+                                self.na_values)
+        return panel, panel.offsets[1:] - self.horizon - self.lookback
 
     def forecast_windows(self, panel, after=None, name="start"):
         """The start rows of every gap-free window of `panel` whose targets
@@ -227,29 +202,13 @@ class Preprocessor:
             where = "" if after is None else f" after `{name}`={panel.timestamp(after)}"
             raise ValueError(f"No complete window of lookback {self.lookback} + horizon {self.horizon} "
                              f"has its targets{where}. {panel.shortage()}")
-        self._warn_fitted_on(panel, starts, "evaluate" if name == "test" else "historical_forecasts", name)
+        warn_fitted_on(panel, starts, self.lookback, self.fit_end_, name)
         return starts
-
-    def _warn_fitted_on(self, panel, starts, verb, name):
-        """A warning when windows at `starts` have targets at or before the
-        last timestamp their series had in the frame fitted on (`fit_end_`):
-        training or validation windows, whose scores are optimistic."""
-        if self.fit_end_ is None:
-            return
-        ends = dict(zip(self.fit_end_.index, naive_utc(pd.DatetimeIndex(self.fit_end_))))
-        series_end = np.asarray([ends.get(sid, np.datetime64("NaT")) for sid in panel.series], "datetime64[ns]")
-        inside = panel.time[starts + self.lookback] <= series_end[panel.series_index()[starts]]
-        if inside.any():
-            warn(f"tsgate: {int(inside.sum())} of the {len(starts)} windows that {verb} scores have targets at or "
-                 f"before the end of the data this forecaster was fitted on ({self.fit_end_.max()}): the training and "
-                 "validation windows, on which early stopping chose the weights, so their errors are optimistic. Fit "
-                 f"on the rows before the test cut-off and score after it: fit(df[df.index < cutoff], ...) then "
-                 f"{verb}(df, {name}=cutoff).")
 
     def inputs(self, panel, starts, batch_size=256):
         """The raw-unit model's inputs for the windows at `starts`, batched;
         a warning for values far outside the training range."""
-        self._warn_far_outside(panel, starts)
+        warn_far_outside(panel, starts, self.lookback, self.horizon, self.layout_, self.scaler_, self.target_transform_)
         series_index = self.scaler_.group_positions(panel.series).astype("int32") if self.scale_per_series else None
         arrays = self.layout_.arrays(np.nan_to_num(panel.values), panel.index())
         dataset = self._dataset(panel, arrays, starts, batch_size, series_index=series_index)
@@ -268,29 +227,6 @@ class Preprocessor:
         return window_dataset(arrays, starts, self.lookback, self.horizon, batch_size, shuffle=shuffle,
                               seed=self.seed, per_series=per_series, series_of_row=panel.series_index(),
                               labels=labels)
-
-    def _warn_far_outside(self, panel, starts):
-        """A warning for each column whose values read by the windows at
-        `starts` (targets and past covariates over the lookback, future
-        covariates over the horizon) lie far outside its training range;
-        one-hot columns never do."""
-        layout, transform = self.layout_, self.target_transform_
-        read = np.zeros(panel.values.shape, bool)
-        known = len(layout.targets) + len(layout.past)
-        read[_covered(len(read), starts, self.lookback), :known] = True
-        read[_covered(len(read), starts + self.lookback, self.horizon), known:] = True
-        read[:, np.isin(panel.columns, layout.indicators)] = False  # one-hot: 1 is no extrapolation
-        n_target = len(layout.targets)
-        far = self.scaler_.far_outside(_transformed(panel.values, transform, n_target)) & read & panel.observed
-        bounds = self.scaler_.range_
-        if far.any() and transform is not None:  # the range in raw units
-            bounds = np.concatenate([transform.inverse_transform(bounds[:, :n_target]), bounds[:, n_target:]], axis=1)
-        for j in np.flatnonzero(far.any(axis=0)):
-            row = int(np.flatnonzero(far[:, j])[0])
-            low, high = bounds[:, j]
-            warn(f"tsgate: column {panel.columns[j]!r} has {int(far[:, j].sum())} value(s) far outside its training "
-                 f"range [{low:g}, {high:g}], e.g. {panel.values[row, j]:g} at {panel.index()[row]}; the forecast "
-                 "extrapolates. Are they sentinels for missing values (pass `na_values`)?")
 
     # ---------------------------------------------------------------- outputs
     def check_finite(self, panel, starts, outputs):
@@ -361,24 +297,6 @@ class Preprocessor:
                 **self.layout_.metadata(*holidays_between), "quantiles": self.layout_.quantiles,
                 "scaler": state["scaler"], "target_transform": state["target_transform"],
                 "non_negative": self.non_negative, "categories": state["categories"]}
-
-
-def _transformed(values, transform, n_target):
-    """Panel `values` `(rows, n_scaled)` with the `n_target` target columns
-    (the first ones) transformed by a fitted `TargetTransform` (None: unchanged)."""
-    if transform is None:
-        return values
-    out = np.array(values, "float64")
-    out[:, :n_target] = transform.transform(out[:, :n_target])
-    return out.astype(values.dtype)
-
-
-def _covered(rows, starts, length):
-    """`(rows,)` bool: the rows of the spans [start, start + length)."""
-    delta = np.zeros(rows + 1, int)
-    np.add.at(delta, starts, 1)
-    np.add.at(delta, np.asarray(starts) + length, -1)
-    return np.cumsum(delta[:-1]) > 0
 
 
 def _utc_text(stamp):

@@ -59,7 +59,10 @@ class AffineScaler(TransformerMixin, BaseEstimator):
         self.method = method
         self.per_series = per_series
 
-    def _transformer(self):
+    def transformer(self):
+        """A fresh, unfitted scikit-learn transformer of `method` (a name in
+        SCALERS, or a clone of the one given); an error naming `scaler` if
+        it is neither."""
         if isinstance(self.method, str):
             if self.method not in SCALERS:
                 raise invalid("scaler", f"one of {sorted(SCALERS)} or a scikit-learn transformer", self.method)
@@ -103,7 +106,7 @@ class AffineScaler(TransformerMixin, BaseEstimator):
             if count < 2:
                 raise ValueError(f"Cannot fit the scaler on {count} training row(s){label} without NaN.")
             try:
-                transformer = self._transformer().fit(rows) if stats is None else scaler_from_statistics(self.method, stats, g)
+                transformer = self.transformer().fit(rows) if stats is None else scaler_from_statistics(self.method, stats, g)
                 zero = transformer.transform(np.zeros((1, rows.shape[1])))[0]
                 scale[g, fitted] = transformer.transform(np.ones((1, rows.shape[1])))[0] - zero
                 affine_map = stats is not None or np.allclose(transformer.transform(rows), rows * scale[g, fitted] + zero, rtol=1e-5, atol=1e-6)

@@ -116,3 +116,13 @@ class Transform(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "method": self.method, "lambdas": self.lambdas, "axis": self.axis,
                 "inverse": self.inverse}
+
+
+def transformed(values, transform, n_target):
+    """Panel `values` `(rows, n_scaled)` with the `n_target` target columns
+    (the first ones) transformed by a fitted `TargetTransform` (None: unchanged)."""
+    if transform is None:
+        return values
+    out = np.array(values, "float64")
+    out[:, :n_target] = transform.transform(out[:, :n_target])
+    return out.astype(values.dtype)

@@ -20,31 +20,11 @@ import numpy as np
 import pandas as pd
 
 from tsgate import choices
-from tsgate.data.frames import (
-    INFER,
-    check_columns,
-    check_frame,
-    check_na_values,
-    check_order,
-    check_real,
-    check_series_ids,
-    check_static_row,
-    check_timestamps,
-    check_values,
-    fraction_cutoff,
-    in_zone,
-    naive_utc,
-    plain,
-    sentinels_to_nan,
-)
-from tsgate.data.frequency import (
-    check_freq,
-    describe_freq,
-    infer_panel_step,
-    is_business_day,
-    regular_grid,
-    with_holidays,
-)
+from tsgate.data.frames import (INFER, check_columns, check_frame, check_na_values, check_order, check_real,
+    check_series_ids, check_static_row, check_timestamps, check_values, fraction_cutoff, in_zone, naive_utc, plain,
+    sentinels_to_nan)
+from tsgate.data.frequency import (check_freq, describe_freq, infer_panel_step, is_business_day, regular_grid,
+    with_holidays)
 from tsgate.data.future import future_values
 from tsgate.validation import check_choice, invalid
 

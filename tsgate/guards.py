@@ -1,0 +1,91 @@
+"""Checks of a frame's panel against a fitted stage, before the model sees
+it: an error for targets the target transform cannot take, warnings (at the
+user's line, `tsgate.validation.warn`) for windows scored that the model was
+fitted on and for values far outside the training range. Called by
+`tsgate.preprocessing.Preprocessor`; the place for the next check of the
+kind (drift, say)."""
+
+import numpy as np
+import pandas as pd
+
+from tsgate.data import naive_utc
+from tsgate.transforms import transformed
+from tsgate.validation import warn
+
+
+def check_transformable(panel, transform, n_target, fill, series_column):
+    """Every value of the `n_target` target columns (the first ones) of
+    `panel` in the domain of `transform` (None: any), else an error naming
+    column and time: observed values as the data's, filled ones (`fill`) as
+    the fill's."""
+    if transform is None:
+        return
+    bad = transform.outside(panel.values[:, :n_target])
+    observed = panel.observed[:, :n_target]
+    for where, mine in ((bad & observed, True), (bad & ~observed & panel.valid[:, None], False)):
+        if not where.any():
+            continue
+        row, j = (int(axis[0]) for axis in np.nonzero(where))
+        series = f" of series {panel.series[panel.series_index()[row]]!r}" if series_column else ""
+        example = f"e.g. {panel.values[row, j]:g} at {panel.index()[row]}"
+        if mine:
+            raise ValueError(f"Target column {panel.columns[j]!r}{series} has {int(where[:, j].sum())} value(s) "
+                             f"that target_transform={transform.method!r} cannot take (it needs "
+                             f"{transform.domain()}), {example}; drop them (na_values=...) or choose another "
+                             "transform.")
+        raise ValueError(f"fill={fill!r} fills {int(where[:, j].sum())} missing value(s) of target column "
+                         f"{panel.columns[j]!r}{series} with values that target_transform={transform.method!r} "
+                         f"cannot take (it needs {transform.domain()}), {example}; choose another `fill` "
+                         "('ffill' or 'interpolate') or another transform.")
+
+
+def warn_fitted_on(panel, starts, lookback, fit_end, name):
+    """A warning when windows at `starts` have targets at or before the last
+    timestamp their series had in the frame fitted on (`fit_end`, a Series
+    by series id; None: unknown): training or validation windows, whose
+    scores are optimistic. `name`: the argument that chose the windows
+    ("test" of `evaluate`, else "start" of `historical_forecasts`)."""
+    if fit_end is None:
+        return
+    ends = dict(zip(fit_end.index, naive_utc(pd.DatetimeIndex(fit_end))))
+    series_end = np.asarray([ends.get(sid, np.datetime64("NaT")) for sid in panel.series], "datetime64[ns]")
+    inside = panel.time[starts + lookback] <= series_end[panel.series_index()[starts]]
+    if inside.any():
+        verb = "evaluate" if name == "test" else "historical_forecasts"
+        warn(f"tsgate: {int(inside.sum())} of the {len(starts)} windows that {verb} scores have targets at or "
+             f"before the end of the data this forecaster was fitted on ({fit_end.max()}): the training and "
+             "validation windows, on which early stopping chose the weights, so their errors are optimistic. Fit "
+             f"on the rows before the test cut-off and score after it: fit(df[df.index < cutoff], ...) then "
+             f"{verb}(df, {name}=cutoff).")
+
+
+def warn_far_outside(panel, starts, lookback, horizon, layout, scaler, transform):
+    """A warning for each column whose values read by the windows at
+    `starts` (targets and past covariates over the lookback, future
+    covariates over the horizon) lie far outside its training range (the
+    fitted `scaler`'s, after the target `transform`); one-hot columns never
+    do."""
+    read = np.zeros(panel.values.shape, bool)
+    known = len(layout.targets) + len(layout.past)
+    read[_covered(len(read), starts, lookback), :known] = True
+    read[_covered(len(read), starts + lookback, horizon), known:] = True
+    read[:, np.isin(panel.columns, layout.indicators)] = False  # one-hot: 1 is no extrapolation
+    n_target = len(layout.targets)
+    far = scaler.far_outside(transformed(panel.values, transform, n_target)) & read & panel.observed
+    bounds = scaler.range_
+    if far.any() and transform is not None:  # the range in raw units
+        bounds = np.concatenate([transform.inverse_transform(bounds[:, :n_target]), bounds[:, n_target:]], axis=1)
+    for j in np.flatnonzero(far.any(axis=0)):
+        row = int(np.flatnonzero(far[:, j])[0])
+        low, high = bounds[:, j]
+        warn(f"tsgate: column {panel.columns[j]!r} has {int(far[:, j].sum())} value(s) far outside its training "
+             f"range [{low:g}, {high:g}], e.g. {panel.values[row, j]:g} at {panel.index()[row]}; the forecast "
+             "extrapolates. Are they sentinels for missing values (pass `na_values`)?")
+
+
+def _covered(rows, starts, length):
+    """`(rows,)` bool: the rows of the spans [start, start + length)."""
+    delta = np.zeros(rows + 1, int)
+    np.add.at(delta, starts, 1)
+    np.add.at(delta, np.asarray(starts) + length, -1)
+    return np.cumsum(delta[:-1]) > 0
