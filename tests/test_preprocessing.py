@@ -1,5 +1,7 @@
 """tsgate.preprocessing.Preprocessor: the fitted stage between a frame and the
-model, on its own and as the Forecaster's single owner of that state."""
+model, on its own and as the Forecaster's single owner of that state. Missing values: sentinels
+(`na_values`) become missing; values far outside the training range are
+warned about."""
 
 import json
 import warnings
@@ -9,6 +11,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers import BACKEND, hourly, two_series
+from tsgate.data import Panel
 from tsgate.forecaster import Forecaster
 from tsgate.preprocessing import Preprocessor
 
@@ -85,3 +88,35 @@ def test_warnings_point_at_the_users_line():
         warnings.simplefilter("always")
         forecaster.predict(df)
     assert [w.filename for w in caught if "far outside" in str(w.message)] == [__file__]
+
+
+
+def test_sentinels_are_missing_values():
+    df = hourly(60)
+    df.iloc[[5, 9], 0] = -9999.0
+    with pytest.raises(ValueError, match=r"Column 'y' has NaN or inf at \['2024-01-01 05:00:00', '2024-01-01 09:00"):
+        Panel.from_frame(df, ["y", "x"], na_values=-9999)
+    panel = Panel.from_frame(df, ["y", "x"], na_values=[-9999, -1e30], fill="interpolate")
+    assert (panel.values[:, 0] > 0).all() and panel.observed[:, 0].sum() == 58
+    actual = panel.frame()["y"]  # what evaluation scores against: missing stays missing
+    assert actual.isna().sum() == 2 and np.isnan(actual.iloc[5])
+    assert Forecaster("y", lookback=12, horizon=3, units=4, na_values=-9999, fill="ffill").fit(
+        df, epochs=1, verbose=0).scaler_.range_[0, 0] > 0
+    for bad in ("-9999", [1, "x"], True):
+        with pytest.raises(ValueError, match="argument `na_values`"):
+            Forecaster("y", lookback=12, horizon=3, na_values=bad).fit(df, epochs=1, verbose=0)
+
+
+def test_values_far_outside_the_training_range_are_warned_about(trained):
+    forecaster, df = trained
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        forecaster.predict(df)
+    shifted = df.copy()
+    last_a = shifted.index[shifted.site == "a"][-1]
+    shifted.loc[(shifted.site == "a") & shifted.index.isin(last_a - pd.to_timedelta([20, 21], "h")), "x"] = -9999.0
+    with pytest.warns(UserWarning, match=r"column 'x' has 2 value\(s\) far outside its training range.*-9999.*"
+                                         r"pass `na_values`"):
+        forecaster.predict(shifted)
+    with pytest.warns(UserWarning, match="column 'x' has"):
+        forecaster.evaluate(shifted, test=0.2)

@@ -181,15 +181,18 @@ class Forecaster(BaseEstimator):
             distributed.check_forecaster(self)
         keras.utils.set_random_seed(self.seed)
         windows = preprocessor.fit_transform(df, validation, options.replica_batch, strategy)
-        spec = preprocessor.layout_.spec(self.lookback, self.horizon)
-        builder_options = {"cell": self.cell, "units": int(self.units), "layers": int(self.layers),
-                           **(self.builder_options or {})}
         model, history = training.fit_model(
-            lambda: training.with_dtype_policy(self.dtype_policy, BUILDERS[self.builder], spec, **builder_options),
-            training_loss(self.loss, preprocessor.layout_.quantiles), self.learning_rate, self.schedule, windows,
-            options, plain_arguments(self.get_params(deep=False)))
+            lambda: self._build(preprocessor.layout_), training_loss(self.loss, preprocessor.layout_.quantiles),
+            self.learning_rate, self.schedule, windows, options, plain_arguments(self.get_params(deep=False)))
         self._set_fitted(model, preprocessor, windows.counts, history, options.to_json())
         return self
+
+    def _build(self, layout):
+        """The Keras model (scaled units) of this configuration over `layout`, built under `dtype_policy`."""
+        options = {"cell": self.cell, "units": int(self.units), "layers": int(self.layers),
+                   **(self.builder_options or {})}
+        return training.with_dtype_policy(self.dtype_policy, BUILDERS[self.builder],
+                                          layout.spec(self.lookback, self.horizon), **options)
 
     def _set_fitted(self, model, preprocessor, windows, history=None, fit_options=None):
         """Assigns the whole fitted state at once (fit and load)."""

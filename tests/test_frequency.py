@@ -1,4 +1,4 @@
-"""Trading calendars: business days with holidays, inferred from the data or
+"""tsgate.data.frequency, trading calendars: business days with holidays, inferred from the data or
 given as a pandas offset, kept through fit, predict, save, load and export;
 errors about too few windows name the frequency, the gaps and the fix."""
 
