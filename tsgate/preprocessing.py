@@ -32,7 +32,7 @@ import pandas as pd
 
 from tsgate import distributed
 from tsgate.arguments import check_arguments
-from tsgate.data import INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json
+from tsgate.data import INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json, from_utc_text, utc_text
 from tsgate.guards import check_transformable, warn_far_outside, warn_fitted_on
 from tsgate.layout import column_names
 from tsgate.raw_model import raw_unit_model
@@ -271,15 +271,16 @@ class Preprocessor:
                 "scaler": self.scaler_.to_json(),
                 "categories": None if self.encoder_ is None else self.encoder_.to_json(),
                 "target_transform": None if self.target_transform_ is None else self.target_transform_.to_json(),
-                "fit_end": None if self.fit_end_ is None else [_utc_text(t) for t in self.fit_end_]}
+                "fit_end": None if self.fit_end_ is None else [utc_text(t) for t in self.fit_end_]}
 
     def load_json(self, state):
         """This preprocessor with the fitted state `to_json` wrote (keys
         absent from files written before they were kept read as None)."""
         encoder = None if state.get("categories") is None else CategoricalEncoder.from_json(state["categories"])
         layout = self.layout if encoder is None else self.layout.encoded(encoder.feature_names_)
-        transform = None if state.get("target_transform") is None else TargetTransform.from_json(state["target_transform"])
-        fit_end = None if state.get("fit_end") is None else _from_utc_text(state["fit_end"], state["tz"])
+        transform = state.get("target_transform")
+        transform = None if transform is None else TargetTransform.from_json(transform)
+        fit_end = None if state.get("fit_end") is None else from_utc_text(state["fit_end"], state["tz"])
         self._set_fitted(layout, encoder, transform, AffineScaler.from_json(state["scaler"], method=self.scaler),
                          freq_from_json(state["freq"]), state["tz"], state["series"], fit_end)
         return self
@@ -297,16 +298,3 @@ class Preprocessor:
                 **self.layout_.metadata(*holidays_between), "quantiles": self.layout_.quantiles,
                 "scaler": state["scaler"], "target_transform": state["target_transform"],
                 "non_negative": self.non_negative, "categories": state["categories"]}
-
-
-def _utc_text(stamp):
-    """A Timestamp as ISO text, in UTC when it has a zone (the ends of several
-    series in a zone with daylight saving have different offsets)."""
-    return (stamp if stamp.tz is None else stamp.tz_convert("UTC")).isoformat()
-
-
-def _from_utc_text(texts, tz):
-    """Timestamps written by `_utc_text`, in the zone `tz` (None: naive)."""
-    if tz is None:
-        return pd.DatetimeIndex(pd.to_datetime(texts))
-    return pd.DatetimeIndex(pd.to_datetime(texts, utc=True)).tz_convert(tz)

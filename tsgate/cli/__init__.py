@@ -29,7 +29,7 @@ from tsgate import presets
 from tsgate.cli import fitting, forecasting
 from tsgate.cli.errors import USAGE_STATUS, is_user_mistake, one_line
 from tsgate.cli.options import (add_data_options, add_fit_options, add_forecaster_options, add_scoring_options,
-                                cutoff, fraction, positive_int, table_path)
+                                add_table_output, cutoff, fraction, positive_int)
 
 COMMANDS = {"demo": fitting.demo, "train": fitting.train, "backtest": fitting.backtest,
             "evaluate": forecasting.evaluate, "forecast": forecasting.forecast, "plot": forecasting.plot,
@@ -99,8 +99,7 @@ def build_parser():
     evaluate.add_argument("--test", type=cutoff,
                           help="test cut-off, a fraction or a timestamp (default: the one given to train)")
     add_scoring_options(evaluate)
-    evaluate.add_argument("--output", type=table_path,
-                          help="write the table here (.csv, .parquet or .pq; default: print it)")
+    add_table_output(evaluate, "--output", "the table", printed=True)
 
     backtest = commands.add_parser("backtest", help="rolling-origin evaluation, refitting copies of the model",
                                    description="Fits copies of the saved model's configuration on each fold; "
@@ -112,18 +111,15 @@ def build_parser():
     backtest.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
                           help="fit a copy for every fold (default), or only for the first")
     add_scoring_options(backtest)
-    backtest.add_argument("--output", type=table_path,
-                          help="write the metrics of every fold here (.csv, .parquet or .pq)")
-    backtest.add_argument("--forecasts", type=table_path, metavar="FILE",
-                          help="write every fold's forecasts here (.csv, .parquet or .pq)")
+    add_table_output(backtest, "--output", "the metrics of every fold")
+    add_table_output(backtest, "--forecasts", "every fold's forecasts", metavar="FILE")
     add_fit_options(backtest, verbose=0)
 
     forecast = commands.add_parser("forecast", help="forecast the horizon after the end of each series",
                                    description="Forecasts in raw units after the last timestamp of each series.")
     add_data_options(forecast)
     forecast.add_argument("--future", metavar="FILE", help="CSV or Parquet of the future covariates for the horizon")
-    forecast.add_argument("--output", type=table_path,
-                          help="write the forecast here (.csv, .parquet or .pq; default: print it)")
+    add_table_output(forecast, "--output", "the forecast", printed=True)
 
     plot = commands.add_parser("plot", help="plot the forecast, or forecasts from rolling origins, against the data",
                                description="Draws the forecast after the end of the data or, with --start, the "

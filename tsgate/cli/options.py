@@ -75,6 +75,14 @@ def table_path(text):
     return text
 
 
+def add_table_output(command, option, what, printed=False, metavar=None):
+    """`option` of `command`: the table path (`table_path`) that `what` is
+    written to; `printed`: printed when the option is left out."""
+    default = "; default: print it" if printed else ""
+    command.add_argument(option, type=table_path, metavar=metavar,
+                         help=f"write {what} here (.csv, .parquet or .pq{default})")
+
+
 def key_value(text):
     """argparse type: KEY=VALUE, the value read as JSON (else kept as text)."""
     key, sep, value = text.partition("=")
@@ -93,8 +101,10 @@ def cutoff_time(times, value, option):
     in the data's zone when it has none)."""
     import pandas as pd
 
+    from tsgate.data import fraction_cutoff
+
     if isinstance(value, float):
-        return times.min() + (times.max() - times.min()) * (1 - value)
+        return fraction_cutoff(times.min(), times.max(), value)
     stamp = pd.Timestamp(value)
     if (stamp.tz is None) != (times.tz is None):
         if times.tz is None:

@@ -16,7 +16,8 @@ ValueError naming the argument, column, series and rows.
 """
 
 from tsgate.data.categorical import CategoricalEncoder
-from tsgate.data.frames import FLOAT32_MAX, INFER, check_na_values, fraction_cutoff, frame_times, naive_utc, plain
+from tsgate.data.frames import (FLOAT32_MAX, INFER, check_na_values, fraction_cutoff, frame_times, from_utc_text,
+                                 naive_utc, plain, utc_text)
 from tsgate.data.frequency import (
     MAX_GRID_ROWS,
     MAX_HOLIDAY_SHARE,
@@ -35,5 +36,6 @@ from tsgate.data.panel import FILLS, Panel
 __all__ = [
     "FILLS", "FLOAT32_MAX", "INFER", "MAX_GRID_ROWS", "MAX_HOLIDAY_SHARE", "SEASONS", "WEEKDAYS",
     "CategoricalEncoder", "Panel", "check_freq", "check_na_values", "describe_freq", "fraction_cutoff", "frame_times",
-    "freq_from_json", "freq_to_json", "future_values", "infer_freq", "naive_utc", "plain", "season_length",
+    "freq_from_json", "freq_to_json", "from_utc_text", "future_values", "infer_freq", "naive_utc", "plain",
+    "season_length", "utc_text",
 ]

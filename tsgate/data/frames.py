@@ -150,6 +150,19 @@ def fraction_cutoff(start, end, fraction):
     return start + (end - start) * (1 - fraction)
 
 
+def utc_text(stamp):
+    """A Timestamp as ISO text, in UTC when it has a zone (the ends of several
+    series in a zone with daylight saving have different offsets)."""
+    return (stamp if stamp.tz is None else stamp.tz_convert("UTC")).isoformat()
+
+
+def from_utc_text(texts, tz):
+    """Timestamps written by `utc_text`, in the zone `tz` (None: naive)."""
+    if tz is None:
+        return pd.DatetimeIndex(pd.to_datetime(texts))
+    return pd.DatetimeIndex(pd.to_datetime(texts, utc=True)).tz_convert(tz)
+
+
 def naive_utc(index):
     """A DatetimeIndex as naive datetime64 values (UTC if it has a zone)."""
     return (index if index.tz is None else index.tz_convert("UTC").tz_localize(None)).to_numpy()
