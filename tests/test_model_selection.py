@@ -32,11 +32,15 @@ def test_window_split_tests_each_chunk_with_the_lookback_before_it():
     assert previous_end == times.max()
 
 
-def test_window_split_refuses_a_test_part_with_no_room_for_the_lookback():
-    with pytest.raises(ValueError, match="fewer than lookback=24"):
-        list(WindowSplit(n_splits=2, lookback=24, test=0.95).split(hourly(40)))
+def test_window_split_refuses_a_test_part_with_no_room_for_the_lookback_or_an_empty_chunk():
+    with pytest.raises(ValueError, match="1 timestamps before its test chunk .lookback=24 needs as many"):
+        list(WindowSplit(lookback=24, n_splits=2, test=0.99).split(hourly(40)))
+    with pytest.raises(ValueError, match="split 0 .* and 0 in it"):  # 10 chunks of 6 hours: some hold no timestamp
+        list(WindowSplit(lookback=24, n_splits=10, test=0.1).split(hourly(60)))
     with pytest.raises(ValueError, match="`n_splits`"):
-        list(WindowSplit(n_splits=0).split(hourly(40)))
+        list(WindowSplit(lookback=24, n_splits=0).split(hourly(40)))
+    with pytest.raises(ValueError, match="`test`"):
+        list(WindowSplit(lookback=24, test=1.0).split(hourly(40)))
 
 
 def test_score_is_minus_the_mse_of_every_window():

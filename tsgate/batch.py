@@ -20,9 +20,8 @@ import os
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_is_fitted
 
-from tsgate.validation import check_positive_int, invalid
+from tsgate.validation import check_fitted, check_positive_int, invalid
 
 CHUNK_COLUMN = "__tsgate_chunk"
 
@@ -54,7 +53,7 @@ def forecast_chunks(forecaster, data, series_per_chunk=1000, future=None):
         model needs them.
     Yields DataFrames indexed by (series, time), `horizon` rows per series.
     """
-    check_is_fitted(forecaster)
+    check_fitted(forecaster)
     check_positive_int("series_per_chunk", series_per_chunk)
     if not isinstance(data, (pd.DataFrame, str, os.PathLike)):
         raise invalid("data", "a DataFrame or the path of a Parquet file or directory", data)

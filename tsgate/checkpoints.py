@@ -5,13 +5,13 @@ resume of an interrupted fit from them."""
 import json
 import os
 import shutil
-import warnings
 
 import keras
 import numpy as np
 
 from tsgate import distributed
 from tsgate.files import TEMPORARY_PREFIX, write_atomically, write_text_atomically
+from tsgate.validation import warn
 
 
 def _failure(messages):
@@ -136,9 +136,8 @@ class Checkpoints(keras.callbacks.Callback):
                 write_text_atomically(os.path.join(self.backup, self.STATE), text)
             return state
         if any(epochs for _, epochs in views):
-            warnings.warn(f"tsgate: the workers' checkpoints in {os.path.dirname(self.directory)!r} keep no common "
-                          f"epoch (last epochs {[epochs[:1] for _, epochs in views]}); training starts afresh.",
-                          stacklevel=2)
+            warn(f"tsgate: the workers' checkpoints in {os.path.dirname(self.directory)!r} keep no common "
+                 f"epoch (last epochs {[epochs[:1] for _, epochs in views]}); training starts afresh.")
         if state is not None:  # the state file first, as in `finish`
             os.remove(os.path.join(self.backup, self.STATE))
         return None

@@ -8,8 +8,8 @@ had all the rows), the validation cut-off of a fraction (on the overall time
 span), the number of steps of an epoch (that of the worker with the most
 windows; the others cycle through theirs, so their windows weigh more, and
 Keras averages the workers' epoch losses: both match one process only for
-equal shares), and, after training, the series and window counts the
-fitted forecaster records. Keras then keeps the weights identical:
+equal shares), and the series and window counts the fitted forecaster
+records. Keras then keeps the weights identical:
 gradients are all-reduced every step.
 
     strategy = tsgate.distributed.strategy_from_tf_config()  # TF_CONFIG names this worker

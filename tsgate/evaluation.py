@@ -9,12 +9,12 @@ Every metric skips the values whose actual is missing (NaN in
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_is_fitted
 
+from tsgate._moved import lender
 from tsgate.choices import GROUPS  # what `by` may name
 from tsgate.data import season_length
 from tsgate.layout import quantile_column
-from tsgate.validation import check_positive_int, invalid
+from tsgate.validation import check_fitted, check_positive_int, invalid
 
 
 
@@ -169,11 +169,11 @@ def _scores(forecaster, panel, forecasts, start, season, by):
 def evaluate_forecasts(forecaster, df, test=0.2, by=None, season=None):
     """`evaluate`'s metrics table and the forecasts it scored (the
     `historical_forecasts` of the windows whose targets lie in the test part)."""
-    check_is_fitted(forecaster)
+    check_fitted(forecaster)
     by, season = check_by(by, forecaster.series_column), check_season(season)
     panel = forecaster.panel(df)
     cutoff = panel.cutoff(test, "test")
-    forecasts = forecaster.forecast_windows(panel, cutoff, "test")
+    forecasts = forecaster.forecast_windows(panel, cutoff, "evaluate", ("test", test))
     season = season_length(forecaster.freq_) if season is None else season
     return _scores(forecaster, panel, forecasts, panel.timestamp(cutoff), season, by), forecasts
 
@@ -209,7 +209,7 @@ def score(forecaster, df):
     errors are in each target's own units: scale them alike to weigh them
     alike."""
     panel = forecaster.panel(df)
-    forecasts = forecaster.forecast_windows(panel)
+    forecasts = forecaster.forecast_windows(panel, verb="score")
     targets, series_column = list(forecaster.layout_.targets), forecaster.series_column
     observed = panel.frame(series_column)[targets]
     actual = observed.to_numpy("float64")[observed.index.get_indexer(_keys(forecasts.index, "time", series_column))]
@@ -217,3 +217,6 @@ def score(forecaster, df):
     if not error.size:
         raise ValueError("`df` has no observed target value to score the forecasts against.")
     return -float(np.mean(error**2))
+
+
+__getattr__ = lender(__name__, dict.fromkeys(("backtest", "BacktestResult"), "tsgate.model_selection"))

@@ -15,14 +15,14 @@ import time
 
 import keras
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
 from tsgate import distributed, evaluation, model_selection, persistence, plotting, training
+from tsgate._moved import lender
 from tsgate._quiet import keras_retracing_quiet
 from tsgate.arguments import plain_arguments
 from tsgate.models import BUILDERS, training_loss
 from tsgate.preprocessing import Preprocessor
-from tsgate.validation import invalid
+from tsgate.validation import check_fitted, invalid
 
 
 class _Fitted:
@@ -34,7 +34,11 @@ class _Fitted:
         self.name = name
 
     def __get__(self, forecaster, owner=None):
-        return self if forecaster is None else getattr(forecaster.preprocessor_, self.name)
+        if forecaster is None:
+            return self
+        if "preprocessor_" not in vars(forecaster):
+            raise AttributeError(f"{type(forecaster).__name__!r} object has no attribute {self.name!r} (not fitted)")
+        return getattr(forecaster.preprocessor_, self.name)
 
     def __set__(self, forecaster, value):
         raise AttributeError(f"`{self.name}` is fitted state of `preprocessor_`, set by fit or load.")
@@ -137,14 +141,11 @@ class Forecaster(BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "model_")
 
-    def _check_fitted(self):
-        check_is_fitted(self, msg="This %(name)s is not fitted yet; call fit first (or %(name)s.load).")
-
     def panel(self, df):
         """The validated `Panel` of `df` with the fitted columns (categorical
         ones one-hot encoded), frequency and time zone (see
         `Preprocessor.panel`)."""
-        self._check_fitted()
+        check_fitted(self)
         return self.preprocessor_.panel(df)
 
     # -------------------------------------------------------------------- fit
@@ -206,7 +207,7 @@ class Forecaster(BaseEstimator):
         series in `df` (its last `lookback` rows must have no gap). `future`
         holds the future covariates for those steps when the model uses them.
         Returns a DataFrame in raw units indexed by ([series,] time)."""
-        self._check_fitted()
+        check_fitted(self)
         panel, starts = self.preprocessor_.origins(df, future)
         return self.preprocessor_.frame(panel, starts, self._run(panel, starts))
 
@@ -217,28 +218,30 @@ class Forecaster(BaseEstimator):
         `horizon` rows per window in window order; `origin` is the last input
         timestamp."""
         panel = self.panel(df)
-        return self.forecast_windows(panel, None if start is None else panel.cutoff(start, "start"))
+        after = None if start is None else panel.cutoff(start, "start")
+        return self.forecast_windows(panel, after, argument=("start", start))
 
-    def forecast_windows(self, panel, after=None, name="start"):
+    def forecast_windows(self, panel, after=None, verb="historical_forecasts", argument=None):
         """`historical_forecasts` of a validated `panel` (`self.panel(df)`):
         the windows whose targets start at or after `after` (a time of
-        `panel.time`, None: all; `name` is the argument it came from, for
-        the messages)."""
-        self._check_fitted()
-        starts = self.preprocessor_.forecast_windows(panel, after, name)
+        `panel.time`, None: all). `verb` (the method called) and `argument`
+        (the user's `(name, value)` that chose `after`) word the messages."""
+        check_fitted(self)
+        starts = self.preprocessor_.historical_starts(panel, after, verb, argument)
         return self.preprocessor_.frame(panel, starts, self._run(panel, starts), origins=True)
 
     def serving_inputs(self, df, future=None):
         """The raw-unit inputs of the exported model for the forecast after
         the end of each series in `df`, as {name: array}, and the forecast's
         index (what `predict` returns it with)."""
-        self._check_fitted()
+        check_fitted(self)
         panel, starts = self.preprocessor_.origins(df, future)
         batch = self.preprocessor_.inputs(panel, starts, len(starts)).get_single_element()
         return {name: value.numpy() for name, value in batch.items()}, self.preprocessor_.forecast_index(panel, starts)
 
     def _run(self, panel, starts):
         """The raw-unit model's outputs for the windows at `starts`."""
+        self.preprocessor_.warn_far_outside(panel, starts)
         with keras_retracing_quiet():  # each new model traces its own step; TensorFlow counts them together
             outputs = self.raw_model_.predict(self.preprocessor_.inputs(panel, starts), verbose=0)
         self.preprocessor_.check_finite(panel, starts, outputs)
@@ -275,7 +278,7 @@ class Forecaster(BaseEstimator):
         scaler, the target transform and `non_negative`."""
         from tsgate import __version__, serving
 
-        self._check_fitted()
+        check_fitted(self)
         version = int(time.time()) if version is None else version
         if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
             raise invalid("version", "a positive integer (TF Serving loads only those)", version)
@@ -286,7 +289,7 @@ class Forecaster(BaseEstimator):
         """The raw-unit model as TF Lite (batch 1, builtin ops), written to `path`."""
         from tsgate import serving
 
-        self._check_fitted()
+        check_fitted(self)
         return serving.export_tflite(self.raw_model_, path)
 
     def save(self, path):
@@ -295,7 +298,12 @@ class Forecaster(BaseEstimator):
 
     @classmethod
     def load(cls, path):
-        """The forecaster saved at `path` (see `tsgate.persistence.load`)."""
-        forecaster, model, preprocessor, meta = persistence.load(path, cls)
+        """The forecaster saved at `path` (see `tsgate.persistence.load_parts`)."""
+        forecaster, model, preprocessor, meta = persistence.load_parts(path, cls)
         forecaster._set_fitted(model, preprocessor, meta["windows"], fit_options=meta.get("fit_options"))
         return forecaster
+
+
+__getattr__ = lender(__name__, {"SCHEDULES": "tsgate.choices", "DTYPE_POLICIES": "tsgate.choices",
+                                "BUILDER_ARGUMENTS": "tsgate.arguments", "LARGEST": "tsgate.validation",
+                                "HOLIDAY_YEARS": "tsgate.preprocessing"})

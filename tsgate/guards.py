@@ -39,24 +39,24 @@ def check_transformable(panel, transform, n_target, fill, series_column):
                          "('ffill' or 'interpolate') or another transform.")
 
 
-def warn_fitted_on(panel, starts, lookback, fit_end, name):
+def warn_fitted_on(panel, starts, lookback, fit_end, verb, name=None):
     """A warning when windows at `starts` have targets at or before the last
     timestamp their series had in the frame fitted on (`fit_end`, a Series
     by series id; None: unknown): training or validation windows, whose
-    scores are optimistic. `name`: the argument that chose the windows
-    ("test" of `evaluate`, else "start" of `historical_forecasts`)."""
+    scores are optimistic. `verb`: the method that scores them; `name`: its
+    argument that chose them (None: it scores every window of its frame)."""
     if fit_end is None:
         return
     ends = dict(zip(fit_end.index, naive_utc(pd.DatetimeIndex(fit_end))))
     series_end = np.asarray([ends.get(sid, np.datetime64("NaT")) for sid in panel.series], "datetime64[ns]")
     inside = panel.time[starts + lookback] <= series_end[panel.series_index()[starts]]
     if inside.any():
-        verb = "evaluate" if name == "test" else "historical_forecasts"
+        then = f"{verb}(df, {name}=cutoff)" if name else \
+            f"{verb} the rows from it on (as tsgate.model_selection.WindowSplit splits)"
         warn(f"tsgate: {int(inside.sum())} of the {len(starts)} windows that {verb} scores have targets at or "
              f"before the end of the data this forecaster was fitted on ({fit_end.max()}): the training and "
              "validation windows, on which early stopping chose the weights, so their errors are optimistic. Fit "
-             f"on the rows before the test cut-off and score after it: fit(df[df.index < cutoff], ...) then "
-             f"{verb}(df, {name}=cutoff).")
+             f"on the rows before the test cut-off and score after it: fit(df[df.index < cutoff], ...) then {then}.")
 
 
 def warn_far_outside(panel, starts, lookback, horizon, layout, scaler, transform):

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from tsgate._moved import lender
 from tsgate.calendar_features import CALENDAR_FIELDS, HOLIDAY, calendar_features, calendar_metadata, check_holidays
 from tsgate.validation import check_choice, invalid
 
@@ -237,3 +238,6 @@ class Layout:
         (holiday dates from `start` to `end`), for export."""
         return {"targets": list(self.targets), "inputs": self.input_columns(),
                 "calendar": calendar_metadata(self.calendar, self.holidays, start, end)}
+
+
+__getattr__ = lender(__name__, dict.fromkeys(("CALENDAR_PERIODS", "holiday_dates"), "tsgate.calendar_features"))

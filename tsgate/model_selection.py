@@ -4,7 +4,7 @@ scikit-learn's `GridSearchCV` and `cross_validate` tune a `Forecaster` on
 its own windows (`Forecaster.score`).
 
     search = GridSearchCV(Forecaster("y", lookback=24, horizon=6), {"units": [8, 16]},
-                          cv=WindowSplit(n_splits=3, lookback=24))
+                          cv=WindowSplit(lookback=24, n_splits=3))
     search.fit(df)                          # each candidate fitted on the rows before a fold, scored after
 """
 
@@ -19,7 +19,7 @@ from sklearn.base import clone
 from tsgate.data import fraction_cutoff, frame_times
 from tsgate.evaluation import check_by, check_season, evaluate_forecasts
 from tsgate.preprocessing import Preprocessor
-from tsgate.validation import check_bool, check_positive_int, invalid
+from tsgate.validation import check_bool, check_fraction, check_positive_int, invalid
 
 NOT_INHERITED = ("checkpoint_dir", "callbacks", "verbose")  # fit options a backtest never takes from the last fit
 
@@ -91,8 +91,7 @@ def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None
     """
     check_positive_int("folds", folds)
     check_bool("refit", refit)
-    if isinstance(test, bool) or not isinstance(test, (int, float)) or not 0 < test < 1:
-        raise invalid("test", "a fraction in (0, 1)", test)
+    check_fraction("test", test)
     options = _fit_options(forecaster, fit_options)
     check_by(by, forecaster.series_column)
     check_season(season)
@@ -127,17 +126,19 @@ class WindowSplit:
     `cross_validate`): the last `test` fraction of the time span is cut into
     `n_splits` chunks, as `backtest` cuts it; split k trains on the rows
     before chunk k and tests on the rows of chunk k together with the
-    `lookback` timestamps before it (the inputs of its first windows), so
-    that `Forecaster.score` scores exactly the windows whose targets lie in
-    chunk k and were never fitted on. Rows are split by their timestamps
-    (the index, or `time_column`), so a long frame of many series splits
-    every series at the same times.
+    `lookback` timestamps before it (the inputs of its first windows; the
+    forecaster's `lookback`), so that `Forecaster.score` scores exactly the
+    windows whose targets lie in chunk k and were never fitted on. Rows are
+    split by their timestamps (the index, or `time_column`), so a long frame
+    of many series splits every series at the same times. A chunk without a
+    timestamp, or a split with fewer than `lookback` timestamps before its
+    chunk, is an error.
 
     split(X) yields `(train, test)` arrays of row positions of `X`.
     """
 
-    def __init__(self, n_splits=3, lookback=1, test=0.2, time_column=None):
-        self.n_splits, self.lookback, self.test, self.time_column = n_splits, lookback, test, time_column
+    def __init__(self, lookback, n_splits=3, test=0.2, time_column=None):
+        self.lookback, self.n_splits, self.test, self.time_column = lookback, n_splits, test, time_column
 
     def get_n_splits(self, X=None, y=None, groups=None):
         return self.n_splits
@@ -145,15 +146,16 @@ class WindowSplit:
     def split(self, X, y=None, groups=None):
         check_positive_int("n_splits", self.n_splits)
         check_positive_int("lookback", self.lookback)
-        if isinstance(self.test, bool) or not isinstance(self.test, numbers.Real) or not 0 < self.test < 1:
-            raise invalid("test", "a fraction in (0, 1)", self.test)
+        check_fraction("test", self.test)
         times = frame_times(X, self.time_column).to_numpy()
         distinct = np.unique(times)
         edges = chunk_edges(fraction_cutoff(distinct[0], distinct[-1], self.test), distinct[-1], self.n_splits)
+        firsts = [*np.searchsorted(distinct, edges[:-1]), len(distinct)]  # the first timestamp of each chunk
         for k in range(self.n_splits):
-            first = np.searchsorted(distinct, edges[k])  # the first timestamp of chunk k
-            if first < self.lookback or first == len(distinct):
-                raise ValueError(f"WindowSplit: split {k} has {first} timestamps before its test chunk, fewer than "
-                                 f"lookback={self.lookback}, or none in it; use a smaller `test` or `n_splits`.")
+            first = firsts[k]
+            if first < self.lookback or firsts[k + 1] <= first:
+                raise ValueError(f"WindowSplit: split {k} has {first} timestamps before its test chunk (lookback="
+                                 f"{self.lookback} needs as many) and {firsts[k + 1] - first} in it (at least one is "
+                                 "needed); use a smaller `n_splits` or another `test`.")
             inside = times < edges[k + 1] if k < self.n_splits - 1 else np.ones(len(times), bool)
             yield np.flatnonzero(times < edges[k]), np.flatnonzero(inside & (times >= distinct[first - self.lookback]))

@@ -25,12 +25,12 @@ import zipfile
 
 import keras
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from tsgate.argument_json import TUPLE, decode_argument, encode_argument
 from tsgate.files import staged
 from tsgate.preprocessing import Preprocessor
 from tsgate.training import with_dtype_policy
+from tsgate.validation import check_fitted
 
 FORMAT = 2
 MODEL_FILE, META_FILE = "model.keras", "forecaster.json"
@@ -99,7 +99,7 @@ def save(forecaster, path):
     from tsgate import __version__
 
     path = _check_path(path)
-    check_is_fitted(forecaster)
+    check_fitted(forecaster)
     config = {name: encode_argument(name, value) for name, value in forecaster.get_params(deep=False).items()}
     state = forecaster.preprocessor_.to_json()
     os.makedirs(path, exist_ok=True)
@@ -129,6 +129,12 @@ def save(forecaster, path):
 
 # ------------------------------------------------------------------- load
 def load(path, cls):
+    """The fitted forecaster saved at `path`, as an instance of `cls` (a
+    `Forecaster` class): `cls.load(path)`, which reads `load_parts`."""
+    return cls.load(path)
+
+
+def load_parts(path, cls):
     """The parts of the fitted forecaster saved at `path`, once both files
     are checked against the fingerprint written by `save`: an unfitted
     instance of `cls` with the saved arguments, the Keras model, the fitted

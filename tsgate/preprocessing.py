@@ -65,13 +65,13 @@ class Preprocessor:
     """The fitted stage between a DataFrame and the model (see the module).
 
     Args: `layout` (the validated `Layout` of the configuration), and the
-    Forecaster arguments of the same names (`ARGUMENTS`), stored unchanged.
+    Forecaster arguments of the same names (`ARGUMENTS`; their defaults are
+    the Forecaster's), stored unchanged.
     `Preprocessor.from_params(forecaster.get_params())` checks them all.
     """
 
-    def __init__(self, layout, lookback, horizon, stride=1, freq=None, time_column=None, series_column=None,
-                 fill=None, na_values=None, scaler="standard", scale_per_series=False, target_transform=None,
-                 categorical=(), non_negative=False, seed=0):
+    def __init__(self, layout, lookback, horizon, stride, freq, time_column, series_column, fill, na_values, scaler,
+                 scale_per_series, target_transform, categorical, non_negative, seed):
         self.layout, self.lookback, self.horizon, self.stride = layout, lookback, horizon, stride
         self.freq, self.time_column, self.series_column = freq, time_column, series_column
         self.fill, self.na_values, self.scaler, self.scale_per_series = fill, na_values, scaler, scale_per_series
@@ -192,23 +192,26 @@ class Preprocessor:
                                 self.na_values)
         return panel, panel.offsets[1:] - self.horizon - self.lookback
 
-    def forecast_windows(self, panel, after=None, name="start"):
+    def historical_starts(self, panel, after=None, verb="historical_forecasts", argument=None):
         """The start rows of every gap-free window of `panel` whose targets
-        start at or after `after` (a time of `panel.time`, None: all), an
-        error naming the argument `name` when there is none; warned when some
-        were fitted on."""
+        start at or after `after` (a time of `panel.time`, None: all); none
+        is an error naming `argument` (the user's `(name, value)`), and
+        windows fitted on are warned about (`verb`: the method called)."""
         starts, _ = panel.windows(self.lookback, self.horizon, after=after)
         if len(starts) == 0:
-            where = "" if after is None else f" after `{name}`={panel.timestamp(after)}"
+            where = "" if argument is None or argument[1] is None else f" after `{argument[0]}`={argument[1]!r}"
             raise ValueError(f"No complete window of lookback {self.lookback} + horizon {self.horizon} "
                              f"has its targets{where}. {panel.shortage()}")
-        warn_fitted_on(panel, starts, self.lookback, self.fit_end_, name)
+        warn_fitted_on(panel, starts, self.lookback, self.fit_end_, verb, None if argument is None else argument[0])
         return starts
 
-    def inputs(self, panel, starts, batch_size=256):
-        """The raw-unit model's inputs for the windows at `starts`, batched;
-        a warning for values far outside the training range."""
+    def warn_far_outside(self, panel, starts):
+        """A warning for each column that the windows at `starts` read far
+        outside its training range (`tsgate.guards.warn_far_outside`)."""
         warn_far_outside(panel, starts, self.lookback, self.horizon, self.layout_, self.scaler_, self.target_transform_)
+
+    def inputs(self, panel, starts, batch_size=256):
+        """The raw-unit model's inputs for the windows at `starts`, batched."""
         series_index = self.scaler_.group_positions(panel.series).astype("int32") if self.scale_per_series else None
         arrays = self.layout_.arrays(np.nan_to_num(panel.values), panel.index())
         dataset = self._dataset(panel, arrays, starts, batch_size, series_index=series_index)

@@ -20,8 +20,9 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
-from tsgate.keras_compat import broadcast_add
+from tsgate._moved import lender
 from tsgate.data import plain
+from tsgate.keras_compat import broadcast_add
 from tsgate.scaler_statistics import REDUCIBLE, moments, scaler_from_statistics, statistics
 from tsgate.validation import check_bool, invalid
 
@@ -267,3 +268,10 @@ class Affine(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "scale": self.coefficients[0].tolist(), "offset": self.coefficients[1].tolist(),
                 "axis": self.axis, "inverse": self.inverse}
+
+
+__getattr__ = lender(__name__, {
+    **dict.fromkeys(("TRANSFORMS", "BOX_COX_FLOOR", "box_cox", "box_cox_inverse", "TargetTransform", "Transform"),
+                    "tsgate.transforms"),
+    **dict.fromkeys(("statistics", "merge_statistics"), "tsgate.scaler_statistics"),
+    "raw_unit_model": "tsgate.raw_model"})

@@ -180,18 +180,19 @@ def train(model, train, validation, epochs, patience, verbose, callbacks=(), che
 
 @dataclass(frozen=True)
 class FitOptions:
-    """The options of one `Forecaster.fit` (see its docstring), checked when
-    made; `batch_size` is the global batch, `replica_batch` each replica's."""
+    """The options of one `Forecaster.fit` (its arguments, defaults and
+    docstring), checked when made; `batch_size` is the global batch,
+    `replica_batch` each replica's."""
 
-    validation: object = 0.2
-    epochs: int = 20
-    batch_size: int = 64
-    patience: int = 5
-    checkpoint_dir: object = None
-    verbose: object = "auto"
-    callbacks: object = None
-    strategy: object = None
-    steps_per_epoch: int = None
+    validation: object
+    epochs: int
+    batch_size: int
+    patience: int
+    checkpoint_dir: object
+    verbose: object
+    callbacks: object
+    strategy: object
+    steps_per_epoch: object
 
     def __post_init__(self):
         for name in ("epochs", "batch_size"):
@@ -270,7 +271,7 @@ def fit_model(build, loss, rate, schedule, windows, options, config):
             distributed.work_around_keras(model, windows.train)
         fingerprint = {"weights": [list(w.shape) for w in model.weights],
                        "windows": [windows.n_train, windows.n_validation],
-                       "fit": [str(options.validation), options.epochs, options.batch_size, options.patience,
+                       "fit": [str(options.validation), options.epochs, options.replica_batch, options.patience,
                                steps_per_epoch],
                        "config": repr(config)}
         history, early_stopping = train(model, train_data, validation, options.epochs, options.patience,

@@ -65,6 +65,13 @@ def check_choice(name, value, choices):
     return value
 
 
+def check_fraction(name, value):
+    """A real number strictly between 0 and 1 (a share of a time span)."""
+    if not _is_number(value) or not 0 < value < 1:
+        raise invalid(name, "a fraction in (0, 1)", value)
+    return float(value)
+
+
 def check_non_negative_int(name, value):
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
         raise invalid(name, "a non-negative integer", value)
@@ -76,6 +83,14 @@ def check_optional_name(name, value):
     if value is not None and (not isinstance(value, str) or not value):
         raise invalid(name, "None or a column name (a non-empty str)", value)
     return value
+
+
+def check_fitted(estimator):
+    """scikit-learn's `check_is_fitted` with tsgate's message: a
+    NotFittedError saying to call fit (or load)."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator, msg="This %(name)s is not fitted yet; call fit first (or %(name)s.load).")
 
 
 def warn(message, category=UserWarning):

@@ -69,7 +69,7 @@ def check_version_path(path):
     return path
 
 
-def write_atomically(path, write):
+def write_directory_atomically(path, write):
     """Calls `write(staging_dir)` on a staging directory outside the base
     path `dirname(path)`, checks the result with `check_portable`, then
     renames it to `path`; on any failure or interruption nothing is left at

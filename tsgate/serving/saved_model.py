@@ -6,7 +6,7 @@ import json
 import keras
 import tensorflow as tf
 
-from tsgate.serving.atomic import write_assets, write_atomically
+from tsgate.serving.atomic import write_assets, write_directory_atomically
 
 
 def export_saved_model(model, path, input_signature=None):
@@ -15,7 +15,7 @@ def export_saved_model(model, path, input_signature=None):
     renamed into place, so `path` either holds a complete portable SavedModel
     or nothing. The last component of `path` is the version: a positive
     integer, as TF Serving loads only those."""
-    return write_atomically(
+    return write_directory_atomically(
         path,
         lambda staging: model.export(staging, format="tf_saved_model", input_signature=input_signature, verbose=False),
     )
@@ -110,4 +110,4 @@ def export_forecast(raw_model, path, metadata, xla=False):
         archive.write_out(staging, verbose=False)
         write_assets(staging, text)
 
-    return write_atomically(path, write)
+    return write_directory_atomically(path, write)

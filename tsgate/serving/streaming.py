@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from tsgate.cells.sequence import SequenceLayer
-from tsgate.serving.atomic import write_assets, write_atomically
+from tsgate.serving.atomic import write_assets, write_directory_atomically
 from tsgate.serving.saved_model import checked_inputs
 
 
@@ -72,4 +72,4 @@ def export_streaming(model, path):
         archive.write_out(staging, verbose=False)
         write_assets(staging, text)
 
-    return write_atomically(path, write)
+    return write_directory_atomically(path, write)
