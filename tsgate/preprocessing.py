@@ -7,11 +7,13 @@ both ways.
                                                 frequency and time zone)
     origins(df, future)                         the panel extended by the horizon (future covariates
                                                 filled in) and the start row of each forecast
-    forecast_windows(panel, after)              the start rows of the windows to score
+    historical_starts(panel, after)             the start rows of the windows to score
+    warn_far_outside(panel, starts)             inputs far outside the training range, warned about
     inputs(panel, starts)                       the raw-unit model's inputs (tf.data)
     frame(panel, starts, outputs)               the model's outputs → a forecast DataFrame
     raw_unit_model(model)                       the model wrapped in this stage (raw units in and out)
     to_json() / load_json(state)                its fitted state (the keys of forecaster.json)
+    serving_metadata()                          what an export says of this stage
 
 Fitted state, set together by `fit_transform` (or `load_json`): `layout_`
 (categorical columns as their one-hot columns), `encoder_`
@@ -22,7 +24,8 @@ the frame fitted on, None when unknown).
 
 The checks a user's frame earns against the fitted state (`tsgate.guards`:
 targets the transform cannot take, windows scored that the model was fitted
-on, values far outside the training range) run here, once per call.
+on, values far outside the training range) are called from here, once per
+call.
 """
 
 from dataclasses import dataclass
