@@ -236,6 +236,20 @@ def test_cli_trains_a_preset_with_overrides(tmp_path):
     assert status == 2 and "invalid choice: 'short'" in lines[-1]
 
 
+def test_cli_preset_fits_the_lookback_to_a_short_weekly_series_and_says_so(tmp_path):
+    csv = tmp_path / "weekly.csv"
+    weeks = pd.date_range("2000-01-02", periods=966, freq="W-SUN", name="time")
+    pd.DataFrame({"time": weeks, "y": np.sin(np.arange(966) / 8.3)}).to_csv(csv, index=False)
+    status, out, err = run_captured("train", csv, "--model", tmp_path / "m", "--preset", "long_horizon", "--target",
+                                    "y", "--horizon", "24", "--units", "4", "--epochs", "1", "--steps-per-epoch", "2",
+                                    "--verbose", "0")
+    assert status == 0, err
+    assert "long_horizon: lookback 364: 7 segment(s) of 52 steps" in out and "966-row series" in out
+    with open(tmp_path / "m" / "forecaster.json") as f:
+        arguments = json.load(f)["config"]
+    assert arguments["lookback"] == 364 and arguments["builder_options"]["segment_length"] == 52
+
+
 def test_cli_preset_lookback_follows_the_data_frequency():
     names = inspect.signature(Forecaster).parameters
     base = ["train", "data.csv", "--model", "m", "--preset", "long_horizon", "--target", "y", "--horizon", "12"]

@@ -1,9 +1,12 @@
 """`tsgate.presets`: the long_horizon rule (30 segments of one season of the
-data's frequency) and the Forecaster it makes."""
+data's frequency, fewer when the data's rows leave no room for them) and the
+Forecaster it makes."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from tests.helpers import BACKEND
 from tsgate import presets
 from tsgate.forecaster import Forecaster
 
@@ -47,3 +50,46 @@ def test_bad_names_and_frequencies_are_refused():
         presets.config("short", "h")
     with pytest.raises(ValueError, match="freq"):
         presets.config("long_horizon", "fortnightly")
+
+
+@pytest.mark.parametrize("freq, horizon, rows, segment, segments", [
+    ("h", 720, 14_400, 24, 30),        # ETTh1's train and validation rows: the rule unchanged at every horizon
+    ("15min", 720, 57_600, 96, 30),    # ETTm1's
+    ("10min", 96, 50_000, 144, 30),    # a 10-minute weather station
+    ("D", 30, 5_000, 7, 30),           # daily
+    ("B", 96, 7_588, 5, 30),           # daily exchange rates
+    ("W-SUN", 24, 966, 52, 7),         # weekly illness counts: 7 years of lookback, not 30
+    ("W-SUN", 60, 966, 52, 6),
+    ("MS", 12, 300, 12, 9),            # monthly
+    ("MS", 12, 40, 10, 1),             # shorter than a season fits: a shorter segment
+])
+def test_the_lookback_fits_the_rows_of_the_data(freq, horizon, rows, segment, segments):
+    planned = presets.plan(freq, horizon, rows)
+    assert planned[:2] == (segment, segments)
+    train = int(rows * 0.8)
+    assert segment * segments <= presets.WINDOW_SHARE * (train - horizon) or segments == presets.SEGMENTS
+    assert planned[2].startswith(f"lookback {segment * segments}: {segments} segment")
+    config = presets.config("long_horizon", freq, horizon, rows)
+    assert config["forecaster"]["lookback"] == segment * segments
+    assert config["forecaster"]["builder_options"]["segment_length"] == segment
+    assert set(config) == {"forecaster", "fit"}
+    assert presets.describe("long_horizon", freq, horizon, rows) == f"long_horizon: {planned[2]}"
+
+
+def test_without_rows_or_horizon_the_rule_is_30_seasons():
+    assert presets.plan("W-SUN", horizon=24)[:2] == presets.plan("W-SUN", rows=966)[:2] == (52, 30)
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="fits through tf.data")
+def test_make_reads_the_frequency_and_rows_of_the_data_and_fits_a_short_weekly_series(caplog):
+    weeks = pd.date_range("2000-01-02", periods=966, freq="W-SUN", name="time")
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"y": 10 + np.sin(2 * np.pi * np.arange(966) / 52) + rng.normal(0, 0.1, 966)}, index=weeks)
+    with caplog.at_level("INFO", logger="tsgate.presets"):
+        forecaster = presets.make("long_horizon", "y", horizon=24, data=df, units=4)
+    assert (forecaster.lookback, forecaster.builder_options["segment_length"]) == (364, 52)
+    assert "lookback 364: 7 segment(s) of 52 steps" in caplog.text
+    forecaster.fit(df, epochs=1, steps_per_epoch=2, verbose=0)  # 30 seasons (1,560 weeks) would not fit 966 rows
+    assert forecaster.windows_["train"] > 0 and len(forecaster.predict(df)) == 24
+    two = pd.concat([df.assign(site="a"), df.iloc[:500].assign(site="b"), df.iloc[:300].assign(site="c")])
+    assert presets.frequency_and_length(two, series_column="site") == (pd.offsets.Week(weekday=6), 500)

@@ -18,12 +18,21 @@ def demo(args):
     demo_job.print_report(demo_job.run(args.output, epochs=args.epochs, verbose=args.verbose))
 
 
-def forecaster_arguments(args, names, data_freq=None):
-    """The Forecaster arguments: the preset's (for `--freq`, else the
-    frequency `data_freq` of the data), then `--config`'s, then the options'."""
-    config = presets.config(args.preset, args.freq or data_freq)["forecaster"] if args.preset else {}
-    if args.config:
-        config.update(read_config(args.config, names))
+def preset_plan(args, data_freq=None, rows=None, horizon=None):
+    """The arguments of `presets.config` and `presets.describe` for
+    `--preset`: `--freq` (else the frequency `data_freq` of the data),
+    `horizon`, series of `rows` rows, `--validation` when it is a fraction."""
+    validation = args.validation if isinstance(args.validation, float) else 0.2
+    return args.preset, args.freq or data_freq, horizon, rows, validation
+
+
+def forecaster_arguments(args, names, data_freq=None, rows=None):
+    """The Forecaster arguments: the preset's (`preset_config`), then
+    `--config`'s, then the options'."""
+    given = read_config(args.config, names) if args.config else {}
+    horizon = args.horizon or given.get("horizon")
+    config = presets.config(*preset_plan(args, data_freq, rows, horizon))["forecaster"] if args.preset else {}
+    config.update(given)
     options = {name: getattr(args, name) for name in (
         "target", "lookback", "horizon", "stride", "past_covariates", "future_covariates", "static_covariates",
         "calendar", "quantiles", "series_column", "freq", "fill", "na_values", "scaler", "scale_per_series",
@@ -62,15 +71,13 @@ def fit_arguments(args, defaults=None):
 
 def train(args):
     from tsgate import distributed
-    from tsgate.data import frame_times, infer_freq
+    from tsgate.data import frame_times
     from tsgate.forecaster import Forecaster
 
     names = inspect.signature(Forecaster).parameters
     config = forecaster_arguments(args, names)
     fit = fit_arguments(args, presets.fit_options(args.preset) if args.preset else None)
     df = read_table(args.data, config["time_column"])
-    if args.preset and not args.freq:  # the preset's lookback is 30 seasons of the data's frequency
-        config = forecaster_arguments(args, names, infer_freq(frame_times(df, config["time_column"])))
     test = None
     if args.test is not None:
         times = frame_times(df, config["time_column"])
@@ -78,6 +85,13 @@ def train(args):
         df = df[times < test]
         if df.empty:
             raise CommandError(f"--test {args.test} leaves no rows before {test} to train on.")
+    if args.preset:  # the lookback: seasons of the data's frequency, as many as its rows leave room for
+        freq, rows = presets.frequency_and_length(df, args.freq, config["time_column"], config.get("series_column"))
+        config = forecaster_arguments(args, names, freq, rows)
+        plan = preset_plan(args, freq, rows, config["horizon"])
+        given = "" if config["lookback"] == presets.config(*plan)["forecaster"]["lookback"] else \
+            f"; lookback {config['lookback']} given instead"
+        print(f"{presets.describe(*plan)}{given}")
     strategy = distributed.strategy_from_tf_config() if args.distributed else None
     forecaster = Forecaster(**config).fit(df, verbose=args.verbose, checkpoint_dir=args.checkpoint_dir,
                                           strategy=strategy, **fit)
