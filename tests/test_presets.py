@@ -37,6 +37,12 @@ def test_config_is_a_copy():
     assert "lookback" not in presets.PRESETS["long_horizon"]["forecaster"]
 
 
+def test_make_without_frequency_or_data_plans_the_lookback_at_fit():
+    forecaster = presets.make("long_horizon", "OT", horizon=96)
+    assert forecaster.lookback == "auto" and forecaster.builder_options["segment_length"] == "auto"
+    assert presets.config("long_horizon", "auto")["forecaster"]["lookback"] == "auto"
+
+
 def test_make_applies_the_rule_and_overrides():
     forecaster = presets.make("long_horizon", "OT", horizon=96, freq="15min", units=8)
     assert isinstance(forecaster, Forecaster)
@@ -50,34 +56,6 @@ def test_bad_names_and_frequencies_are_refused():
         presets.config("short", "h")
     with pytest.raises(ValueError, match="freq"):
         presets.config("long_horizon", "fortnightly")
-
-
-@pytest.mark.parametrize("freq, horizon, rows, segment, segments", [
-    ("h", 720, 14_400, 24, 30),        # ETTh1's train and validation rows: the rule unchanged at every horizon
-    ("15min", 720, 57_600, 96, 30),    # ETTm1's
-    ("10min", 96, 50_000, 144, 30),    # a 10-minute weather station
-    ("D", 30, 5_000, 7, 30),           # daily
-    ("B", 96, 7_588, 5, 30),           # daily exchange rates
-    ("W-SUN", 24, 966, 52, 7),         # weekly illness counts: 7 years of lookback, not 30
-    ("W-SUN", 60, 966, 52, 6),
-    ("MS", 12, 300, 12, 9),            # monthly
-    ("MS", 12, 40, 10, 1),             # shorter than a season fits: a shorter segment
-])
-def test_the_lookback_fits_the_rows_of_the_data(freq, horizon, rows, segment, segments):
-    planned = presets.plan(freq, horizon, rows)
-    assert planned[:2] == (segment, segments)
-    train = int(rows * 0.8)
-    assert segment * segments <= presets.WINDOW_SHARE * (train - horizon) or segments == presets.SEGMENTS
-    assert planned[2].startswith(f"lookback {segment * segments}: {segments} segment")
-    config = presets.config("long_horizon", freq, horizon, rows)
-    assert config["forecaster"]["lookback"] == segment * segments
-    assert config["forecaster"]["builder_options"]["segment_length"] == segment
-    assert set(config) == {"forecaster", "fit"}
-    assert presets.describe("long_horizon", freq, horizon, rows) == f"long_horizon: {planned[2]}"
-
-
-def test_without_rows_or_horizon_the_rule_is_30_seasons():
-    assert presets.plan("W-SUN", horizon=24)[:2] == presets.plan("W-SUN", rows=966)[:2] == (52, 30)
 
 
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="fits through tf.data")

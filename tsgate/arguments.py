@@ -8,10 +8,12 @@ arguments as plain values for the checkpoint fingerprint.
 """
 
 import inspect
+import numbers
 
 import keras
 
 from tsgate.choices import DTYPE_POLICIES, SCHEDULES
+from tsgate.lookback import AUTO
 from tsgate.data import FILLS, check_freq, check_na_values
 from tsgate.layout import Layout, column_names
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES
@@ -33,7 +35,11 @@ BUILDER_ARGUMENTS = ("cell", "units", "layers")  # Forecaster arguments every bu
 def check_arguments(params):
     """Every constructor argument of a Forecaster (`params`, its
     `get_params(deep=False)`) checked; the validated layout."""
-    for name in ("lookback", "horizon", "stride", "units", "layers"):
+    lookback = params["lookback"]
+    if lookback != AUTO and (not isinstance(lookback, numbers.Integral) or isinstance(lookback, bool)
+                             or not 0 < lookback <= LARGEST):
+        raise invalid("lookback", f"a positive integer up to {LARGEST}, or 'auto' (planned at fit)", lookback)
+    for name in ("horizon", "stride", "units", "layers"):
         check_positive_int(name, params[name], LARGEST)
     cell = params["cell"]
     if not isinstance(cell, (str, keras.layers.Layer)) or isinstance(cell, str) and cell not in CELLS:
@@ -46,7 +52,7 @@ def check_arguments(params):
     check_optional_name("time_column", params["time_column"])
     check_optional_name("series_column", params["series_column"])
     check_choice("builder", params["builder"], BUILDERS)
-    _check_builder_options(params["builder"], params["builder_options"])
+    _check_builder_options(params["builder"], params["builder_options"], params["lookback"])
     check_choice("loss", params["loss"], POINT_LOSSES)
     check_positive_float("learning_rate", params["learning_rate"])
     check_choice("schedule", params["schedule"], SCHEDULES)
@@ -81,13 +87,16 @@ def _layout(params):
     return layout
 
 
-def _check_builder_options(builder, options):
+def _check_builder_options(builder, options, lookback):
     """`builder_options`: None or keyword arguments that `builder` takes
     besides the Forecaster's own `BUILDER_ARGUMENTS`."""
     if options is None:
         return
     if not isinstance(options, dict) or not all(isinstance(key, str) for key in options):
         raise invalid("builder_options", "a dict of keyword arguments or None", options)
+    if options.get("segment_length") == AUTO and lookback != AUTO:
+        raise invalid("builder_options", "segment_length='auto' only with lookback='auto' (both planned at fit)",
+                      options)
     parameters = inspect.signature(BUILDERS[builder]).parameters
     accepted = [name for name in list(parameters)[1:] if name not in BUILDER_ARGUMENTS]
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())

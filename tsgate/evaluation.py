@@ -119,7 +119,7 @@ def _scores(forecaster, panel, forecasts, start, season, by):
     layout, series_column = forecaster.layout_, forecaster.series_column
     targets, levels = list(layout.targets), layout.quantiles
     observed = panel.frame(series_column)[targets]
-    actual, naive, seasonal = baselines(observed, forecasts, season, forecaster.lookback, series_column)
+    actual, naive, seasonal = baselines(observed, forecasts, season, forecaster.lookback_, series_column)
     models = {"tsgate": forecasts[targets].to_numpy("float64"), "naive": naive,
               f"seasonal naive ({season})": seasonal}
     rows, n_target = actual.shape

@@ -20,6 +20,7 @@ from tsgate import distributed, evaluation, model_selection, persistence, plotti
 from tsgate._moved import lender
 from tsgate._quiet import keras_retracing_quiet
 from tsgate.arguments import plain_arguments
+from tsgate.lookback import planned_options
 from tsgate.models import BUILDERS, training_loss
 from tsgate.preprocessing import Preprocessor
 from tsgate.validation import check_fitted, invalid
@@ -49,7 +50,9 @@ class Forecaster(BaseEstimator):
 
     Args:
         target: column name(s) to forecast.
-        lookback, horizon: input and output lengths in timesteps.
+        lookback, horizon: input and output lengths in timesteps; lookback
+            "auto": whole seasons of the data's frequency, as many as its
+            training rows leave room for, planned at fit (`tsgate.lookback`).
         stride: keep every stride-th window for training and validation
             (evaluation uses every window).
         cell: "gru", "lstm", "memory_gru", "sru", or a Keras layer used (as a
@@ -109,7 +112,8 @@ class Forecaster(BaseEstimator):
     naive), `series_`, `fit_end_` (a Series: the last timestamp of each
     series in the frame fitted on, validation included), `encoder_` (the
     `CategoricalEncoder`, or None), `target_transform_` (the fitted
-    `TargetTransform`, or None).
+    `TargetTransform`, or None), `lookback_` (the lookback, planned for
+    "auto"), `recipe_` (the plan of an "auto" lookback, else None).
 
     Time zones: calendar features are computed in `tz_`. Frames given to a
     fitted forecaster are converted to `tz_` when they are in another zone;
@@ -117,7 +121,8 @@ class Forecaster(BaseEstimator):
     an error.
     """
 
-    layout_, scaler_, encoder_, target_transform_, freq_, tz_, series_, fit_end_ = (_Fitted() for _ in range(8))
+    layout_, scaler_, encoder_, target_transform_, freq_, tz_, series_, fit_end_, lookback_, recipe_ = (
+        _Fitted() for _ in range(10))
 
     def __init__(self, target, lookback, horizon, stride=1, cell="gru", units=32, layers=1, past_covariates=(),
                  future_covariates=(), calendar=(), static_covariates=(), quantiles=None, scaler="standard",
@@ -183,17 +188,18 @@ class Forecaster(BaseEstimator):
         keras.utils.set_random_seed(self.seed)
         windows = preprocessor.fit_transform(df, validation, options.replica_batch, strategy)
         model, history = training.fit_model(
-            lambda: self._build(preprocessor.layout_), training_loss(self.loss, preprocessor.layout_.quantiles),
+            lambda: self._build(preprocessor), training_loss(self.loss, preprocessor.layout_.quantiles),
             self.learning_rate, self.schedule, windows, options, plain_arguments(self.get_params(deep=False)))
         self._set_fitted(model, preprocessor, windows.counts, history, options.to_json())
         return self
 
-    def _build(self, layout):
-        """The Keras model (scaled units) of this configuration over `layout`, built under `dtype_policy`."""
+    def _build(self, preprocessor):
+        """The Keras model (scaled units) of this configuration over the fitted
+        `preprocessor`'s layout and lookback, built under `dtype_policy`."""
         options = {"cell": self.cell, "units": int(self.units), "layers": int(self.layers),
-                   **(self.builder_options or {})}
+                   **planned_options(self.builder_options or {}, preprocessor.recipe_)}
         return training.with_dtype_policy(self.dtype_policy, BUILDERS[self.builder],
-                                          layout.spec(self.lookback, self.horizon), **options)
+                                          preprocessor.layout_.spec(preprocessor.lookback_, self.horizon), **options)
 
     def _set_fitted(self, model, preprocessor, windows, history=None, fit_options=None):
         """Assigns the whole fitted state at once (fit and load)."""

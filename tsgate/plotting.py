@@ -65,7 +65,7 @@ def plot_forecast(forecaster, df, path=None, history=None, series=None, target=N
     forecast = forecaster.predict(df, future=future)
     if series is not None:
         forecast = forecast.xs(series, level=0)
-    past = past.iloc[-(history or 3 * forecaster.lookback) :]
+    past = past.iloc[-(history or 3 * forecaster.lookback_) :]
     fig = Figure(figsize=(10, 4))
     ax = fig.subplots()
     ax.plot(frame_times(past, forecaster.time_column), past[target], label="history")

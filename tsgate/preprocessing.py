@@ -28,6 +28,7 @@ on, values far outside the training range) are called from here, once per
 call.
 """
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,7 @@ from tsgate.arguments import check_arguments
 from tsgate.data import INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json, from_utc_text, utc_text
 from tsgate.guards import check_transformable, warn_far_outside, warn_fitted_on
 from tsgate.layout import column_names
+from tsgate.lookback import AUTO, plan_training
 from tsgate.raw_model import raw_unit_model
 from tsgate.scaling import AffineScaler
 from tsgate.transforms import TargetTransform, transformed
@@ -48,6 +50,7 @@ from tsgate.windows import window_dataset
 ARGUMENTS = ("lookback", "horizon", "stride", "freq", "time_column", "series_column", "fill", "na_values", "scaler",
              "scale_per_series", "target_transform", "categorical", "non_negative", "seed")
 HOLIDAY_YEARS = 10  # years after the training data whose holiday dates an export lists
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -100,14 +103,15 @@ class Preprocessor:
         check_transformable(panel, transform, len(layout.targets), self.fill, self.series_column)
         cutoff = panel.cutoff(validation, "validation") if strategy is None else \
             distributed.global_cutoff(strategy, panel, validation)
-        train_starts, dropped = panel.windows(self.lookback, self.horizon, before=cutoff)
-        val_starts, _ = panel.windows(self.lookback, self.horizon, after=cutoff)
+        lookback, recipe = self._plan_lookback(panel, cutoff)
+        train_starts, dropped = panel.windows(lookback, self.horizon, before=cutoff)
+        val_starts, _ = panel.windows(lookback, self.horizon, after=cutoff)
         train_starts, val_starts = train_starts[:: self.stride], val_starts[:: self.stride]
         if len(train_starts) == 0 or len(val_starts) == 0:
             raise ValueError(
                 f"Not enough data: {len(train_starts)} training and {len(val_starts)} validation windows of "
-                f"lookback {self.lookback} + horizon {self.horizon} (each series needs at least "
-                f"{self.lookback + self.horizon} consecutive rows on each side of the cutoff at "
+                f"lookback {lookback} + horizon {self.horizon} (each series needs at least "
+                f"{lookback + self.horizon} consecutive rows on each side of the cutoff at "
                 f"{panel.timestamp(cutoff)}). {panel.shortage(dropped)}")
         ids = np.asarray(panel.series, dtype=object)[panel.series_index()]
         train_rows = panel.time < cutoff
@@ -126,14 +130,14 @@ class Preprocessor:
         arrays = layout.arrays(scaler.transform(transformed(panel.values, transform, n_target), ids), panel.index())
         labels = np.where(panel.observed[:, :n_target], arrays["target"], np.nan).astype("float32")
         static = scaler.transform_static(panel.static)
-        datasets = [self._dataset(panel, arrays, starts, batch_size, shuffle=shuffle, static=static, labels=labels)
+        datasets = [self._dataset(panel, arrays, starts, lookback, batch_size, shuffle, static, labels=labels)
                     for starts, shuffle in ((train_starts, True), (val_starts, False))]
         counts = {"train": len(train_starts), "validation": len(val_starts), "dropped_for_gaps": dropped}
         series = list(panel.series)
         ends = [panel.timestamp(panel.time[rows.stop - 1]) for rows in panel.series_slices()]
         if strategy is not None:
             series, ends, counts = distributed.gather_fitted(strategy, series, ends, counts)
-        self._set_fitted(layout, encoder, transform, scaler, panel.freq, panel.tz, series, ends)
+        self._set_fitted(layout, encoder, transform, scaler, panel.freq, panel.tz, series, ends, lookback, recipe)
         return TrainingWindows(*datasets, len(train_starts), len(val_starts), counts)
 
     def fit_panel(self, df):
@@ -147,10 +151,23 @@ class Preprocessor:
             df, layout = encoder.transform(df), layout.encoded(encoder.feature_names_)
         return layout, encoder, self._panel(df, layout, self.freq, INFER)
 
-    def _set_fitted(self, layout, encoder, transform, scaler, freq, tz, series, fit_end):
+    def _plan_lookback(self, panel, cutoff):
+        """The lookback and, for `lookback="auto"`, the plan that chose it
+        ({"lookback", "segment_length", "why"}, `tsgate.lookback`): whole
+        seasons of the panel's frequency, as many as the median series'
+        rows before the cut-off leave room for (logged); else (`lookback`, None)."""
+        if self.lookback != AUTO:
+            return self.lookback, None
+        train_rows = int(np.median([np.sum(panel.time[rows] < cutoff) for rows in panel.series_slices()]))
+        segment, segments, why = plan_training(panel.freq, self.horizon, max(train_rows, 1),
+                                               "the median series" if self.series_column else "the series")
+        LOG.info(f"lookback='auto': {why}")
+        return segment * segments, {"lookback": segment * segments, "segment_length": segment, "why": why}
+
+    def _set_fitted(self, layout, encoder, transform, scaler, freq, tz, series, fit_end, lookback, recipe):
         """Assigns the whole fitted state at once (`fit_transform`, `load_json`)."""
         self.layout_, self.encoder_, self.target_transform_, self.scaler_ = layout, encoder, transform, scaler
-        self.freq_, self.tz_, self.series_ = freq, tz, series
+        self.freq_, self.tz_, self.series_, self.lookback_, self.recipe_ = freq, tz, series, lookback, recipe
         self.fit_end_ = None if fit_end is None else pd.Series(
             pd.DatetimeIndex(fit_end), index=pd.Index(series, dtype=object, name=self.series_column), name="fit_end")
 
@@ -185,42 +202,45 @@ class Preprocessor:
                              f"{self.horizon} forecast steps; pass them as `future`.")
         panel = self.panel(df)
         for k, rows in enumerate(panel.series_slices()):
-            if rows.stop - rows.start < self.lookback or not panel.valid[rows.stop - self.lookback : rows.stop].all():
-                raise ValueError(f"Series {panel.series[k]!r} needs {self.lookback} consecutive rows without "
+            lookback = self.lookback_
+            if rows.stop - rows.start < lookback or not panel.valid[rows.stop - lookback : rows.stop].all():
+                raise ValueError(f"Series {panel.series[k]!r} needs {self.lookback_} consecutive rows without "
                                  f"gaps before the forecast origin. {panel.shortage()}")
         categorical = [c for c in self.encoder_.columns if c in self.layout.future] if self.encoder_ else []
         if layout.future and categorical:
             future = self._encode(future, categorical, "future")
         panel, _ = panel.extend(self.horizon, future, layout.future, self.time_column, self.series_column,
                                 self.na_values)
-        return panel, panel.offsets[1:] - self.horizon - self.lookback
+        return panel, panel.offsets[1:] - self.horizon - self.lookback_
 
     def historical_starts(self, panel, after=None, verb="historical_forecasts", argument=None):
         """The start rows of every gap-free window of `panel` whose targets
         start at or after `after` (a time of `panel.time`, None: all); none
         is an error naming `argument` (the user's `(name, value)`), and
         windows fitted on are warned about (`verb`: the method called)."""
-        starts, _ = panel.windows(self.lookback, self.horizon, after=after)
+        starts, _ = panel.windows(self.lookback_, self.horizon, after=after)
         if len(starts) == 0:
             where = "" if argument is None or argument[1] is None else f" after `{argument[0]}`={argument[1]!r}"
-            raise ValueError(f"No complete window of lookback {self.lookback} + horizon {self.horizon} "
+            raise ValueError(f"No complete window of lookback {self.lookback_} + horizon {self.horizon} "
                              f"has its targets{where}. {panel.shortage()}")
-        warn_fitted_on(panel, starts, self.lookback, self.fit_end_, verb, None if argument is None else argument[0])
+        warn_fitted_on(panel, starts, self.lookback_, self.fit_end_, verb, None if argument is None else argument[0])
         return starts
 
     def warn_far_outside(self, panel, starts):
         """A warning for each column that the windows at `starts` read far
         outside its training range (`tsgate.guards.warn_far_outside`)."""
-        warn_far_outside(panel, starts, self.lookback, self.horizon, self.layout_, self.scaler_, self.target_transform_)
+        warn_far_outside(panel, starts, self.lookback_, self.horizon, self.layout_, self.scaler_,
+                         self.target_transform_)
 
     def inputs(self, panel, starts, batch_size=256):
         """The raw-unit model's inputs for the windows at `starts`, batched."""
         series_index = self.scaler_.group_positions(panel.series).astype("int32") if self.scale_per_series else None
         arrays = self.layout_.arrays(np.nan_to_num(panel.values), panel.index())
-        dataset = self._dataset(panel, arrays, starts, batch_size, series_index=series_index)
+        dataset = self._dataset(panel, arrays, starts, self.lookback_, batch_size, series_index=series_index)
         return dataset.map(lambda inputs, _: inputs)
 
-    def _dataset(self, panel, arrays, starts, batch_size, shuffle=False, static=None, series_index=None, labels=None):
+    def _dataset(self, panel, arrays, starts, lookback, batch_size, shuffle=False, static=None, series_index=None,
+                 labels=None):
         """`window_dataset` of this panel's windows; `static` the static
         covariates fed (default: the panel's raw values, which the raw-unit
         model scales); `series_index` `(n_series,)` the scaler rows the
@@ -230,7 +250,7 @@ class Preprocessor:
         per_series = {"static": static} if static is not None else {}
         if series_index is not None:
             per_series["series_index"] = series_index
-        return window_dataset(arrays, starts, self.lookback, self.horizon, batch_size, shuffle=shuffle,
+        return window_dataset(arrays, starts, lookback, self.horizon, batch_size, shuffle=shuffle,
                               seed=self.seed, per_series=per_series, series_of_row=panel.series_index(),
                               labels=labels)
 
@@ -248,11 +268,11 @@ class Preprocessor:
     def forecast_index(self, panel, starts, origins=False):
         """The index of the forecasts of the windows at `starts`: one row
         per window and step, ([series,] [origin,] time)."""
-        rows = (starts[:, None] + self.lookback + np.arange(self.horizon)).ravel()
+        rows = (starts[:, None] + self.lookback_ + np.arange(self.horizon)).ravel()
         index = panel.index()
         levels = {"time": index[rows]}
         if origins:
-            levels = {"origin": index[np.repeat(starts + self.lookback - 1, self.horizon)], **levels}
+            levels = {"origin": index[np.repeat(starts + self.lookback_ - 1, self.horizon)], **levels}
         if self.series_column:
             levels = {self.series_column: np.asarray(panel.series, dtype=object)[panel.series_index()[rows]], **levels}
         if len(levels) == 1:
@@ -277,7 +297,8 @@ class Preprocessor:
                 "scaler": self.scaler_.to_json(),
                 "categories": None if self.encoder_ is None else self.encoder_.to_json(),
                 "target_transform": None if self.target_transform_ is None else self.target_transform_.to_json(),
-                "fit_end": None if self.fit_end_ is None else [utc_text(t) for t in self.fit_end_]}
+                "fit_end": None if self.fit_end_ is None else [utc_text(t) for t in self.fit_end_],
+                "recipe": self.recipe_}
 
     def load_json(self, state):
         """This preprocessor with the fitted state `to_json` wrote (keys
@@ -287,8 +308,10 @@ class Preprocessor:
         transform = state.get("target_transform")
         transform = None if transform is None else TargetTransform.from_json(transform)
         fit_end = None if state.get("fit_end") is None else from_utc_text(state["fit_end"], state["tz"])
+        recipe = state.get("recipe")
         self._set_fitted(layout, encoder, transform, AffineScaler.from_json(state["scaler"], method=self.scaler),
-                         freq_from_json(state["freq"]), state["tz"], state["series"], fit_end)
+                         freq_from_json(state["freq"]), state["tz"], state["series"], fit_end,
+                         self.lookback if recipe is None else recipe["lookback"], recipe)
         return self
 
     def serving_metadata(self):
@@ -300,7 +323,7 @@ class Preprocessor:
         state = self.to_json()
         ends = pd.DatetimeIndex([pd.Timestamp.now()] if self.fit_end_ is None else self.fit_end_)
         holidays_between = f"{ends.min().year - 1}-01-01", f"{ends.max().year + HOLIDAY_YEARS}-12-31"
-        return {"lookback": self.lookback, "horizon": self.horizon, "freq": state["freq"], "tz": state["tz"],
+        return {"lookback": self.lookback_, "horizon": self.horizon, "freq": state["freq"], "tz": state["tz"],
                 **self.layout_.metadata(*holidays_between), "quantiles": self.layout_.quantiles,
                 "scaler": state["scaler"], "target_transform": state["target_transform"],
                 "non_negative": self.non_negative, "categories": state["categories"]}

@@ -28,22 +28,20 @@ rows of a series and the horizon, the 30 segments are cut so that the
 lookback leaves at least half of the training rows' positions as window
 starts (a weekly series of 966 rows and horizon 24: 7 segments of 52 weeks,
 not 30; a monthly one of 300 rows and horizon 12: 9 of 12 months), and the
-segment is shortened to that budget when even one season does not fit.
-ETT's splits keep 30 segments at every horizon. `make(..., data=df)` reads
-the frequency and the rows from `df`; `tsgate train --preset` does so.
+segment is shortened to that budget when even one season does not fit
+(`tsgate.lookback.plan`). ETT's splits keep 30 segments at every horizon.
+`make(..., data=df)` reads the frequency and the rows from `df`; `tsgate
+train --preset` does so; `make` with neither `freq` nor `data` leaves
+`lookback="auto"`, which `fit` plans on the data it is fitted on.
 """
 
 import copy
 import logging
 
-from tsgate.validation import check_choice, check_fraction, check_positive_int
+from tsgate.lookback import AUTO, plan
+from tsgate.validation import check_choice
 
 LOG = logging.getLogger(__name__)
-
-SEGMENTS = 30  # lookback segments read by the recurrent cell
-FALLBACK_SEASON = 24  # segment length where the frequency has no usable season
-MAX_SEASON = 288  # a day of 5-minute steps; longer seasons make lookbacks of tens of thousands of steps
-WINDOW_SHARE = 0.5  # the lookback leaves at least this share of the training rows' positions as window starts
 
 PRESETS = {
     "long_horizon": {
@@ -61,61 +59,18 @@ PRESETS = {
 }
 
 
-def segment_length(freq):
-    """Steps per segment for data of pandas frequency `freq`: its season
-    (`tsgate.data.season_length`), or `FALLBACK_SEASON` when `freq` is None
-    or its season is shorter than 2 or longer than `MAX_SEASON` steps."""
-    from tsgate.data import check_freq, season_length
-
-    season = 1 if freq is None else season_length(check_freq(freq))
-    return season if 2 <= season <= MAX_SEASON else FALLBACK_SEASON
-
-
-def plan(freq, horizon=None, rows=None, validation=0.2):
-    """(segment, segments, why): the segment length and the number of
-    segments of the lookback for data of pandas frequency `freq`, and a line
-    that says why. `SEGMENTS` segments of `segment_length(freq)` steps; with
-    `rows` (the length of a series) and `horizon`, fewer, so that the
-    lookback is at most `WINDOW_SHARE` of the positions of the training rows
-    (those before the `validation` fraction): `lookback + horizon <=
-    training rows` leaves room for windows, half of them at least; shorter
-    segments when one season is longer than that."""
-    segment, segments = segment_length(freq), SEGMENTS
-    why = f"{segments} segments of {segment} steps ({_segment_words(freq)})"
-    if rows is not None and horizon is not None:
-        train = int(check_positive_int("rows", rows) * (1 - check_fraction("validation", validation)))
-        budget = max(1, int((train - check_positive_int("horizon", horizon)) * WINDOW_SHARE))
-        if budget < segments * segment:
-            natural = segment
-            segment = min(segment, budget)
-            segments = budget // segment
-            shorter = "" if segment == natural else f", shortened from {natural}"
-            why = (f"{segments} segment(s) of {segment} steps ({_segment_words(freq)}{shorter}), not {SEGMENTS}: "
-                   f"the {train} training rows of a {rows}-row series leave {budget} steps of lookback before "
-                   f"horizon {horizon} with half of their positions as windows")
-    return segment, segments, f"lookback {segment * segments}: {why}"
-
-
-def _segment_words(freq):
-    """Where `segment_length(freq)` comes from, for `plan`'s line."""
-    from tsgate.data import check_freq, season_length
-
-    if freq is None:
-        return f"the fallback {FALLBACK_SEASON}: the frequency is unknown"
-    season = season_length(check_freq(freq))
-    if 2 <= season <= MAX_SEASON:
-        return "a season of the data's frequency"
-    return f"the fallback {FALLBACK_SEASON}: the frequency's season of {season} step(s) is not in [2, {MAX_SEASON}]"
-
-
 def config(name, freq, horizon=None, rows=None, validation=0.2):
     """{"forecaster": {...}, "fit": {...}}: preset `name` for data of pandas
     frequency `freq` (None: unknown), its lookback `plan(freq, horizon,
     rows, validation)` (30 segments of a season unless `rows`, a series'
-    length, is too short for them)."""
+    length, is too short for them); for `freq="auto"`, `lookback="auto"`
+    and `segment_length="auto"`, planned at fit on the data fitted on."""
     preset = copy.deepcopy(PRESETS[check_choice("preset", name, PRESETS)])
-    segment, segments, _ = plan(freq, horizon, rows, validation)
     forecaster = preset["forecaster"]
+    if freq == AUTO:
+        forecaster["lookback"] = forecaster["builder_options"]["segment_length"] = AUTO
+        return preset
+    segment, segments, _ = plan(freq, horizon, rows, validation)
     forecaster["lookback"] = segments * segment
     forecaster["builder_options"]["segment_length"] = segment
     return preset
@@ -129,19 +84,23 @@ def describe(name, freq, horizon=None, rows=None, validation=0.2):
 
 def make(name, target, horizon, freq=None, data=None, validation=0.2, **overrides):
     """A `Forecaster` with the arguments of preset `name` for `target` and
-    `horizon`, on data of frequency `freq` (e.g. "h", "15min"); `data`: the
-    frame it will be fitted on, which gives the frequency (when `freq` is
-    None) and the length of its series (the median, with a
-    `series_column` among `overrides`) that the lookback must fit
-    (`plan`). `overrides` replace preset arguments. The choice and its
-    reason are logged (logger "tsgate.presets", INFO)."""
+    `horizon`. Its lookback: with neither `freq` nor `data`, "auto" (planned
+    by `fit` on the data it is fitted on, `tsgate.lookback`); else for data
+    of frequency `freq` (e.g. "h", "15min") and, with `data` (the frame it
+    will be fitted on, which gives the frequency when `freq` is None), the
+    length of its series (the median, with a `series_column` among
+    `overrides`), see `plan`; the choice and its reason are logged (logger
+    "tsgate.presets", INFO). `overrides` replace preset arguments."""
     from tsgate.forecaster import Forecaster
 
     rows = None
     if data is not None:
         freq, rows = frequency_and_length(data, freq, overrides.get("time_column"), overrides.get("series_column"))
+    elif freq is None:
+        freq = AUTO
     arguments = config(name, freq, horizon, rows, validation)["forecaster"]
-    LOG.info(describe(name, freq, horizon, rows, validation))
+    if freq != AUTO:
+        LOG.info(describe(name, freq, horizon, rows, validation))
     return Forecaster(target, horizon=horizon, **{**arguments, **overrides})
 
 

@@ -1,0 +1,81 @@
+"""The lookback that fits the data: whole seasons of its frequency, as
+many as its training rows leave room for.
+
+`lookback="auto"` (a Forecaster argument; the `long_horizon` preset's when
+no data is at hand) is resolved at `fit` by `plan`, from the frequency of
+the panel and the training rows of its series; the segment model's
+`segment_length="auto"` takes the plan's segment. Both, and the reason,
+are fitted state (`Forecaster.lookback_`, `recipe_`).
+
+    plan("W-SUN", horizon=24, rows=966)
+    (52, 7, 'lookback 364: 7 segment(s) of 52 steps (a season of the data's frequency), not 30: ...')
+"""
+
+from tsgate.validation import check_fraction, check_positive_int
+
+AUTO = "auto"  # `lookback` (and the segment model's `segment_length`) chosen at fit by `plan`
+SEGMENTS = 30  # lookback segments read by the recurrent cell
+FALLBACK_SEASON = 24  # segment length where the frequency has no usable season
+MAX_SEASON = 288  # a day of 5-minute steps; longer seasons make lookbacks of tens of thousands of steps
+WINDOW_SHARE = 0.5  # the lookback leaves at least this share of the training rows' positions as window starts
+
+
+def segment_length(freq):
+    """Steps per segment for data of pandas frequency `freq`: its season
+    (`tsgate.data.season_length`), or `FALLBACK_SEASON` when `freq` is None
+    or its season is shorter than 2 or longer than `MAX_SEASON` steps."""
+    from tsgate.data import check_freq, season_length
+
+    season = 1 if freq is None else season_length(check_freq(freq))
+    return season if 2 <= season <= MAX_SEASON else FALLBACK_SEASON
+
+
+def plan(freq, horizon=None, rows=None, validation=0.2):
+    """(segment, segments, why) of `plan_training` for a series of `rows`
+    rows of which the last `validation` fraction validates."""
+    if rows is None:
+        return plan_training(freq, horizon)
+    train = int(check_positive_int("rows", rows) * (1 - check_fraction("validation", validation)))
+    return plan_training(freq, horizon, train, f"a {rows}-row series")
+
+
+def plan_training(freq, horizon=None, train_rows=None, series="a series"):
+    """(segment, segments, why): the segment length and the number of
+    segments of the lookback for data of pandas frequency `freq`, and a line
+    that says why. `SEGMENTS` segments of `segment_length(freq)` steps; with
+    `train_rows` (the training rows of `series`) and `horizon`, fewer, so
+    that the lookback is at most `WINDOW_SHARE` of the window positions of
+    the training rows, `WINDOW_SHARE * (train_rows - horizon)`: half of them
+    at least stay windows; a shorter segment when one season is longer."""
+    segment, segments = segment_length(freq), SEGMENTS
+    why = f"{segments} segments of {segment} steps ({_segment_words(freq)})"
+    if train_rows is not None and horizon is not None:
+        budget = max(1, int((check_positive_int("train_rows", train_rows) - check_positive_int("horizon", horizon))
+                            * WINDOW_SHARE))
+        if budget < segments * segment:
+            natural = segment
+            segment = min(segment, budget)
+            segments = budget // segment
+            shorter = "" if segment == natural else f", shortened from {natural}"
+            why = (f"{segments} segment(s) of {segment} steps ({_segment_words(freq)}{shorter}), not {SEGMENTS}: "
+                   f"the {train_rows} training rows of {series} leave {budget} steps of lookback before "
+                   f"horizon {horizon} with half of their positions as windows")
+    return segment, segments, f"lookback {segment * segments}: {why}"
+
+
+def _segment_words(freq):
+    """Where `segment_length(freq)` comes from, for `plan`'s line."""
+    from tsgate.data import check_freq, season_length
+
+    if freq is None:
+        return f"the fallback {FALLBACK_SEASON}: the frequency is unknown"
+    season = season_length(check_freq(freq))
+    if 2 <= season <= MAX_SEASON:
+        return "a season of the data's frequency"
+    return f"the fallback {FALLBACK_SEASON}: the frequency's season of {season} step(s) is not in [2, {MAX_SEASON}]"
+
+
+def planned_options(options, recipe):
+    """Builder `options` with each "auto" value (the segment model's
+    `segment_length`) replaced by the fitted `recipe`'s value of that name."""
+    return {name: recipe[name] if value == AUTO else value for name, value in options.items()}
