@@ -42,8 +42,6 @@ def test_without_rows_or_horizon_the_rule_is_30_seasons():
     assert lookback.plan("W-SUN", horizon=24)[:2] == lookback.plan("W-SUN", rows=966)[:2] == (52, 30)
 
 
-
-
 def weekly(n=966):
     weeks = pd.date_range("2000-01-02", periods=n, freq="W-SUN", name="time")
     return pd.DataFrame({"y": 10 + np.sin(2 * np.pi * np.arange(n) / 52) + np.random.default_rng(0).normal(0, .1, n)},
@@ -67,14 +65,30 @@ def test_auto_lookback_is_planned_at_fit_and_kept_through_save_load_and_export(t
     exported = forecaster.export(tmp_path / "export", version=1)
     with open(os.path.join(exported, "assets", "tsgate.json")) as f:
         assert json.load(f)["lookback"] == 364
+    scored = forecaster.evaluate(df, test=df.index[-100])  # the baselines and windows read the planned lookback
+    assert np.isfinite(scored.loc["tsgate", "MAE"])
+    assert len(forecaster.historical_forecasts(df, start=df.index[-100])) == (100 - 24 + 1) * 24
     fixed = Forecaster("y", lookback=48, horizon=6, units=4).fit(hourly(200), epochs=1, verbose=0)
     assert fixed.lookback_ == 48 and fixed.recipe_ is None
 
 
-@pytest.mark.parametrize("value", ["AUTO", "", 0, 2.5, True])
+@pytest.mark.parametrize("value", ["AUTO", "", 0, 2.5, True, np.array([1, 2])])
 def test_a_lookback_that_is_neither_a_size_nor_auto_is_named(value):
     clear_error(lambda: Forecaster("y", lookback=value, horizon=3).fit(hourly(100)), ["`lookback`", "'auto'"],
                 every=True)
+
+
+def test_a_series_no_longer_than_the_horizon_leaves_no_lookback():
+    with pytest.raises(ValueError, match="No lookback fits: a 30-row series has 24 training row"):
+        lookback.plan("h", horizon=24, rows=30)
+    clear_error(lambda: Forecaster("y", lookback="auto", horizon=24).fit(hourly(30)), ["No lookback fits"])
+
+
+def test_planned_options_replace_only_an_auto_segment():
+    recipe = {"lookback": 96, "segment_length": 24, "why": ""}
+    assert lookback.planned_options({"segment_length": "auto", "mode": "auto"}, recipe) == {
+        "segment_length": 24, "mode": "auto"}
+    assert lookback.planned_options({"mode": "auto"}, None) == {"mode": "auto"}
 
 
 def test_an_auto_segment_needs_an_auto_lookback_and_one_process():

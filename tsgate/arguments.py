@@ -13,7 +13,7 @@ import numbers
 import keras
 
 from tsgate.choices import DTYPE_POLICIES, SCHEDULES
-from tsgate.lookback import AUTO
+from tsgate.lookback import is_auto
 from tsgate.data import FILLS, check_freq, check_na_values
 from tsgate.layout import Layout, column_names
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES
@@ -36,8 +36,8 @@ def check_arguments(params):
     """Every constructor argument of a Forecaster (`params`, its
     `get_params(deep=False)`) checked; the validated layout."""
     lookback = params["lookback"]
-    if lookback != AUTO and (not isinstance(lookback, numbers.Integral) or isinstance(lookback, bool)
-                             or not 0 < lookback <= LARGEST):
+    if not is_auto(lookback) and (not isinstance(lookback, numbers.Integral) or isinstance(lookback, bool)
+                                  or not 0 < lookback <= LARGEST):
         raise invalid("lookback", f"a positive integer up to {LARGEST}, or 'auto' (planned at fit)", lookback)
     for name in ("horizon", "stride", "units", "layers"):
         check_positive_int(name, params[name], LARGEST)
@@ -94,7 +94,7 @@ def _check_builder_options(builder, options, lookback):
         return
     if not isinstance(options, dict) or not all(isinstance(key, str) for key in options):
         raise invalid("builder_options", "a dict of keyword arguments or None", options)
-    if options.get("segment_length") == AUTO and lookback != AUTO:
+    if is_auto(options.get("segment_length")) and not is_auto(lookback):
         raise invalid("builder_options", "segment_length='auto' only with lookback='auto' (both planned at fit)",
                       options)
     parameters = inspect.signature(BUILDERS[builder]).parameters

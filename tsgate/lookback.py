@@ -2,10 +2,13 @@
 many as its training rows leave room for.
 
 `lookback="auto"` (a Forecaster argument; the `long_horizon` preset's when
-no data is at hand) is resolved at `fit` by `plan`, from the frequency of
-the panel and the training rows of its series; the segment model's
-`segment_length="auto"` takes the plan's segment. Both, and the reason,
-are fitted state (`Forecaster.lookback_`, `recipe_`).
+no data is at hand) is resolved at `fit` by `plan_training`, from the
+frequency of the panel and the valid rows before the validation cut-off of
+its median series; the segment model's `segment_length="auto"` takes the
+plan's segment. Both, and the reason, are fitted state
+(`Forecaster.lookback_`, `recipe_`). A frame with gaps may be inferred at
+another frequency than its calendar's (a weekly series missing a week:
+every 7 days, no season): pass `freq` to keep the season.
 
     plan("W-SUN", horizon=24, rows=966)
     (52, 7, 'lookback 364: 7 segment(s) of 52 steps (a season of the data's frequency), not 30: ...')
@@ -13,7 +16,7 @@ are fitted state (`Forecaster.lookback_`, `recipe_`).
 
 from tsgate.validation import check_fraction, check_positive_int
 
-AUTO = "auto"  # `lookback` (and the segment model's `segment_length`) chosen at fit by `plan`
+AUTO = "auto"  # `lookback` (and the segment model's `segment_length`) chosen at fit by `plan_training`
 SEGMENTS = 30  # lookback segments read by the recurrent cell
 FALLBACK_SEASON = 24  # segment length where the frequency has no usable season
 MAX_SEASON = 288  # a day of 5-minute steps; longer seasons make lookbacks of tens of thousands of steps
@@ -39,6 +42,11 @@ def plan(freq, horizon=None, rows=None, validation=0.2):
     return plan_training(freq, horizon, train, f"a {rows}-row series")
 
 
+def is_auto(value):
+    """Whether an argument is "auto" (arrays and other objects are not)."""
+    return isinstance(value, str) and value == AUTO
+
+
 def plan_training(freq, horizon=None, train_rows=None, series="a series"):
     """(segment, segments, why): the segment length and the number of
     segments of the lookback for data of pandas frequency `freq`, and a line
@@ -50,8 +58,10 @@ def plan_training(freq, horizon=None, train_rows=None, series="a series"):
     segment, segments = segment_length(freq), SEGMENTS
     why = f"{segments} segments of {segment} steps ({_segment_words(freq)})"
     if train_rows is not None and horizon is not None:
-        budget = max(1, int((check_positive_int("train_rows", train_rows) - check_positive_int("horizon", horizon))
-                            * WINDOW_SHARE))
+        if train_rows <= check_positive_int("horizon", horizon):
+            raise ValueError(f"No lookback fits: {series} has {train_rows} training row(s), not more than horizon "
+                             f"{horizon}, so none would leave a window; give more rows or a shorter horizon.")
+        budget = max(1, int((train_rows - horizon) * WINDOW_SHARE))
         if budget < segments * segment:
             natural = segment
             segment = min(segment, budget)
@@ -76,6 +86,8 @@ def _segment_words(freq):
 
 
 def planned_options(options, recipe):
-    """Builder `options` with each "auto" value (the segment model's
-    `segment_length`) replaced by the fitted `recipe`'s value of that name."""
-    return {name: recipe[name] if value == AUTO else value for name, value in options.items()}
+    """Builder `options` with the segment model's `segment_length="auto"`
+    replaced by the fitted `recipe`'s segment (None: unchanged)."""
+    if recipe is None or not is_auto(options.get("segment_length")):
+        return options
+    return {**options, "segment_length": recipe["segment_length"]}

@@ -132,7 +132,10 @@ class WindowSplit:
     split by their timestamps (the index, or `time_column`), so a long frame
     of many series splits every series at the same times. A chunk without a
     timestamp, or a split with fewer than `lookback` timestamps before its
-    chunk, is an error.
+    chunk, is an error. With `Forecaster(lookback="auto")` each fold plans
+    its own lookback: give a fixed one to tune, or the largest the folds
+    plan (a fold that plans a shorter one also scores windows just before
+    its chunk, and warns that they were fitted on).
 
     split(X) yields `(train, test)` arrays of row positions of `X`.
     """

@@ -20,7 +20,8 @@ Fitted state, set together by `fit_transform` (or `load_json`): `layout_`
 (`CategoricalEncoder` or None), `target_transform_` (`TargetTransform` or
 None), `scaler_` (`AffineScaler`), `freq_` (a pandas offset), `tz_`,
 `series_` (ids), `fit_end_` (a Series: the last timestamp of each series in
-the frame fitted on, None when unknown).
+the frame fitted on, None when unknown), `lookback_` (planned for
+`lookback="auto"`, `tsgate.lookback`), `recipe_` (that plan, else None).
 
 The checks a user's frame earns against the fitted state (`tsgate.guards`:
 targets the transform cannot take, windows scored that the model was fitted
@@ -39,7 +40,7 @@ from tsgate.arguments import check_arguments
 from tsgate.data import INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json, from_utc_text, utc_text
 from tsgate.guards import check_transformable, warn_far_outside, warn_fitted_on
 from tsgate.layout import column_names
-from tsgate.lookback import AUTO, plan_training
+from tsgate.lookback import is_auto, plan_training
 from tsgate.raw_model import raw_unit_model
 from tsgate.scaling import AffineScaler
 from tsgate.transforms import TargetTransform, transformed
@@ -155,11 +156,13 @@ class Preprocessor:
         """The lookback and, for `lookback="auto"`, the plan that chose it
         ({"lookback", "segment_length", "why"}, `tsgate.lookback`): whole
         seasons of the panel's frequency, as many as the median series'
-        rows before the cut-off leave room for (logged); else (`lookback`, None)."""
-        if self.lookback != AUTO:
+        valid rows before the cut-off leave room for (logged); else
+        (`lookback`, None)."""
+        if not is_auto(self.lookback):
             return self.lookback, None
-        train_rows = int(np.median([np.sum(panel.time[rows] < cutoff) for rows in panel.series_slices()]))
-        segment, segments, why = plan_training(panel.freq, self.horizon, max(train_rows, 1),
+        train_rows = int(np.median([np.sum(panel.valid[rows] & (panel.time[rows] < cutoff))
+                                    for rows in panel.series_slices()]))
+        segment, segments, why = plan_training(panel.freq, self.horizon, train_rows,
                                                "the median series" if self.series_column else "the series")
         LOG.info(f"lookback='auto': {why}")
         return segment * segments, {"lookback": segment * segments, "segment_length": segment, "why": why}
@@ -204,7 +207,7 @@ class Preprocessor:
         for k, rows in enumerate(panel.series_slices()):
             lookback = self.lookback_
             if rows.stop - rows.start < lookback or not panel.valid[rows.stop - lookback : rows.stop].all():
-                raise ValueError(f"Series {panel.series[k]!r} needs {self.lookback_} consecutive rows without "
+                raise ValueError(f"Series {panel.series[k]!r} needs {lookback} consecutive rows without "
                                  f"gaps before the forecast origin. {panel.shortage()}")
         categorical = [c for c in self.encoder_.columns if c in self.layout.future] if self.encoder_ else []
         if layout.future and categorical:

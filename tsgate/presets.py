@@ -38,7 +38,8 @@ train --preset` does so; `make` with neither `freq` nor `data` leaves
 import copy
 import logging
 
-from tsgate.lookback import AUTO, plan
+from tsgate._moved import lender
+from tsgate.lookback import AUTO, is_auto, plan
 from tsgate.validation import check_choice
 
 LOG = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def config(name, freq, horizon=None, rows=None, validation=0.2):
     and `segment_length="auto"`, planned at fit on the data fitted on."""
     preset = copy.deepcopy(PRESETS[check_choice("preset", name, PRESETS)])
     forecaster = preset["forecaster"]
-    if freq == AUTO:
+    if is_auto(freq):
         forecaster["lookback"] = forecaster["builder_options"]["segment_length"] = AUTO
         return preset
     segment, segments, _ = plan(freq, horizon, rows, validation)
@@ -79,27 +80,31 @@ def config(name, freq, horizon=None, rows=None, validation=0.2):
 def describe(name, freq, horizon=None, rows=None, validation=0.2):
     """The line that says what `config` chooses for preset `name` and why."""
     check_choice("preset", name, PRESETS)
+    if is_auto(freq):
+        return f"{name}: lookback 'auto', planned at fit on the data fitted on (tsgate.lookback)"
     return f"{name}: {plan(freq, horizon, rows, validation)[2]}"
 
 
 def make(name, target, horizon, freq=None, data=None, validation=0.2, **overrides):
     """A `Forecaster` with the arguments of preset `name` for `target` and
-    `horizon`. Its lookback: with neither `freq` nor `data`, "auto" (planned
-    by `fit` on the data it is fitted on, `tsgate.lookback`); else for data
-    of frequency `freq` (e.g. "h", "15min") and, with `data` (the frame it
-    will be fitted on, which gives the frequency when `freq` is None), the
-    length of its series (the median, with a `series_column` among
-    `overrides`), see `plan`; the choice and its reason are logged (logger
-    "tsgate.presets", INFO). `overrides` replace preset arguments."""
+    `horizon`. Its lookback: with neither `freq` nor `data` (nor a
+    `lookback` among `overrides`), "auto" (planned by `fit` on the data it is
+    fitted on, `tsgate.lookback`); else for data of frequency `freq` (e.g.
+    "h", "15min") and, with `data` (the frame it will be fitted on, which
+    gives the frequency when `freq` is None), the length of its series (the
+    median, with a `series_column` among `overrides`) of which the last
+    `validation` fraction validates (as in `fit`), see `plan`; the choice and
+    its reason are logged (logger "tsgate.presets", INFO). `overrides`
+    replace preset arguments."""
     from tsgate.forecaster import Forecaster
 
     rows = None
     if data is not None:
         freq, rows = frequency_and_length(data, freq, overrides.get("time_column"), overrides.get("series_column"))
-    elif freq is None:
+    elif freq is None and "lookback" not in overrides:
         freq = AUTO
     arguments = config(name, freq, horizon, rows, validation)["forecaster"]
-    if freq != AUTO:
+    if not is_auto(freq):
         LOG.info(describe(name, freq, horizon, rows, validation))
     return Forecaster(target, horizon=horizon, **{**arguments, **overrides})
 
@@ -121,3 +126,7 @@ def fit_options(name):
     """The `fit` keyword arguments of preset `name` (epochs, steps_per_epoch,
     batch_size, patience)."""
     return dict(PRESETS[check_choice("preset", name, PRESETS)]["fit"])
+
+
+__getattr__ = lender(__name__, dict.fromkeys(("SEGMENTS", "FALLBACK_SEASON", "MAX_SEASON", "segment_length"),
+                                             "tsgate.lookback"))

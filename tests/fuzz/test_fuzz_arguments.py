@@ -75,7 +75,7 @@ def _hashable_in(value, choices):
 # What each constructor argument accepts with the frame of `hourly` (columns y, x).
 VALID = {
     "target": lambda v: _names(v) and len(v) > 0,
-    "lookback": lambda v: _size(v) or v == "auto", "horizon": _size, "stride": _size, "units": _size, "layers": _size,
+    "lookback": lambda v: _size(v) or isinstance(v, str) and v == "auto", "horizon": _size, "stride": _size, "units": _size, "layers": _size,
     "cell": lambda v: isinstance(v, str) and v in CELLS,
     "past_covariates": lambda v: _names(v, ("x",)),
     "future_covariates": lambda v: _names(v, ("x",)),

@@ -18,20 +18,23 @@ def demo(args):
     demo_job.print_report(demo_job.run(args.output, epochs=args.epochs, verbose=args.verbose))
 
 
-def preset_plan(args, data_freq=None, rows=None, horizon=None):
+def preset_plan(args, data_freq=None, rows=None, horizon=None, validation=None):
     """The arguments of `presets.config` and `presets.describe` for
     `--preset`: `--freq` (else the frequency `data_freq` of the data),
-    `horizon`, series of `rows` rows, `--validation` when it is a fraction."""
-    validation = args.validation if isinstance(args.validation, float) else 0.2
+    `horizon`, series of `rows` rows of which the fraction `validation`
+    validates (default: `--validation` when it is a fraction, else 0.2)."""
+    if validation is None:
+        validation = args.validation if isinstance(args.validation, float) else 0.2
     return args.preset, args.freq or data_freq, horizon, rows, validation
 
 
-def forecaster_arguments(args, names, data_freq=None, rows=None):
-    """The Forecaster arguments: the preset's (`preset_config`), then
+def forecaster_arguments(args, names, data_freq=None, rows=None, validation=None):
+    """The Forecaster arguments: the preset's (`preset_plan`), then
     `--config`'s, then the options'."""
     given = read_config(args.config, names) if args.config else {}
     horizon = args.horizon or given.get("horizon")
-    config = presets.config(*preset_plan(args, data_freq, rows, horizon))["forecaster"] if args.preset else {}
+    config = presets.config(*preset_plan(args, data_freq, rows, horizon, validation))["forecaster"] \
+        if args.preset else {}
     config.update(given)
     options = {name: getattr(args, name) for name in (
         "target", "lookback", "horizon", "stride", "past_covariates", "future_covariates", "static_covariates",
@@ -70,6 +73,8 @@ def fit_arguments(args, defaults=None):
 
 
 def train(args):
+    import numpy as np
+
     from tsgate import distributed
     from tsgate.data import frame_times
     from tsgate.forecaster import Forecaster
@@ -87,8 +92,14 @@ def train(args):
             raise CommandError(f"--test {args.test} leaves no rows before {test} to train on.")
     if args.preset:  # the lookback: seasons of the data's frequency, as many as its rows leave room for
         freq, rows = presets.frequency_and_length(df, args.freq, config["time_column"], config.get("series_column"))
-        config = forecaster_arguments(args, names, freq, rows)
-        plan = preset_plan(args, freq, rows, config["horizon"])
+        validation = None
+        if args.validation is not None and not isinstance(args.validation, float):  # a time: its share of rows
+            times = frame_times(df, config["time_column"])
+            share = float(np.mean(times >= cutoff_time(times, args.validation, "--validation")))
+            validation = share if 0 < share < 1 else None
+        rows = None if args.distributed else rows  # every worker plans alike: by the frequency alone
+        config = forecaster_arguments(args, names, freq, rows, validation)
+        plan = preset_plan(args, freq, rows, config["horizon"], validation)
         given = "" if config["lookback"] == presets.config(*plan)["forecaster"]["lookback"] else \
             f"; lookback {config['lookback']} given instead"
         print(f"{presets.describe(*plan)}{given}")
