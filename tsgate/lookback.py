@@ -27,10 +27,20 @@ def segment_length(freq):
     """Steps per segment for data of pandas frequency `freq`: its season
     (`tsgate.data.season_length`), or `FALLBACK_SEASON` when `freq` is None
     or its season is shorter than 2 or longer than `MAX_SEASON` steps."""
+    return _segment(freq)[0]
+
+
+def _segment(freq):
+    """(`segment_length(freq)`, where it comes from, for `plan`'s line)."""
     from tsgate.data import check_freq, season_length
 
-    season = 1 if freq is None else season_length(check_freq(freq))
-    return season if 2 <= season <= MAX_SEASON else FALLBACK_SEASON
+    if freq is None:
+        return FALLBACK_SEASON, f"the fallback {FALLBACK_SEASON}: the frequency is unknown"
+    season = season_length(check_freq(freq))
+    if 2 <= season <= MAX_SEASON:
+        return season, "a season of the data's frequency"
+    return FALLBACK_SEASON, f"the fallback {FALLBACK_SEASON}: the frequency's season of {season} step(s) is not in " \
+                            f"[2, {MAX_SEASON}]"
 
 
 def plan(freq, horizon=None, rows=None, validation=0.2):
@@ -55,8 +65,8 @@ def plan_training(freq, horizon=None, train_rows=None, series="a series"):
     that the lookback is at most `WINDOW_SHARE` of the window positions of
     the training rows, `WINDOW_SHARE * (train_rows - horizon)`: half of them
     at least stay windows; a shorter segment when one season is longer."""
-    segment, segments = segment_length(freq), SEGMENTS
-    why = f"{segments} segments of {segment} steps ({_segment_words(freq)})"
+    (segment, words), segments = _segment(freq), SEGMENTS
+    why = f"{segments} segments of {segment} steps ({words})"
     if train_rows is not None and horizon is not None:
         if train_rows <= check_positive_int("horizon", horizon):
             raise ValueError(f"No lookback fits: {series} has {train_rows} training row(s), not more than horizon "
@@ -67,22 +77,10 @@ def plan_training(freq, horizon=None, train_rows=None, series="a series"):
             segment = min(segment, budget)
             segments = budget // segment
             shorter = "" if segment == natural else f", shortened from {natural}"
-            why = (f"{segments} segment(s) of {segment} steps ({_segment_words(freq)}{shorter}), not {SEGMENTS}: "
+            why = (f"{segments} segment(s) of {segment} steps ({words}{shorter}), not {SEGMENTS}: "
                    f"the {train_rows} training rows of {series} leave {budget} steps of lookback before "
                    f"horizon {horizon} with half of their positions as windows")
     return segment, segments, f"lookback {segment * segments}: {why}"
-
-
-def _segment_words(freq):
-    """Where `segment_length(freq)` comes from, for `plan`'s line."""
-    from tsgate.data import check_freq, season_length
-
-    if freq is None:
-        return f"the fallback {FALLBACK_SEASON}: the frequency is unknown"
-    season = season_length(check_freq(freq))
-    if 2 <= season <= MAX_SEASON:
-        return "a season of the data's frequency"
-    return f"the fallback {FALLBACK_SEASON}: the frequency's season of {season} step(s) is not in [2, {MAX_SEASON}]"
 
 
 def planned_options(options, recipe):

@@ -160,8 +160,8 @@ class Preprocessor:
         (`lookback`, None)."""
         if not is_auto(self.lookback):
             return self.lookback, None
-        train_rows = int(np.median([np.sum(panel.valid[rows] & (panel.time[rows] < cutoff))
-                                    for rows in panel.series_slices()]))
+        training = panel.valid & (panel.time < cutoff)
+        train_rows = int(np.median(np.bincount(panel.series_index(), training, minlength=len(panel.series))))
         segment, segments, why = plan_training(panel.freq, self.horizon, train_rows,
                                                "the median series" if self.series_column else "the series")
         LOG.info(f"lookback='auto': {why}")

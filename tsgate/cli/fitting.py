@@ -19,7 +19,7 @@ def demo(args):
 
 
 def preset_plan(args, data_freq=None, rows=None, horizon=None, validation=None):
-    """The arguments of `presets.config` and `presets.describe` for
+    """The arguments of `presets.config` (without the name: `presets.plan`) for
     `--preset`: `--freq` (else the frequency `data_freq` of the data),
     `horizon`, series of `rows` rows of which the fraction `validation`
     validates (default: `--validation` when it is a fraction, else 0.2)."""
@@ -99,10 +99,9 @@ def train(args):
             validation = share if 0 < share < 1 else None
         rows = None if args.distributed else rows  # every worker plans alike: by the frequency alone
         config = forecaster_arguments(args, names, freq, rows, validation)
-        plan = preset_plan(args, freq, rows, config["horizon"], validation)
-        given = "" if config["lookback"] == presets.config(*plan)["forecaster"]["lookback"] else \
-            f"; lookback {config['lookback']} given instead"
-        print(f"{presets.describe(*plan)}{given}")
+        segment, segments, why = presets.plan(*preset_plan(args, freq, rows, config["horizon"], validation)[1:])
+        given = "" if config["lookback"] == segment * segments else f"; lookback {config['lookback']} given instead"
+        print(f"{args.preset}: {why}{given}")
     strategy = distributed.strategy_from_tf_config() if args.distributed else None
     forecaster = Forecaster(**config).fit(df, verbose=args.verbose, checkpoint_dir=args.checkpoint_dir,
                                           strategy=strategy, **fit)
