@@ -52,7 +52,7 @@ def weekly(n=966):
 def test_auto_lookback_is_planned_at_fit_and_kept_through_save_load_and_export(tmp_path, caplog):
     df = weekly()
     forecaster = presets.make("long_horizon", "y", horizon=24, units=4)  # no frequency, no data: planned at fit
-    with caplog.at_level("INFO", logger="tsgate.preprocessing"):
+    with caplog.at_level("INFO", logger="tsgate.lookback"):
         forecaster.fit(df, epochs=1, steps_per_epoch=2, verbose=0)
     assert forecaster.lookback == "auto" and forecaster.lookback_ == 364
     assert forecaster.recipe_["segment_length"] == 52 and forecaster.recipe_["lookback"] == 364

@@ -14,7 +14,13 @@ every 7 days, no season): pass `freq` to keep the season.
     (52, 7, 'lookback 364: 7 segment(s) of 52 steps (a season of the data's frequency), not 30: ...')
 """
 
+import logging
+
+import numpy as np
+
 from tsgate.validation import check_fraction, check_positive_int
+
+LOG = logging.getLogger(__name__)
 
 AUTO = "auto"  # `lookback` (and the segment model's `segment_length`) chosen at fit by `plan_training`
 SEGMENTS = 30  # lookback segments read by the recurrent cell
@@ -50,6 +56,21 @@ def plan(freq, horizon=None, rows=None, validation=0.2):
         return plan_training(freq, horizon)
     train = int(check_positive_int("rows", rows) * (1 - check_fraction("validation", validation)))
     return plan_training(freq, horizon, train, f"a {rows}-row series")
+
+
+def plan_panel(lookback, panel, cutoff, horizon):
+    """(lookback, recipe) of a `fit`: `lookback` as given, and None; for
+    "auto", `plan_training` on the panel's frequency and the median series'
+    valid rows before the `cutoff` (logged), and the plan {"lookback",
+    "segment_length", "why"}."""
+    if not is_auto(lookback):
+        return lookback, None
+    training = panel.valid & (panel.time < cutoff)
+    train_rows = int(np.median(np.bincount(panel.series_index(), training, minlength=len(panel.series))))
+    segment, segments, why = plan_training(panel.freq, horizon, train_rows,
+                                           "the median series" if len(panel.series) > 1 else "the series")
+    LOG.info(f"lookback='auto': {why}")
+    return segment * segments, {"lookback": segment * segments, "segment_length": segment, "why": why}
 
 
 def is_auto(value):

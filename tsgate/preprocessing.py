@@ -26,10 +26,11 @@ the frame fitted on, None when unknown), `lookback_` (planned for
 The checks a user's frame earns against the fitted state (`tsgate.guards`:
 targets the transform cannot take, windows scored that the model was fitted
 on, values far outside the training range) are called from here, once per
-call.
+call. The module is one class over one fitted state, a little over 300
+lines: its steps live elsewhere (`data`, `guards`, `lookback`, `scaling`,
+`transforms`, `windows`), what remains is the state they share.
 """
 
-import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +41,7 @@ from tsgate.arguments import check_arguments
 from tsgate.data import INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json, from_utc_text, utc_text
 from tsgate.guards import check_transformable, warn_far_outside, warn_fitted_on
 from tsgate.layout import column_names
-from tsgate.lookback import is_auto, plan_training
+from tsgate.lookback import plan_panel
 from tsgate.raw_model import raw_unit_model
 from tsgate.scaling import AffineScaler
 from tsgate.transforms import TargetTransform, transformed
@@ -51,7 +52,6 @@ from tsgate.windows import window_dataset
 ARGUMENTS = ("lookback", "horizon", "stride", "freq", "time_column", "series_column", "fill", "na_values", "scaler",
              "scale_per_series", "target_transform", "categorical", "non_negative", "seed")
 HOLIDAY_YEARS = 10  # years after the training data whose holiday dates an export lists
-LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class Preprocessor:
         check_transformable(panel, transform, len(layout.targets), self.fill, self.series_column)
         cutoff = panel.cutoff(validation, "validation") if strategy is None else \
             distributed.global_cutoff(strategy, panel, validation)
-        lookback, recipe = self._plan_lookback(panel, cutoff)
+        lookback, recipe = plan_panel(self.lookback, panel, cutoff, self.horizon)
         train_starts, dropped = panel.windows(lookback, self.horizon, before=cutoff)
         val_starts, _ = panel.windows(lookback, self.horizon, after=cutoff)
         train_starts, val_starts = train_starts[:: self.stride], val_starts[:: self.stride]
@@ -151,21 +151,6 @@ class Preprocessor:
             encoder = CategoricalEncoder(categorical).fit(df)
             df, layout = encoder.transform(df), layout.encoded(encoder.feature_names_)
         return layout, encoder, self._panel(df, layout, self.freq, INFER)
-
-    def _plan_lookback(self, panel, cutoff):
-        """The lookback and, for `lookback="auto"`, the plan that chose it
-        ({"lookback", "segment_length", "why"}, `tsgate.lookback`): whole
-        seasons of the panel's frequency, as many as the median series'
-        valid rows before the cut-off leave room for (logged); else
-        (`lookback`, None)."""
-        if not is_auto(self.lookback):
-            return self.lookback, None
-        training = panel.valid & (panel.time < cutoff)
-        train_rows = int(np.median(np.bincount(panel.series_index(), training, minlength=len(panel.series))))
-        segment, segments, why = plan_training(panel.freq, self.horizon, train_rows,
-                                               "the median series" if self.series_column else "the series")
-        LOG.info(f"lookback='auto': {why}")
-        return segment * segments, {"lookback": segment * segments, "segment_length": segment, "why": why}
 
     def _set_fitted(self, layout, encoder, transform, scaler, freq, tz, series, fit_end, lookback, recipe):
         """Assigns the whole fitted state at once (`fit_transform`, `load_json`)."""
