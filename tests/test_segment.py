@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tsgate
+from tests.helpers import gradients
 from tsgate.layout import ModelSpec
 from tsgate.models import BUILDERS, SegmentForecast
 
@@ -20,10 +21,31 @@ def inputs_of(spec, batch=4, seed=0):
 
 
 @pytest.mark.parametrize("spec", [ModelSpec(48, 24, 1), ModelSpec(50, 30, 3), EVERY_INPUT])
-@pytest.mark.parametrize("options", [{}, {"normalization": "revin", "linear": True, "channel_embedding": False}])
+@pytest.mark.parametrize("options", [{}, {"normalization": "revin", "linear": True, "channel_embedding": False},
+                                     {"linear": "residual"}])
 def test_output_shape_for_lengths_that_segments_do_not_divide(spec, options):
     model = segment_model(spec, units=8, segment_length=12, **options)
     assert np.asarray(model(inputs_of(spec))).shape == (4, *spec.output_shape())
+    stacked = 2 if options.get("linear") == "residual" else 1  # the linear forecast too, in training
+    assert np.asarray(model(inputs_of(spec), training=True)).shape == (4 * stacked, *spec.output_shape())
+
+
+def test_a_residual_linear_path_is_trained_on_its_own_and_the_recurrent_one_on_what_it_leaves():
+    spec = ModelSpec(lookback=24, horizon=12, n_target=2)
+    model = segment_model(spec, units=8, segment_length=6, linear="residual")
+    x = inputs_of(spec)
+    layer = model.get_layer("segment_forecast")
+    kernel = [i for i, w in enumerate(model.trainable_variables) if w is layer.linear_map.kernel][0]
+    # The forecast's gradient never reaches the linear path: it learns from its own forecast only.
+    assert not np.any(gradients(model, x["past_target"])[1 + kernel])
+    for weight in layer.project.weights:  # no recurrent contribution: the forecast is the linear one
+        weight.assign(np.zeros(weight.shape, "float32"))
+    linear, forecast = np.split(np.asarray(model(x, training=True)), 2)
+    np.testing.assert_allclose(forecast, linear, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(model(x)), forecast, rtol=1e-6)
+    last = x["past_target"][:, -1:, :]
+    np.testing.assert_allclose(linear - last, np.asarray(layer.linear_map(
+        np.transpose(x["past_target"] - last, (0, 2, 1)))).transpose(0, 2, 1), rtol=1e-5, atol=1e-6)
 
 
 def test_each_window_is_forecast_on_its_own():
@@ -97,7 +119,7 @@ def test_a_template_cell_is_copied_not_trained():
 @pytest.mark.parametrize(
     "options,argument",
     [({"layers": 2}, "layers"), ({"segment_length": 0}, "segment_length"), ({"normalization": "z"}, "normalization"),
-     ({"dropout": 1.0}, "dropout"), ({"linear": "yes"}, "linear"), ({"cell": keras.layers.Dense(3)}, "cell"),
+     ({"dropout": 1.0}, "dropout"), ({"linear": "yes"}, "linear"), ({"linear": 1}, "linear"), ({"cell": keras.layers.Dense(3)}, "cell"),
      ({"cell": "rnn"}, "cell")],
 )
 def test_bad_options_are_named(options, argument):

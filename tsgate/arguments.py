@@ -39,7 +39,7 @@ def check_arguments(params):
     if not is_auto(lookback) and (not isinstance(lookback, numbers.Integral) or isinstance(lookback, bool)
                                   or not 0 < lookback <= LARGEST):
         raise invalid("lookback", f"a positive integer up to {LARGEST}, or 'auto' (planned at fit)", lookback)
-    for name in ("horizon", "stride", "units", "layers"):
+    for name in ("horizon", "stride", "units", "layers", "n_members"):
         check_positive_int(name, params[name], LARGEST)
     cell = params["cell"]
     if not isinstance(cell, (str, keras.layers.Layer)) or isinstance(cell, str) and cell not in CELLS:

@@ -21,7 +21,7 @@ from tsgate._moved import lender
 from tsgate._quiet import keras_retracing_quiet
 from tsgate.arguments import plain_arguments
 from tsgate.lookback import planned_options
-from tsgate.models import BUILDERS, training_loss
+from tsgate.models import BUILDERS, ensemble, training_loss
 from tsgate.preprocessing import Preprocessor
 from tsgate.validation import check_fitted, invalid
 
@@ -100,6 +100,13 @@ class Forecaster(BaseEstimator):
             under it, the global Keras policy is left as it was; scaling, the
             segment model's normalisation and the raw-unit inputs and
             forecasts stay float32.
+        n_members: an ensemble of that many models of this configuration,
+            each initialised from its own draw of `seed`, trained together
+            (each on its own loss; early stopping on their mean forecast)
+            and averaged inside the one model that `predict`, `save`,
+            `export` and `export_tflite` use (`tsgate.models.ensemble`):
+            n_members times the training cost, a forecast less dependent
+            on one seed.
 
     Fitted state (set together when `fit` succeeds): `model_` (Keras, scaled
     units), `raw_model_` (raw units), `preprocessor_` (the fitted
@@ -129,7 +136,7 @@ class Forecaster(BaseEstimator):
                  scale_per_series=False, freq=None, time_column=None, series_column=None, fill=None, na_values=None,
                  builder="recurrent", builder_options=None, loss="mse", learning_rate=3e-3, schedule="constant",
                  seed=0, target_transform=None, non_negative=False, categorical=(), holidays=None,
-                 dtype_policy="float32"):
+                 dtype_policy="float32", n_members=1):
         self.target, self.lookback, self.horizon, self.stride = target, lookback, horizon, stride
         self.cell, self.units, self.layers = cell, units, layers
         self.past_covariates, self.future_covariates = past_covariates, future_covariates
@@ -141,7 +148,7 @@ class Forecaster(BaseEstimator):
         self.loss, self.learning_rate, self.schedule, self.seed = loss, learning_rate, schedule, seed
         self.target_transform, self.non_negative = target_transform, non_negative
         self.categorical, self.holidays = categorical, holidays
-        self.dtype_policy = dtype_policy
+        self.dtype_policy, self.n_members = dtype_policy, n_members
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "model_")
@@ -198,8 +205,9 @@ class Forecaster(BaseEstimator):
         `preprocessor`'s layout and lookback, built under `dtype_policy`."""
         options = {"cell": self.cell, "units": int(self.units), "layers": int(self.layers),
                    **planned_options(self.builder_options or {}, preprocessor.recipe_)}
-        return training.with_dtype_policy(self.dtype_policy, BUILDERS[self.builder],
-                                          preprocessor.layout_.spec(preprocessor.lookback_, self.horizon), **options)
+        spec = preprocessor.layout_.spec(preprocessor.lookback_, self.horizon)
+        return training.with_dtype_policy(self.dtype_policy, ensemble, spec,
+                                          lambda: BUILDERS[self.builder](spec, **options), self.n_members)
 
     def _set_fitted(self, model, preprocessor, windows, history=None, fit_options=None):
         """Assigns the whole fitted state at once (fit and load)."""

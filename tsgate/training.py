@@ -50,6 +50,9 @@ class MaskedLoss(keras.losses.Loss):
     a `Loss` such as `tsgate.models.PinballLoss` whose `y_pred` has a
     trailing quantile axis); it is applied to each target value on its own,
     then the values are averaged over the observed ones of the batch.
+    `y_pred` may hold k forecasts of each window stacked along the batch
+    axis, `(k·b, ...)` (an ensemble's members in training,
+    `tsgate.models.ensemble`): each is scored against the same targets.
     """
 
     def __init__(self, loss, name="masked", **kwargs):
@@ -61,13 +64,14 @@ class MaskedLoss(keras.losses.Loss):
 
     def mean_and_count(self, y_true, y_pred):
         """The batch's loss (the mean over its observed targets, 0 without
-        any) and the number of observed targets, a float."""
-        observed = ops.logical_not(ops.isnan(y_true))
-        y_true = ops.expand_dims(ops.where(observed, y_true, ops.zeros_like(y_true)), -1)
-        y_pred = ops.expand_dims(y_pred, len(y_true.shape) - 1)  # (b, h, n, 1[, q])
+        any) and the number of observed targets (of every member), a float."""
+        observed = ops.logical_not(ops.isnan(y_true))  # (b, h, n)
+        y_true = ops.expand_dims(ops.where(observed, y_true, ops.zeros_like(y_true)), (0, -1))  # (1, b, h, n, 1)
+        y_pred = ops.reshape(y_pred, (-1, ops.shape(observed)[0], *y_pred.shape[1:]))  # (k, b, h, n[, q])
+        y_pred = ops.expand_dims(y_pred, 4)  # (k, b, h, n, 1[, q])
         loss = self.loss.call if isinstance(self.loss, keras.losses.Loss) else self.loss
-        values = ops.reshape(loss(y_true, y_pred), ops.shape(observed))
-        weights = ops.cast(observed, values.dtype)
+        values = ops.reshape(loss(y_true, y_pred), (-1, *ops.shape(observed)))  # (k, b, h, n)
+        weights = ops.cast(ops.broadcast_to(observed, ops.shape(values)), values.dtype)
         count = ops.sum(weights)
         return ops.sum(values * weights) / ops.maximum(count, 1.0), count
 
@@ -141,8 +145,9 @@ class ObservedLossLogs(keras.callbacks.Callback):
 
 def compile_masked(model, optimizer, loss):
     """Compiles `model` to train on `loss` over the observed targets only
-    (`MaskedLoss`) and to report, as the epoch's `loss` and `val_loss` in
-    `train`, their mean over every observed target (`ObservedLoss`)."""
+    (`MaskedLoss`, of each member of an ensemble) and to report, as the
+    epoch's `loss` and `val_loss` in `train`, their mean over every observed
+    target (`ObservedLoss`)."""
     masked = MaskedLoss(loss)
     model.compile(optimizer=optimizer, loss=masked, metrics=[ObservedLoss(masked)])
 

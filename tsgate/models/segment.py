@@ -16,6 +16,15 @@ step-by-step decoding, so no error accumulates along the horizon.
     y_j = W_o cell(q_j | s)            (b·C·m, w)  one step per segment
     ŷ = denorm(y [+ W_l x̃])            (b, H, C)   optional linear path
     quantiles (b, H, C, Q) = denorm(non_crossing(y [+ W_l x̃]))
+
+The linear path (NLinear over the normalised lookback, per channel) is
+"sum", trained jointly with the recurrent one, or "residual": it is trained
+on its own loss as a linear forecaster, and the recurrent path on what it
+leaves, ŷ = l + y with l = W_l x̃ held fixed in y's gradient
+(`stop_gradient`). In training the layer then returns both forecasts
+stacked along the batch axis, `(2b, H, C[, Q])`, l first, each scored
+against the same targets by `tsgate.training.MaskedLoss`: the loss is
+(L(l) + L(sg(l) + y)) / 2, one pass and one optimiser.
 """
 
 import math
@@ -30,6 +39,7 @@ from tsgate.models.registry import model_inputs, register_builder
 from tsgate.validation import check_bool, check_choice, check_positive_int, check_rate, invalid
 
 NORMALIZATIONS = ("last", "revin", "none")
+LINEAR_PATHS = ("sum", "residual")  # `linear`, besides None (True is "sum", as saved before "residual" came)
 
 
 def state_layer(cell, units):
@@ -71,8 +81,9 @@ class SegmentForecast(keras.layers.Layer):
             affine weights) or "none".
         channel_embedding: half of each decoder input is a learned
             embedding of the channel, half of the segment position.
-        linear: adds a Dense map from the normalised lookback to the
-            horizon, per channel (NLinear) beside the recurrent path.
+        linear: None, or a Dense map from the normalised lookback to the
+            horizon, per channel (NLinear) beside the recurrent path,
+            "sum" (True: the same) or "residual" (see the module).
         dropout: before the output projection.
         quantiles: the Q sorted levels of a quantile head, 0.5 among them
             (None: a point forecast); `non_crossing` makes them never cross
@@ -85,13 +96,13 @@ class SegmentForecast(keras.layers.Layer):
     """
 
     def __init__(self, horizon, recurrent, segment_length=24, normalization="last", channel_embedding=True,
-                 linear=False, dropout=0.0, quantiles=None, **kwargs):
+                 linear=None, dropout=0.0, quantiles=None, **kwargs):
         super().__init__(autocast=False, **kwargs)  # normalisation stays in float32 under mixed precision
         self.horizon = check_positive_int("horizon", horizon)
         self.segment_length = check_positive_int("segment_length", segment_length)
         self.normalization = check_choice("normalization", normalization, NORMALIZATIONS)
         self.channel_embedding = check_bool("channel_embedding", channel_embedding)
-        self.linear = check_bool("linear", linear)
+        self.linear = _linear_path(linear)
         self.dropout = check_rate("dropout", dropout)
         self.quantiles = None if not quantiles else tuple(float(q) for q in quantiles)
         if self.quantiles and (0.5 not in self.quantiles or list(self.quantiles) != sorted(set(self.quantiles))):
@@ -188,11 +199,24 @@ class SegmentForecast(keras.layers.Layer):
 
         out = self.project(self.drop(decoded, training=training))  # (b·C·m, w·q)
         out = ops.cast(ops.reshape(out, (-1, channels, m * w, q))[:, :, : self.horizon], dtype)  # (b, C, H, q)
+        linear = None
         if self.linear_map is not None:
             linear = self.linear_map(ops.transpose(past, (0, 2, 1)))  # (b, C, H)
-            out = out + ops.cast(ops.expand_dims(linear, -1), dtype)
+            linear = ops.transpose(ops.cast(ops.expand_dims(linear, -1), dtype), (0, 2, 1, 3))  # (b, H, C, 1)
         out = ops.transpose(out, (0, 2, 1, 3))  # (b, H, C, q)
-        return denorm(non_crossing(out, self.quantiles.index(0.5)) if self.quantiles else out[..., 0])
+        if self.linear == "sum":
+            out = out + linear
+        out = non_crossing(out, self.quantiles.index(0.5)) if self.quantiles else out
+        if self.linear == "residual":
+            forecast = denorm(self._point(out + ops.stop_gradient(linear)))
+            if training:  # the linear forecast first, scored on its own (see the module)
+                return ops.concatenate([denorm(self._point(ops.repeat(linear, q, axis=-1))), forecast], axis=0)
+            return forecast
+        return denorm(self._point(out))
+
+    def _point(self, out):
+        """`(b, H, C, q)` as the layer's output: `(b, H, C)` without quantiles."""
+        return out if self.quantiles else out[..., 0]
 
     def compute_output_shape(self, past_shape, *args, **kwargs):
         point = (past_shape[0], self.horizon, past_shape[2])
@@ -218,9 +242,18 @@ class SegmentForecast(keras.layers.Layer):
         return cls(**config)
 
 
+def _linear_path(linear):
+    """`linear` checked: None, "sum" or "residual" (False is None, True "sum")."""
+    if linear is None or linear is False:
+        return None
+    if linear is True:
+        return "sum"
+    return check_choice("linear", linear, LINEAR_PATHS)
+
+
 @register_builder("segment")
 def segment_model(spec, cell="gru", units=128, layers=1, segment_length=24, normalization="last",
-                  channel_embedding=True, linear=False, dropout=0.0):
+                  channel_embedding=True, linear=None, dropout=0.0):
     """The segment-recurrent model of `spec` (see `SegmentForecast`); `cell`
     and `units` make its recurrent core (`layers` must be 1: one cell
     encodes and decodes)."""
