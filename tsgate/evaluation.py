@@ -201,6 +201,14 @@ def evaluate(forecaster, df, test=0.2, by=None, season=None):
     return evaluate_forecasts(forecaster, df, test, by, season)[0]
 
 
+def actuals(forecaster, panel, forecasts):
+    """The actual targets `(rows, n_target)` (NaN where missing) of the
+    rows of `forecasts`, a `forecast_windows` frame of `panel`."""
+    series_column = forecaster.series_column
+    observed = panel.frame(series_column)[list(forecaster.layout_.targets)]
+    return observed.to_numpy("float64")[observed.index.get_indexer(_keys(forecasts.index, "time", series_column))]
+
+
 def score(forecaster, df):
     """Minus the mean squared error, in raw units, of `forecaster`'s
     forecasts of every complete window of `df`, over every target and step
@@ -210,10 +218,8 @@ def score(forecaster, df):
     alike."""
     panel = forecaster.panel(df)
     forecasts = forecaster.forecast_windows(panel, verb="score")
-    targets, series_column = list(forecaster.layout_.targets), forecaster.series_column
-    observed = panel.frame(series_column)[targets]
-    actual = observed.to_numpy("float64")[observed.index.get_indexer(_keys(forecasts.index, "time", series_column))]
-    error = (forecasts[targets].to_numpy("float64") - actual)[np.isfinite(actual)]
+    actual = actuals(forecaster, panel, forecasts)
+    error = (forecasts[list(forecaster.layout_.targets)].to_numpy("float64") - actual)[np.isfinite(actual)]
     if not error.size:
         raise ValueError("`df` has no observed target value to score the forecasts against.")
     return -float(np.mean(error**2))

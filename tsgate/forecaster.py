@@ -14,6 +14,7 @@ import os
 import time
 
 import keras
+import pandas as pd
 from sklearn.base import BaseEstimator
 
 from tsgate import distributed, evaluation, model_selection, persistence, plotting, training
@@ -112,7 +113,8 @@ class Forecaster(BaseEstimator):
     units), `raw_model_` (raw units), `preprocessor_` (the fitted
     `tsgate.preprocessing.Preprocessor`), `windows_`, `history_`,
     `fit_options_` (fit's validation, epochs, batch_size, patience and
-    steps_per_epoch, JSON-ready), and, read through from the preprocessor:
+    steps_per_epoch, JSON-ready), `selection_` (None, or the table of
+    `tsgate.selection.select` that chose this configuration), and, read through from the preprocessor:
     `scaler_`, `layout_` (the one-hot columns in place of each categorical
     one), `freq_` (a pandas offset; custom business days keep their
     holidays), `tz_` (the time zone of the training timestamps, None if
@@ -209,10 +211,10 @@ class Forecaster(BaseEstimator):
         return training.with_dtype_policy(self.dtype_policy, ensemble, spec,
                                           lambda: BUILDERS[self.builder](spec, **options), self.n_members)
 
-    def _set_fitted(self, model, preprocessor, windows, history=None, fit_options=None):
-        """Assigns the whole fitted state at once (fit and load)."""
+    def _set_fitted(self, model, preprocessor, windows, history=None, fit_options=None, selection=None):
+        """Assigns the whole fitted state at once (fit, load and `tsgate.selection.select`)."""
         self.model_, self.preprocessor_, self.windows_ = model, preprocessor, windows
-        self.history_, self.fit_options_ = history, fit_options
+        self.history_, self.fit_options_, self.selection_ = history, fit_options, selection
         self.raw_model_ = preprocessor.raw_unit_model(model)
 
     # ---------------------------------------------------------------- predict
@@ -314,7 +316,9 @@ class Forecaster(BaseEstimator):
     def load(cls, path):
         """The forecaster saved at `path` (see `tsgate.persistence.load_parts`)."""
         forecaster, model, preprocessor, meta = persistence.load_parts(path, cls)
-        forecaster._set_fitted(model, preprocessor, meta["windows"], fit_options=meta.get("fit_options"))
+        selection = meta.get("selection")
+        forecaster._set_fitted(model, preprocessor, meta["windows"], fit_options=meta.get("fit_options"),
+                               selection=None if selection is None else pd.DataFrame(selection))
         return forecaster
 
 

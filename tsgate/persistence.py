@@ -113,6 +113,7 @@ def save(forecaster, path):
             **state,  # freq, tz (the zone calendar features are computed in), series, scaler, categories, ...
             "windows": forecaster.windows_,
             "fit_options": forecaster.fit_options_,
+            "selection": None if forecaster.selection_ is None else forecaster.selection_.to_dict("records"),
             "fingerprint": {
                 "model": {**_model_structure(forecaster.model_), "weights_sha256": _weights_digest(forecaster.model_),
                           "file_sha256": _file_digest(model_staging)},

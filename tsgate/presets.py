@@ -59,6 +59,15 @@ PRESETS = {
     },
 }
 
+CANDIDATES = {
+    "long_horizon": [
+        {},
+        {"builder_options": {"linear": "residual"}},  # NLinear, the recurrent path fitting what it leaves
+        {"loss": "mae"},  # robust to the outliers of the training rows (DUET, xPatch)
+        {"builder_options": {"normalization": "revin"}},  # per-window mean and spread, not the last value
+    ],
+}
+
 
 def config(name, freq, horizon=None, rows=None, validation=0.2):
     """{"forecaster": {...}, "fit": {...}}: preset `name` for data of pandas
@@ -120,6 +129,14 @@ def frequency_and_length(df, freq=None, time_column=None, series_column=None):
         freq = infer_freq(times)
     rows = len(df) if series_column is None else int(df.groupby(series_column, sort=False).size().median())
     return freq, rows
+
+
+def candidates(name):
+    """The candidates `tsgate.selection.select` chooses among for preset
+    `name`: its own configuration first, then each alternative that the best
+    published models use, one change at a time (a list of dicts of Forecaster
+    arguments over the preset's; `builder_options` merged)."""
+    return copy.deepcopy(CANDIDATES[check_choice("preset", name, PRESETS)])
 
 
 def fit_options(name):
