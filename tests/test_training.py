@@ -48,19 +48,27 @@ def test_callbacks_run_with_tsgates_and_fit_options_are_kept(tmp_path):
     assert timed.fit_options_["validation"] == "2024-01-05"
 
 
-@pytest.mark.parametrize("steps_per_epoch", [None, 2, 12])
-def test_steps_per_epoch_sets_the_batches_of_an_epoch_and_the_schedule(steps_per_epoch):
+@pytest.mark.parametrize("steps_per_epoch,steps", [(None, 5), (2, 2), (12, 12), ("auto", 32)])
+def test_steps_per_epoch_sets_the_batches_of_an_epoch_and_the_schedule(steps_per_epoch, steps):
     """None: an epoch is one pass (76 training windows, batches of 16: 5
     steps); else that many batches, fewer than a pass or more (the windows
-    repeated). The cosine schedule reaches 0 at the last step either way."""
+    repeated); "auto": one pass, but at least 32 steps. The cosine schedule
+    reaches 0 at the last step either way."""
     recorder = Recorder()
     forecaster = Forecaster("y", lookback=12, horizon=3, units=4, schedule="cosine")
     forecaster.fit(hourly(120), validation=0.25, epochs=3, batch_size=16, patience=5, verbose=0,
                    steps_per_epoch=steps_per_epoch, callbacks=[recorder])
     assert forecaster.windows_["train"] == 76 and len(recorder.epochs) == 3
-    assert int(forecaster.model_.optimizer.iterations) == 3 * (steps_per_epoch or 5)
+    assert int(forecaster.model_.optimizer.iterations) == 3 * steps
     assert float(forecaster.model_.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-7)
     assert forecaster.fit_options_["steps_per_epoch"] == steps_per_epoch
+
+
+def test_an_auto_epoch_is_one_pass_held_within_32_and_128_batches():
+    assert training.epoch_steps("auto", 7825, 64) == 123  # ETTh1's training windows at lookback 720, H 96
+    assert training.epoch_steps("auto", 31585, 64) == 128  # ETTm1's: early stopping looks every 128 steps
+    assert training.epoch_steps("auto", 385, 64) == 32  # a weekly series: 7 batches a pass, 32 steps an epoch
+    assert training.epoch_steps(None, 385, 64) is None and training.epoch_steps(7, 385, 64) == 7
 
 
 @pytest.mark.parametrize("callbacks", [keras.callbacks.History(), [print], "tensorboard"])

@@ -186,7 +186,8 @@ class Forecaster(BaseEstimator):
         reshuffled and repeated (Keras' `steps_per_epoch`), so that early
         stopping, the checkpoints and the schedule (`epochs *
         steps_per_epoch` steps long) count in steps, whatever the size of
-        the data. Returns self; the Keras History (of every epoch, those
+        the data; or "auto", one pass held within 32 to 128 batches
+        (`tsgate.training.epoch_steps`). Returns self; the Keras History (of every epoch, those
         before a resume included) is `history_`, the options
         `fit_options_`."""
         preprocessor = Preprocessor.from_params(self.get_params(deep=False))

@@ -10,9 +10,11 @@ data of a given pandas frequency.
 segments of one season each, 30 of them, so the lookback is 30 seasons;
 channel independence with a channel embedding, the last value subtracted,
 every future segment decoded in parallel, dropout 0.1), trained on MSE with
-Adam at 3e-4 and a cosine learning-rate decay, for at most 12 epochs of 128
-batches each (the training windows reshuffled and repeated), so early
-stopping and the schedule count in batches, not in passes over the data.
+Adam at 3e-4 and a cosine learning-rate decay, for at most 12 epochs of one
+pass over the training windows held within 32 to 128 batches
+(`steps_per_epoch="auto"`: the windows reshuffled and repeated, so early
+stopping and the schedule count in batches, not in passes over long data,
+and a short series still trains for 12 × 32 steps).
 The season is the calendar cycle of the data's frequency
 (`tsgate.data.season_length`: a day of hourly data, 24 steps, so 720 steps
 of lookback; a day of 15-minute data, 96 steps, so 2,880). One rule at
@@ -55,7 +57,7 @@ PRESETS = {
             "learning_rate": 3e-4,
             "schedule": "cosine",
         },
-        "fit": {"epochs": 12, "steps_per_epoch": 128, "batch_size": 64, "patience": 3},
+        "fit": {"epochs": 12, "steps_per_epoch": "auto", "batch_size": 64, "patience": 3},
     },
 }
 

@@ -29,7 +29,25 @@ from keras import ops
 from tsgate import distributed
 from tsgate._quiet import keras_retracing_quiet
 from tsgate.checkpoints import Checkpoints
+from tsgate.lookback import is_auto
 from tsgate.validation import LARGEST, check_choice, check_non_negative_int, check_positive_int, invalid
+
+
+EPOCH_STEPS = (32, 128)  # steps_per_epoch="auto": one pass over the training windows, held within these batches
+
+
+def epoch_steps(steps_per_epoch, windows, batch_size):
+    """The batches of an epoch for fit's `steps_per_epoch`: an int is
+    itself, None one pass (`None` returned: Keras counts it), "auto" one
+    pass over the `windows` training windows at `batch_size` held within
+    `EPOCH_STEPS`: on long data early stopping and the checkpoints look
+    every 128 steps, not once per long pass; on short data (a weekly series
+    of a few hundred windows) an epoch is at least 32 steps, so a schedule
+    of `epochs` epochs still trains."""
+    if not is_auto(steps_per_epoch):
+        return steps_per_epoch
+    low, high = EPOCH_STEPS
+    return min(max(-(-windows // batch_size), low), high)
 
 
 def resolve_verbose(verbose):
@@ -203,7 +221,7 @@ class FitOptions:
         for name in ("epochs", "batch_size"):
             check_positive_int(name, getattr(self, name), LARGEST)
         check_non_negative_int("patience", self.patience)
-        if self.steps_per_epoch is not None:
+        if self.steps_per_epoch is not None and not is_auto(self.steps_per_epoch):
             check_positive_int("steps_per_epoch", self.steps_per_epoch, LARGEST)
         directory = self.checkpoint_dir
         if directory is not None and not (isinstance(directory, (str, os.PathLike)) and os.fspath(directory)):
@@ -260,7 +278,8 @@ def fit_model(build, loss, rate, schedule, windows, options, config):
     with `options` (a `FitOptions`); `config` (the plain arguments) goes
     into the checkpoints' fingerprint. Returns the model and its History;
     a diverged fit is an error."""
-    strategy, steps_per_epoch = options.strategy, options.steps_per_epoch
+    strategy = options.strategy
+    steps_per_epoch = epoch_steps(options.steps_per_epoch, windows.counts["train"], options.batch_size)
     train_data, validation = windows.train, windows.validation
     steps = steps_per_epoch or -(-windows.n_train // options.replica_batch)
     if strategy is not None:

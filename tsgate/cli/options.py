@@ -28,6 +28,11 @@ def positive_int(text):
     return _number(int, text, lambda v: v > 0, "a positive integer")
 
 
+def positive_int_or_auto(text):
+    """argparse type: a positive integer or "auto"."""
+    return text if text == "auto" else _number(int, text, lambda v: v > 0, "a positive integer or 'auto'")
+
+
 def non_negative_int(text):
     """argparse type: an integer >= 0."""
     return _number(int, text, lambda v: v >= 0, "an integer >= 0")
@@ -134,8 +139,9 @@ def add_fit_options(command, verbose=2):
     fit.add_argument("--epochs", type=positive_int, help="default: the preset's (backtest: the model's), else 20")
     fit.add_argument("--batch-size", type=positive_int, help="default 64")
     fit.add_argument("--patience", type=non_negative_int, help="EarlyStopping's patience (default 5)")
-    fit.add_argument("--steps-per-epoch", type=positive_int,
-                     help="batches per epoch (the training windows repeated; default: one pass over them)")
+    fit.add_argument("--steps-per-epoch", type=positive_int_or_auto,
+                     help="batches per epoch (the training windows repeated; default: one pass over them; "
+                     "auto: one pass held within 32 to 128 batches)")
     fit.add_argument("--verbose", type=int, default=verbose, choices=[0, 1, 2],
                      help=f"Keras progress: 0 silent, 1 bar, 2 one line per epoch (default {verbose})")
 
