@@ -236,6 +236,28 @@ def test_cli_trains_a_preset_with_overrides(tmp_path):
     assert status == 2 and "invalid choice: 'short'" in lines[-1]
 
 
+def test_cli_select_chooses_among_the_presets_candidates_and_saves_the_table(tmp_path):
+    csv = tmp_path / "series.csv"
+    hourly(300).reset_index().to_csv(csv, index=False)
+    status, out, err = run_captured("train", csv, "--model", tmp_path / "m", "--preset", "long_horizon", "--target",
+                                    "y", "--lookback", "48", "--horizon", "12", "--units", "4", "--epochs", "2",
+                                    "--steps-per-epoch", "2", "--members", "2", "--select", "--verbose", "0")
+    assert status == 0, err
+    assert "validation_mse" in out and "selected: " in out
+    loaded = Forecaster.load(tmp_path / "m")
+    assert list(loaded.selection_["rung"]) == [0, 0, 0, 0, 1, 1, 2] and loaded.n_members == 2
+    assert f"selected: {loaded.selection_['arguments'].iloc[-1]}" in out
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    (["--steps-per-epoch", "many"], "expected a positive integer or 'auto', got 'many'"),
+    (["--members", "0"], "expected a positive integer, got '0'"),
+])
+def test_bad_fit_and_ensemble_options_are_argparse_errors(option, message):
+    status, lines = run_in_process("train", "data.csv", "--model", "m", *TRAIN, *option)
+    assert status == 2 and message in lines[-1], lines
+
+
 def test_cli_preset_fits_the_lookback_to_a_short_weekly_series_and_says_so(tmp_path):
     csv = tmp_path / "weekly.csv"
     weeks = pd.date_range("2000-01-02", periods=966, freq="W-SUN", name="time")
@@ -311,6 +333,10 @@ TRAIN = ["--target", "y", "--lookback", "12", "--horizon", "3", "--units", "4", 
      "Not enough data: 0 training and .* validation windows"),
     (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--test", "2023-06-01"],
      "--test 2023-06-01 00:00:00 leaves no rows before"),
+    (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--select"],
+     "--select chooses among a preset's candidates: give --preset too"),
+    (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--preset", "long_horizon", "--select",
+      "--checkpoint-dir", "{root}/c"], "leave out --distributed and --checkpoint-dir"),
     (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--holidays", "Christmas"],
      "--holidays Christmas: not a holiday calendar of pandas.tseries.holiday"),
     (["evaluate", "{root}/data.csv", "--model", "{root}/model"],

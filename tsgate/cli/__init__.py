@@ -92,6 +92,9 @@ def build_parser():
     train.add_argument("--distributed", action="store_true",
                        help="one worker of a data-parallel fit on the cluster TF_CONFIG names (give each worker its "
                             "own share of the series); only the chief saves --model")
+    train.add_argument("--select", action="store_true",
+                       help="choose among the --preset's candidates (tsgate.presets.candidates) by successive "
+                            "halving on the validation windows; prints and saves the table")
 
     evaluate = commands.add_parser("evaluate", help="metrics on the test part against the naive baselines",
                                    description="Scores the windows whose targets lie after the test cut-off.")

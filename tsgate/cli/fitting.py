@@ -40,7 +40,7 @@ def forecaster_arguments(args, names, data_freq=None, rows=None, validation=None
         "target", "lookback", "horizon", "stride", "past_covariates", "future_covariates", "static_covariates",
         "calendar", "quantiles", "series_column", "freq", "fill", "na_values", "scaler", "scale_per_series",
         "builder", "cell", "units", "layers", "loss", "learning_rate", "schedule", "seed", "target_transform",
-        "non_negative", "categorical", "dtype_policy")}
+        "non_negative", "categorical", "dtype_policy", "n_members")}
     config.update({name: value for name, value in options.items() if value is not None})
     if args.holidays:
         config["holidays"] = holiday_argument(args.holidays)
@@ -103,8 +103,9 @@ def train(args):
         given = "" if config["lookback"] == segment * segments else f"; lookback {config['lookback']} given instead"
         print(f"{args.preset}: {why}{given}")
     strategy = distributed.strategy_from_tf_config() if args.distributed else None
-    forecaster = Forecaster(**config).fit(df, verbose=args.verbose, checkpoint_dir=args.checkpoint_dir,
-                                          strategy=strategy, **fit)
+    forecaster = Forecaster(**config)
+    forecaster = choose(args, forecaster, df, fit) if args.select else forecaster.fit(
+        df, verbose=args.verbose, checkpoint_dir=args.checkpoint_dir, strategy=strategy, **fit)
     if not distributed.is_chief(strategy):
         print(f"worker {distributed.worker(strategy)[0]}: trained; the chief saves the model")
         return
@@ -112,6 +113,21 @@ def train(args):
     save_state(args.model, {"test": None if test is None else str(test)})
     held_out = "" if test is None else f"; test part from {test}"
     print(f"saved to {args.model}: {forecaster.windows_}{held_out}")
+
+
+def choose(args, forecaster, df, fit):
+    """`train --select`: the best of the preset's candidates (`tsgate.selection.select`), its table printed."""
+    from tsgate.selection import select
+
+    if not args.preset:
+        raise CommandError("--select chooses among a preset's candidates: give --preset too.")
+    if args.distributed or args.checkpoint_dir:
+        raise CommandError("--select fits each candidate in this process: leave out --distributed and "
+                           "--checkpoint-dir.")
+    best = select(forecaster, df, presets.candidates(args.preset), verbose=args.verbose, **fit)
+    show(best.selection_, None)
+    print(f"selected: {best.selection_['arguments'].iloc[-1]}")
+    return best
 
 
 def backtest(args):

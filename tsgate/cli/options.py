@@ -188,5 +188,7 @@ def add_forecaster_options(train):
     model.add_argument("--learning-rate", type=positive_float, help="Adam's (default 3e-3)")
     model.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule (default constant)")
     model.add_argument("--seed", type=non_negative_int, help="makes fitting repeatable (default 0)")
+    model.add_argument("--members", type=positive_int, dest="n_members",
+                       help="an ensemble of this many models, averaged in one (default 1)")
     model.add_argument("--dtype-policy", choices=DTYPE_POLICIES,
                        help="mixed_bfloat16: the model computes in bfloat16 (faster on CPUs with AMX; default float32)")

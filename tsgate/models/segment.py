@@ -117,7 +117,9 @@ class SegmentForecast(keras.layers.Layer):
         self.drop = keras.layers.Dropout(dropout, dtype=policy)
         self.future_embed = keras.layers.Dense(self.units, name="future_embedding", dtype=policy)
         self.static_embed = keras.layers.Dense(self.units, name="static_embedding", dtype=policy)
-        self.linear_map = keras.layers.Dense(horizon, name="linear_path", dtype=policy) if linear else None
+        # zero weights: the linear path starts as the normalisation's own forecast (the last value, or the mean)
+        self.linear_map = keras.layers.Dense(horizon, kernel_initializer="zeros", name="linear_path",
+                                             dtype=policy) if self.linear else None
 
     def build(self, past_shape, past_covariates_shape=None, future_covariates_shape=None, static_shape=None):
         lookback, self.channels = past_shape[1], past_shape[2]
