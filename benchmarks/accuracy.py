@@ -39,7 +39,8 @@ BUNDLED_ETTH1 = Path(find_spec("tsgate").origin).parent / "datasets" / "ETTh1.cs
 ETT_BORDERS = (12 * 30 * 24, 16 * 30 * 24, 20 * 30 * 24)  # hourly rows ending train, validation, test
 TASKS = ("M", "S", "MS")
 HARNESS_ARGUMENTS = ("target", "horizon", "past_covariates", "seed")  # Forecaster arguments set per run
-RUN_IDENTITY = ("dataset", "split", "task", "target", "horizon", "model", "label", "config", "seed", "drop_last")
+RUN_IDENTITY = ("dataset", "split", "task", "target", "horizon", "model", "label", "config", "seed", "drop_last",
+                "select")
 SPLITS = ("test", "validation")
 # Repeat on ETTh1, task M: MSE at 96 / 192 / 336 / 720 with every test window and, as in the
 # DLinear paper's table (its test loader drops the last incomplete batch of 32), with drop-last 32.
@@ -120,16 +121,22 @@ def repeat_forecasts(values, test_start, test_end, horizon):
     return np.repeat(last[:, None, :], horizon, axis=1)
 
 
-def fit_forecaster(df, borders, inputs, outputs, horizon, config, seed):
+def fit_forecaster(df, borders, inputs, outputs, horizon, config, seed, candidates=None):
     """A `tsgate.Forecaster` of `config` fitted on the train rows with early
-    stopping on the validation windows, and its fit wall time in seconds."""
+    stopping on the validation windows (with `candidates`, the best of them
+    by `tsgate.selection.select` on those windows), and its wall time in
+    seconds, selection included."""
     from tsgate import Forecaster
+    from tsgate.selection import select
 
     train_end, val_end, _ = borders
     past = [c for c in inputs if c not in outputs]
     forecaster = Forecaster(outputs, horizon=horizon, past_covariates=past, seed=seed, **config["forecaster"])
     start = time.perf_counter()
-    forecaster.fit(df.iloc[:val_end], validation=df.index[train_end], verbose=0, **config["fit"])
+    if candidates:
+        forecaster = select(forecaster, df.iloc[:val_end], candidates, validation=df.index[train_end], **config["fit"])
+    else:
+        forecaster.fit(df.iloc[:val_end], validation=df.index[train_end], verbose=0, **config["fit"])
     return forecaster, time.perf_counter() - start
 
 
@@ -149,10 +156,13 @@ def forecaster_forecasts(forecaster, df, test_start, test_end, outputs):
 
 
 # ------------------------------------------------------------------- runs
-def run(df, borders, task, target, horizon, model, config, seed, drop_last, split="test"):
+def run(df, borders, task, target, horizon, model, config, seed, drop_last, split="test", candidates=None):
     """One run scored on the windows of `split`: {"mse", "mae",
-    "test_windows" (scored windows), "fit_seconds", "epochs" (run, early
-    stopping included), "best_epoch" (lowest validation loss)}."""
+    "test_windows" (scored windows), "fit_seconds" (selection included),
+    "epochs" (run, early stopping included), "best_epoch" (lowest
+    validation loss), "lookback" (as planned), and with `candidates`
+    "selected" (the winner's arguments) and "selection_seconds" (the fits
+    before the winner's last)}."""
     inputs, outputs = task_columns(df.columns, task, target)
     train_end = borders[0]
     test_start, test_end = scored_rows(borders, split)
@@ -162,14 +172,20 @@ def run(df, borders, task, target, horizon, model, config, seed, drop_last, spli
     if model == "repeat":
         result = scores(repeat_forecasts(values, test_start, test_end, horizon), actual, scaler, drop_last)
         return {**result, "fit_seconds": 0.0, "epochs": None, "best_epoch": None}
-    forecaster, seconds = fit_forecaster(df, borders, inputs, outputs, horizon, config, seed)
+    forecaster, seconds = fit_forecaster(df, borders, inputs, outputs, horizon, config, seed, candidates)
     with warnings.catch_warnings():
         # Validation windows are the ones early stopping chose on: the harness knows, the warning says so.
         warnings.filterwarnings("ignore", "tsgate: .* windows that historical_forecasts scores", UserWarning)
         forecasts = forecaster_forecasts(forecaster, df, test_start, test_end, outputs)
     validation_loss = forecaster.history_.history["val_loss"]
+    selection = {}
+    if candidates:
+        table = forecaster.selection_
+        selection = {"selected": table["arguments"].iloc[-1],
+                     "selection_seconds": round(float(table["fit_seconds"].iloc[:-1].sum()), 2)}
     return {**scores(forecasts, actual, scaler, drop_last), "fit_seconds": round(seconds, 2),
-            "epochs": len(validation_loss), "best_epoch": int(np.argmin(validation_loss)) + 1}
+            "epochs": len(validation_loss), "best_epoch": int(np.argmin(validation_loss)) + 1,
+            "lookback": forecaster.lookback_, **selection}
 
 
 def run_key(record):
@@ -180,12 +196,15 @@ def run_key(record):
 def summary(records):
     """One row per (dataset, split, task, horizon, model label, lookback,
     scored windows): mean and sample std (ddof 1) over seeds of MSE and MAE, mean fit
-    seconds and epochs, as a DataFrame."""
+    seconds (selection included), epochs and selection seconds, as a DataFrame."""
     frame = pd.DataFrame(records)
+    if "selection_seconds" not in frame:
+        frame["selection_seconds"] = np.nan
     keys = ["dataset", "split", "task", "horizon", "label", "lookback", "test_windows"]
-    table = frame.astype({"epochs": float}).groupby(keys, sort=False).agg(
+    table = frame.astype({"epochs": float, "selection_seconds": float}).groupby(keys, sort=False).agg(
         runs=("mse", "size"), mse=("mse", "mean"), mse_std=("mse", "std"), mae=("mae", "mean"),
-        mae_std=("mae", "std"), fit_seconds=("fit_seconds", "mean"), epochs=("epochs", "mean"))
+        mae_std=("mae", "std"), fit_seconds=("fit_seconds", "mean"), epochs=("epochs", "mean"),
+        selection_seconds=("selection_seconds", "mean"))
     return table.reset_index().sort_values(["dataset", "task", "horizon"], kind="stable")
 
 
@@ -194,14 +213,16 @@ def markdown(table):
     def spread(mean, std):
         return f"{mean:.3f}" if pd.isna(std) else f"{mean:.3f} ± {std:.3f}"
 
-    lines = ["| dataset | split | task | H | model | L | windows | runs | MSE | MAE | fit s | epochs |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| dataset | split | task | H | model | L | windows | runs | MSE | MAE | fit s | of which selection s "
+             "| epochs |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in table.itertuples():
         epochs = "" if pd.isna(row.epochs) else f"{row.epochs:.1f}"
+        selection = "" if pd.isna(row.selection_seconds) else f"{row.selection_seconds:.1f}"
         lines.append(f"| {row.dataset} | {row.split} | {row.task} | {row.horizon} | {row.label} | {row.lookback} | "
                      f"{row.test_windows} | {row.runs} | {spread(row.mse, row.mse_std)} | "
-                     f"{spread(row.mae, row.mae_std)} | {row.fit_seconds:.1f} | {epochs} |")
-    return "\n".join(lines + ["", "MSE, MAE: mean ± sample std (ddof 1) over runs (seeds), z-scored scale."]) + "\n"
+                     f"{spread(row.mae, row.mae_std)} | {row.fit_seconds:.1f} | {selection} | {epochs} |")
+    return "\n".join(lines + ["", "MSE, MAE: mean ± sample std (ddof 1) over runs (seeds), z-scored scale; fit s: "
+                              "the whole fit, selection included."]) + "\n"
 
 
 def write_json(path, records):
@@ -225,7 +246,7 @@ def config_layers(preset, config, freq=None):
 
         if preset not in presets.PRESETS:
             raise SystemExit(f"accuracy: no preset {preset!r}; presets are {sorted(presets.PRESETS)}.")
-        layers.append(presets.config(preset, freq))
+        layers.append(presets.config(preset, freq))  # freq "auto": the lookback planned at fit (tsgate.lookback)
     if config and not config.lstrip().startswith("{"):
         if not Path(config).is_file():
             raise SystemExit(f"accuracy: --config {config} is neither JSON text nor a file.")
@@ -310,6 +331,8 @@ def build_parser():
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override, e.g. forecaster.units=64, fit.epochs=3 or "
                         "forecaster.builder_options.segment_length=12 (repeatable)")
+    parser.add_argument("--select", action="store_true",
+                        help="choose among the preset's candidates on the validation windows (tsgate.selection)")
     parser.add_argument("--label", help="model name in the table (default: the preset, 'forecaster' or 'repeat')")
     parser.add_argument("--drop-last", type=int, metavar="BATCH",
                         help="keep the first floor(N/BATCH)*BATCH test windows (32 reproduces the 2021-23 tables)")
@@ -330,28 +353,35 @@ def main(argv=None):
     df = load_frame(args.data, args.target)
     dataset = Path(args.data).stem
     borders = split_borders(dataset, len(df))
-    from tsgate.data import infer_freq
+    # The preset's lookback is planned by fit on the rows it fits (the season of the data's frequency, as many as
+    # they leave room for: ETT's 30); a --config or --set lookback wins.
+    config = None if args.model == "repeat" else load_config(args.preset, args.config, args.set, "auto")
+    candidates = None
+    if args.select:
+        if not args.preset:
+            raise SystemExit("accuracy: --select chooses among a preset's candidates: give --preset too.")
+        from tsgate import presets
 
-    freq = infer_freq(df.index)  # hourly, 15-minute: the preset's season; None where rows have gaps
-    config = None if args.model == "repeat" else load_config(args.preset, args.config, args.set, freq)
+        candidates = presets.candidates(args.preset)
     label = args.label or (args.model if args.model == "repeat" else args.preset or "forecaster")
     seeds = [None] if args.model == "repeat" else args.seeds
     records = json.loads(Path(args.out).read_text())["runs"] if args.resume and Path(args.out).exists() else []
     for record in records:
         record.setdefault("split", "test")  # written before --split existed
+        record.setdefault("select", False)  # and before --select
     done = {run_key(record) for record in records}
     plan = [(h, s) for h in args.horizons for s in seeds]
     for number, (horizon, seed) in enumerate(plan, 1):
         record = {"dataset": dataset, "data": str(args.data), "split": args.split, "task": args.task, "target": args.target,
                   "horizon": horizon, "model": args.model, "label": label, "config": config, "seed": seed,
-                  "drop_last": args.drop_last, "lookback": config["forecaster"]["lookback"] if config else 1,
+                  "drop_last": args.drop_last, "select": args.select, "lookback": config["forecaster"]["lookback"] if config else 1,
                   "borders": dict(zip(("train_end", "val_end", "test_end"), borders))}
         progress = f"[{number}/{len(plan)}] {dataset} {args.split} {args.task} H={horizon} {label} seed={seed}"
         if run_key(record) in done:
             print(f"{progress}: done before, skipped", flush=True)
             continue
         record.update(run(df, borders, args.task, args.target, horizon, args.model, config, seed, args.drop_last,
-                          args.split))
+                          args.split, candidates))
         record["machine"] = f"{platform.machine()}, {os.cpu_count()} CPUs"
         records.append(record)
         write_json(args.out, records)

@@ -171,3 +171,19 @@ def test_preset_follows_the_data_frequency():
     assert (hourly["lookback"], hourly["builder_options"]["segment_length"]) == (720, 24)
     assert (quarter_hourly["lookback"], quarter_hourly["builder_options"]["segment_length"]) == (2880, 96)
     assert quarter_hourly["units"] == 8
+
+
+def test_a_preset_plans_its_lookback_at_fit_and_select_records_the_winner(tiny_csv, tmp_path):
+    from tsgate import presets
+
+    out = tmp_path / "runs.json"
+    argv = ["--data", str(tiny_csv), "--preset", "long_horizon", "--set", "forecaster.units=3", "--set",
+            "fit.epochs=1", "--set", "fit.steps_per_epoch=2", "--horizons", str(HORIZON), "--out", str(out)]
+    accuracy.main(argv + ["--select"])
+    run = json.loads(out.read_text())["runs"][0]
+    # 400 rows: 280 train; a lookback of whole days that leaves half of the training positions as windows
+    assert run["config"]["forecaster"]["lookback"] == "auto" and run["lookback"] == 120
+    assert run["select"] and run["selected"] in map(repr, presets.candidates("long_horizon"))
+    assert 0 < run["selection_seconds"] < run["fit_seconds"]
+    with pytest.raises(SystemExit, match="give --preset too"):
+        accuracy.main(["--data", str(tiny_csv), "--config", TINY, "--select", "--out", str(out)])
