@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers import BACKEND, hourly, two_series
-from tsgate import Forecaster, cli
+from tsgate import Forecaster, cli, presets
 from tsgate.cli import errors, files, fitting
 from tsgate.data import infer_freq
 
@@ -245,7 +245,9 @@ def test_cli_select_chooses_among_the_presets_candidates_and_saves_the_table(tmp
     assert status == 0, err
     assert "validation_mse" in out and "selected: " in out
     loaded = Forecaster.load(tmp_path / "m")
-    assert list(loaded.selection_["rung"]) == [0, 0, 0, 0, 1, 1, 2] and loaded.n_members == 2
+    candidates = len(presets.candidates("long_horizon"))
+    assert list(loaded.selection_["rung"][:candidates]) == [0] * candidates and loaded.n_members == 2
+    assert list(loaded.selection_["rung"]).count(max(loaded.selection_["rung"])) == 1  # one fits to the end
     assert f"selected: {loaded.selection_['arguments'].iloc[-1]}" in out
 
 

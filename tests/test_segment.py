@@ -128,7 +128,33 @@ def test_bad_options_are_named(options, argument):
 
 
 def test_layer_config_round_trip():
-    layer = SegmentForecast(12, tsgate.GRU(4, return_state=True), segment_length=6, normalization="revin")
+    layer = SegmentForecast(12, tsgate.GRU(4, return_state=True), segment_length=6, normalization="revin",
+                            linear="residual", cycle=True)
     copy = SegmentForecast.from_config(layer.get_config())
+    assert (copy.linear, copy.cycle) == ("residual", True)
     assert copy.get_config()["recurrent"] == layer.get_config()["recurrent"]
     assert (copy.horizon, copy.segment_length, copy.normalization) == (12, 6, "revin")
+
+
+@pytest.mark.parametrize("normalization", ["last", "revin"])  # "none" leaves the level to the model
+@pytest.mark.parametrize("quantiles", [None, (0.1, 0.5, 0.9)])
+def test_with_cycle_an_exactly_periodic_window_is_forecast_as_its_continuation(normalization, quantiles):
+    """Lookback 30 (not a multiple of the 8-step segment), horizon 20 (more than two cycles): a model whose
+    recurrent path outputs zeros forecasts the window's own cycle on, whatever its phase at the end."""
+    spec = ModelSpec(lookback=30, horizon=20, n_target=2, quantiles=quantiles)
+    model = segment_model(spec, units=4, segment_length=8, normalization=normalization, cycle=True)
+    for weight in model.get_layer("segment_forecast").project.weights:
+        weight.assign(np.zeros(weight.shape, "float32"))
+    rng = np.random.default_rng(0)
+    profile = rng.normal(size=(3, 8, 2)).astype("float32") * 5 + np.array([10.0, -3.0], "float32")
+    steps = np.arange(50) + rng.integers(0, 8, size=(3, 1))  # each window its own phase
+    series = np.take_along_axis(profile, (steps % 8)[:, :, None].repeat(2, axis=2), axis=1)
+    out = np.asarray(model({"past_target": series[:, :30]}))
+    median = out if quantiles is None else out[..., 1]
+    np.testing.assert_allclose(median, series[:, 30:], rtol=1e-4, atol=1e-4)
+    assert quantiles is None or (np.diff(out, axis=-1) >= 0).all()
+
+
+def test_a_cycle_needs_a_lookback_of_one_segment():
+    with pytest.raises(ValueError, match="argument `cycle`"):
+        segment_model(ModelSpec(6, 12, 1), units=4, segment_length=8, cycle=True)

@@ -65,6 +65,7 @@ CANDIDATES = {
     "long_horizon": [
         {},
         {"builder_options": {"linear": "residual"}},  # NLinear, the recurrent path fitting what it leaves
+        {"builder_options": {"cycle": True}},  # the window's mean cycle removed first (CycleNet's idea)
         {"loss": "mae"},  # robust to the outliers of the training rows (DUET, xPatch)
         {"builder_options": {"normalization": "revin"}},  # per-window mean and spread, not the last value
     ],

@@ -17,6 +17,19 @@ step-by-step decoding, so no error accumulates along the horizon.
     ŷ = denorm(y [+ W_l x̃])            (b, H, C)   optional linear path
     quantiles (b, H, C, Q) = denorm(non_crossing(y [+ W_l x̃]))
 
+With `cycle`, the mean cycle of the window's last whole segments (one
+segment a season, as the presets cut them), centred, is removed from the
+lookback before the normalisation and its continuation added to the
+forecast after it (c: `(b, w, C)`, p(t) = t mod w, aligned to the window's
+end):
+
+    x' = x − c[p(t)],   ŷ = denorm'(…) + c[p(L + h)]
+
+a per-window estimate of CycleNet's learned cycle (Lin et al. 2024) that
+needs no phase input, so the model and its export take the same inputs.
+An exactly periodic window is forecast as its continuation by a model that
+outputs zeros.
+
 The linear path (NLinear over the normalised lookback, per channel) is
 "sum", trained jointly with the recurrent one, or "residual": it is trained
 on its own loss as a linear forecaster, and the recurrent path on what it
@@ -30,6 +43,7 @@ against the same targets by `tsgate.training.MaskedLoss`: the loss is
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from tsgate.keras_compat import broadcast_add
@@ -84,6 +98,9 @@ class SegmentForecast(keras.layers.Layer):
         linear: None, or a Dense map from the normalised lookback to the
             horizon, per channel (NLinear) beside the recurrent path,
             "sum" (True: the same) or "residual" (see the module).
+        cycle: removes the window's mean cycle before the model and adds
+            its continuation after (see the module); needs a lookback of at
+            least one segment.
         dropout: before the output projection.
         quantiles: the Q sorted levels of a quantile head, 0.5 among them
             (None: a point forecast); `non_crossing` makes them never cross
@@ -96,13 +113,14 @@ class SegmentForecast(keras.layers.Layer):
     """
 
     def __init__(self, horizon, recurrent, segment_length=24, normalization="last", channel_embedding=True,
-                 linear=None, dropout=0.0, quantiles=None, **kwargs):
+                 linear=None, dropout=0.0, quantiles=None, cycle=False, **kwargs):
         super().__init__(autocast=False, **kwargs)  # normalisation stays in float32 under mixed precision
         self.horizon = check_positive_int("horizon", horizon)
         self.segment_length = check_positive_int("segment_length", segment_length)
         self.normalization = check_choice("normalization", normalization, NORMALIZATIONS)
         self.channel_embedding = check_bool("channel_embedding", channel_embedding)
         self.linear = _linear_path(linear)
+        self.cycle = check_bool("cycle", cycle)
         self.dropout = check_rate("dropout", dropout)
         self.quantiles = None if not quantiles else tuple(float(q) for q in quantiles)
         if self.quantiles and (0.5 not in self.quantiles or list(self.quantiles) != sorted(set(self.quantiles))):
@@ -124,6 +142,8 @@ class SegmentForecast(keras.layers.Layer):
     def build(self, past_shape, past_covariates_shape=None, future_covariates_shape=None, static_shape=None):
         lookback, self.channels = past_shape[1], past_shape[2]
         w, d = self.segment_length, self.units
+        if self.cycle and lookback < w:
+            raise invalid("cycle", f"False for a lookback ({lookback}) shorter than one segment ({w})", self.cycle)
         self.in_segments = math.ceil(lookback / w)
         covariates = past_covariates_shape[-1] if past_covariates_shape else 0
         self.embed.build((None, self.in_segments, w * (1 + covariates)))
@@ -161,6 +181,21 @@ class SegmentForecast(keras.layers.Layer):
 
         return x, denorm
 
+    def _cycle(self, x):
+        """(x − c[p(t)], recycle) for `(b, L, C)` windows (see the module);
+        recycle adds c[p(L + h)] to `(b, H, C[, Q])` forecasts."""
+        w, lookback = self.segment_length, x.shape[1]
+        whole = lookback // w * w
+        cycle = ops.mean(ops.reshape(x[:, lookback - whole :, :], (-1, whole // w, w, x.shape[2])), axis=1)
+        cycle = cycle - ops.mean(cycle, axis=1, keepdims=True)  # (b, w, C), centred: the level stays the model's
+        past = ops.take(cycle, (np.arange(lookback) - lookback) % w, axis=1)  # phase w − 1 at the window's end
+        future = ops.take(cycle, np.arange(self.horizon) % w, axis=1)  # (b, H, C)
+
+        def recycle(y):
+            return broadcast_add(y, future if len(y.shape) == 3 else ops.expand_dims(future, -1))
+
+        return x - past, recycle
+
     def _segments(self, x, width):
         """`(b, L, k)` → `(b, n, w·k)`: the front-padded lookback in segments."""
         w, n = self.segment_length, self.in_segments
@@ -171,7 +206,15 @@ class SegmentForecast(keras.layers.Layer):
         dtype = past.dtype
         channels, d, m, w = self.channels, self.units, self.out_segments, self.segment_length
         q = self.levels
-        past, denorm = self._normalize(past)
+        recycle = None
+        if self.cycle:
+            past, recycle = self._cycle(past)
+        past, normalized = self._normalize(past)
+
+        def denorm(y):
+            y = normalized(y)
+            return y if recycle is None else recycle(y)
+
         batch = ops.shape(past)[0]
         # Channel independence: each channel's lookback is a sequence of its own.
         per_channel = ops.reshape(ops.transpose(past, (0, 2, 1)), (-1, past.shape[1], 1))  # (b·C, L, 1)
@@ -235,6 +278,7 @@ class SegmentForecast(keras.layers.Layer):
             "linear": self.linear,
             "dropout": self.dropout,
             "quantiles": None if self.quantiles is None else list(self.quantiles),
+            "cycle": self.cycle,
         }
 
     @classmethod
@@ -255,7 +299,7 @@ def _linear_path(linear):
 
 @register_builder("segment")
 def segment_model(spec, cell="gru", units=128, layers=1, segment_length=24, normalization="last",
-                  channel_embedding=True, linear=None, dropout=0.0):
+                  channel_embedding=True, linear=None, dropout=0.0, cycle=False):
     """The segment-recurrent model of `spec` (see `SegmentForecast`); `cell`
     and `units` make its recurrent core (`layers` must be 1: one cell
     encodes and decodes)."""
@@ -264,7 +308,7 @@ def segment_model(spec, cell="gru", units=128, layers=1, segment_length=24, norm
     inputs = model_inputs(spec)
     layer = SegmentForecast(
         spec.horizon, state_layer(cell, units), segment_length, normalization, channel_embedding, linear,
-        dropout, spec.quantiles, name="segment_forecast",
+        dropout, spec.quantiles, cycle, name="segment_forecast",
     )
     out = layer(inputs["past_target"], inputs.get("past_covariates"), inputs.get("future_covariates"),
                 inputs.get("static"))
