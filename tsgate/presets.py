@@ -35,6 +35,11 @@ segment is shortened to that budget when even one season does not fit
 `make(..., data=df)` reads the frequency and the rows from `df`; `tsgate
 train --preset` does so; `make` with neither `freq` nor `data` leaves
 `lookback="auto"`, which `fit` plans on the data it is fitted on.
+
+`candidates(name)` are the configurations `tsgate.selection.select` (and
+`tsgate train --preset NAME --select`) chooses among on the validation
+windows: the preset itself, its residual linear path, its per-window cycle,
+MAE loss, RevIN.
 """
 
 import copy
