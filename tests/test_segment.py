@@ -35,17 +35,21 @@ def test_a_residual_linear_path_is_trained_on_its_own_and_the_recurrent_one_on_w
     model = segment_model(spec, units=8, segment_length=6, linear="residual")
     x = inputs_of(spec)
     layer = model.get_layer("segment_forecast")
+    rng = np.random.default_rng(3)
+    for weight in layer.linear_map.weights:  # a trained-looking linear path (it starts at zero)
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.1)
     kernel = [i for i, w in enumerate(model.trainable_variables) if w is layer.linear_map.kernel][0]
     # The forecast's gradient never reaches the linear path: it learns from its own forecast only.
     assert not np.any(gradients(model, x["past_target"])[1 + kernel])
+    linear, forecast = np.split(np.asarray(model(x, training=True)), 2)  # in training: the linear one first
+    last = x["past_target"][:, -1:, :]
+    by_hand = np.asarray(layer.linear_map(np.transpose(x["past_target"] - last, (0, 2, 1)))).transpose(0, 2, 1)
+    np.testing.assert_allclose(linear, last + by_hand, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(model(x)), forecast, rtol=1e-6)
+    assert not np.allclose(forecast, linear, atol=1e-3)  # the recurrent path adds its own
     for weight in layer.project.weights:  # no recurrent contribution: the forecast is the linear one
         weight.assign(np.zeros(weight.shape, "float32"))
-    linear, forecast = np.split(np.asarray(model(x, training=True)), 2)
-    np.testing.assert_allclose(forecast, linear, rtol=1e-6)
-    np.testing.assert_allclose(np.asarray(model(x)), forecast, rtol=1e-6)
-    last = x["past_target"][:, -1:, :]
-    np.testing.assert_allclose(linear - last, np.asarray(layer.linear_map(
-        np.transpose(x["past_target"] - last, (0, 2, 1)))).transpose(0, 2, 1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(model(x)), linear, rtol=1e-5, atol=1e-6)
 
 
 def test_each_window_is_forecast_on_its_own():

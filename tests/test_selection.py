@@ -58,6 +58,41 @@ def test_the_validation_mse_is_on_the_z_scored_scale(selected):
     assert validation_mse(best, df, 0.25) == pytest.approx(np.mean((frame["y"].to_numpy() - actual) ** 2) / variance)
 
 
+def test_each_series_and_target_is_z_scored_by_its_own_history():
+    """Two series on scales 1 and 100, two targets, a missing actual: the pooled variance would let the
+    large series' level swamp the other's errors."""
+    a, b = hourly(300, seed=1), hourly(300, seed=2)
+    b[["y", "x"]] = b[["y", "x"]] * 100 + 500
+    df = pd.concat([a.assign(site="a"), b.assign(site="b")])
+    df.loc[(df["site"] == "a") & (df.index == df.index[280]), "y"] = np.nan
+    forecaster = Forecaster(["y", "x"], lookback=24, horizon=6, units=2, series_column="site", fill="ffill")
+    forecaster.fit(df, validation=0.25, epochs=1, verbose=0)
+    panel = forecaster.panel(df)
+    start = panel.timestamp(panel.cutoff(0.25, "validation"))
+    with pytest.warns(UserWarning, match="windows that historical_forecasts scores"):
+        frame = forecaster.historical_forecasts(df, start=start)
+    per_target = []
+    for target in ("y", "x"):
+        scaled = []
+        for site, rows in frame.groupby(level="site"):
+            own = df[df["site"] == site]
+            actual = own[target].reindex(rows.index.get_level_values("time")).to_numpy()
+            scaled.append((rows[target].to_numpy() - actual) ** 2 / own.loc[own.index < start, target].var(ddof=0))
+        per_target.append(np.nanmean(np.concatenate(scaled)))
+    assert validation_mse(forecaster, df, 0.25) == pytest.approx(np.mean(per_target))
+
+
+def test_a_candidate_that_fails_is_out_of_the_race_with_its_error_in_the_table():
+    base = Forecaster("y", lookback=24, horizon=6, units=2)
+    best = select(base, hourly(300), [{"learning_rate": -1.0}, {}], epochs=2)
+    table = best.selection_
+    assert "argument `learning_rate`" in table.loc[0, "error"] and np.isinf(table.loc[0, "validation_mse"])
+    assert list(table["candidate"]) == [0, 1, 1] and best.learning_rate == base.learning_rate
+    error = clear_error(lambda: select(base, hourly(300), [{"learning_rate": -1.0}, {"units": -2}]),
+                        ["select: candidate 0", "learning_rate"], every=True)
+    assert "units" not in str(error)
+
+
 def test_the_table_round_trips_save_and_load(selected):
     _, best, _, path = selected
     loaded = Forecaster.load(path)

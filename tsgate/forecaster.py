@@ -102,12 +102,15 @@ class Forecaster(BaseEstimator):
             segment model's normalisation and the raw-unit inputs and
             forecasts stay float32.
         n_members: an ensemble of that many models of this configuration,
-            each initialised from its own draw of `seed`, trained together
-            (each on its own loss; early stopping on their mean forecast)
-            and averaged inside the one model that `predict`, `save`,
-            `export` and `export_tflite` use (`tsgate.models.ensemble`):
-            n_members times the training cost, a forecast less dependent
-            on one seed.
+            each initialised from its own draw of `seed` (what starts at
+            zero, as the segment builder's linear path, starts alike),
+            trained together (each on its own loss; early stopping on their
+            mean forecast) and averaged inside the one model that
+            `predict`, `save`, `export` and `export_tflite` use
+            (`tsgate.models.ensemble`): n_members times the training cost,
+            a forecast less dependent on one seed. The History's `loss` is
+            then the mean of the members' own losses, `val_loss` the loss of
+            their average.
 
     Fitted state (set together when `fit` succeeds): `model_` (Keras, scaled
     units), `raw_model_` (raw units), `preprocessor_` (the fitted

@@ -107,7 +107,8 @@ class ObservedLoss(keras.metrics.Mean):
     full one, and a batch without any counts as a 0. Here each batch's loss
     (the mean over its observed targets, as trained on) is weighted by its
     observed targets per window (observed / values in a window): the batch
-    size when none is missing, so that without missing targets this is
+    size when none is missing (k times it with k forecasts stacked per
+    window, alike for every batch), so that without missing targets this is
     Keras' `loss`, computed the same way.
     """
 

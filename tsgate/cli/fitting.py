@@ -79,6 +79,11 @@ def train(args):
     from tsgate.data import frame_times
     from tsgate.forecaster import Forecaster
 
+    if args.select and not args.preset:
+        raise CommandError("--select chooses among a preset's candidates: give --preset too.")
+    if args.select and (args.distributed or args.checkpoint_dir):
+        raise CommandError("--select fits each candidate in this process: leave out --distributed and "
+                           "--checkpoint-dir.")
     names = inspect.signature(Forecaster).parameters
     config = forecaster_arguments(args, names)
     fit = fit_arguments(args, presets.fit_options(args.preset) if args.preset else None)
@@ -119,11 +124,6 @@ def choose(args, forecaster, df, fit):
     """`train --select`: the best of the preset's candidates (`tsgate.selection.select`), its table printed."""
     from tsgate.selection import select
 
-    if not args.preset:
-        raise CommandError("--select chooses among a preset's candidates: give --preset too.")
-    if args.distributed or args.checkpoint_dir:
-        raise CommandError("--select fits each candidate in this process: leave out --distributed and "
-                           "--checkpoint-dir.")
     best = select(forecaster, df, presets.candidates(args.preset), verbose=args.verbose, **fit)
     show(best.selection_, None)
     print(f"selected: {best.selection_['arguments'].iloc[-1]}")
