@@ -9,8 +9,10 @@ Each candidate (a dict of `Forecaster` arguments over the given forecaster's;
 `df` with early stopping on its validation windows, as `fit` does, for a
 fraction of the epochs; the better 1/eta by validation MSE go on to a rung
 eta times longer, until one is left, fitted with every epoch: with n
-candidates, ceil(log_eta n) + 1 rungs, which cost about that many full fits
-(Jamieson & Talwalkar 2016, the inner loop of Hyperband). Every rung refits
+candidates, ceil(log_eta n) + 1 rungs, a budget of about that many full
+fits' epochs (Jamieson & Talwalkar 2016, the inner loop of Hyperband);
+early stopping shortens the winner's last fit most, so measured against it
+the selection costs more. Every rung refits
 from scratch, so the schedule (a cosine decay over the rung's epochs) runs
 whole in each.
 
