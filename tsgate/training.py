@@ -69,8 +69,9 @@ class MaskedLoss(keras.losses.Loss):
     trailing quantile axis); it is applied to each target value on its own,
     then the values are averaged over the observed ones of the batch.
     `y_pred` may hold k forecasts of each window stacked along the batch
-    axis, `(k·b, ...)` (an ensemble's members in training,
-    `tsgate.models.ensemble`): each is scored against the same targets.
+    axis, `(k·b, ...)` (in training, an ensemble's members,
+    `tsgate.models.ensemble`, or the segment builder's residual linear
+    path and its sum): each is scored against the same targets.
     """
 
     def __init__(self, loss, name="masked", **kwargs):
