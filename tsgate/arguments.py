@@ -12,6 +12,7 @@ import numbers
 
 import keras
 
+from tsgate.calibration import check_calibration
 from tsgate.choices import DTYPE_POLICIES, SCHEDULES
 from tsgate.lookback import is_auto
 from tsgate.data import FILLS, check_freq, check_na_values
@@ -64,6 +65,8 @@ def check_arguments(params):
         raise invalid("seed", "an int in [0, 2**32)", seed)
     AffineScaler(params["scaler"]).transformer()  # `scaler` checked
     layout = _layout(params)
+    if params["calibration"] is not None:
+        check_calibration(params["calibration"], layout.quantiles)
     for name in ("time_column", "series_column"):
         column = params[name]
         if column is not None and column in layout.scaled + layout.static:

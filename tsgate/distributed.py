@@ -37,6 +37,8 @@ from tsgate.validation import invalid
 REFUSED = {  # Forecaster arguments whose fitted state cannot be merged across workers, and why
     "target_transform": ("boxcox", "Box-Cox's lambda is a maximum-likelihood fit on all the rows"),
     "lookback": ("auto", "each worker would plan it on its own rows; give the planned one"),
+    "calibration": ("conformal", "each worker holds other validation windows; calibrate the fitted forecaster in one "
+                                 "process with forecaster.calibrate(df, start=...)"),
 }
 
 

@@ -111,6 +111,12 @@ class Forecaster(BaseEstimator):
             a forecast less dependent on one seed. The History's `loss` is
             then the mean of the members' own losses, `val_loss` the loss of
             their average.
+        calibration: None, or "conformal": the quantiles (a point
+            forecaster's: `tsgate.calibration.POINT_LEVELS`) calibrated on
+            the validation windows at the end of `fit`, a shift per horizon
+            step, target and level (`tsgate.calibration`: split conformal,
+            one more pass over those windows), applied by `predict` and
+            served by the exports; `calibrate` does it later on other rows.
 
     Fitted state (set together when `fit` succeeds): `model_` (Keras, scaled
     units), `raw_model_` (raw units), `preprocessor_` (the fitted
@@ -125,7 +131,8 @@ class Forecaster(BaseEstimator):
     series in the frame fitted on, validation included), `encoder_` (the
     `CategoricalEncoder`, or None), `target_transform_` (the fitted
     `TargetTransform`, or None), `lookback_` (the lookback, planned for
-    "auto"), `recipe_` (the plan of an "auto" lookback, else None).
+    "auto"), `recipe_` (the plan of an "auto" lookback, else None),
+    `calibration_` (the `tsgate.calibration.Calibration`, or None).
 
     Time zones: calendar features are computed in `tz_`. Frames given to a
     fitted forecaster are converted to `tz_` when they are in another zone;
@@ -133,15 +140,15 @@ class Forecaster(BaseEstimator):
     an error.
     """
 
-    layout_, scaler_, encoder_, target_transform_, freq_, tz_, series_, fit_end_, lookback_, recipe_ = (
-        _Fitted() for _ in range(10))
+    (layout_, scaler_, encoder_, target_transform_, freq_, tz_, series_, fit_end_, lookback_, recipe_,
+     calibration_) = (_Fitted() for _ in range(11))
 
     def __init__(self, target, lookback, horizon, stride=1, cell="gru", units=32, layers=1, past_covariates=(),
                  future_covariates=(), calendar=(), static_covariates=(), quantiles=None, scaler="standard",
                  scale_per_series=False, freq=None, time_column=None, series_column=None, fill=None, na_values=None,
                  builder="recurrent", builder_options=None, loss="mse", learning_rate=3e-3, schedule="constant",
                  seed=0, target_transform=None, non_negative=False, categorical=(), holidays=None,
-                 dtype_policy="float32", n_members=1):
+                 dtype_policy="float32", n_members=1, calibration=None):
         self.target, self.lookback, self.horizon, self.stride = target, lookback, horizon, stride
         self.cell, self.units, self.layers = cell, units, layers
         self.past_covariates, self.future_covariates = past_covariates, future_covariates
@@ -153,7 +160,7 @@ class Forecaster(BaseEstimator):
         self.loss, self.learning_rate, self.schedule, self.seed = loss, learning_rate, schedule, seed
         self.target_transform, self.non_negative = target_transform, non_negative
         self.categorical, self.holidays = categorical, holidays
-        self.dtype_policy, self.n_members = dtype_policy, n_members
+        self.dtype_policy, self.n_members, self.calibration = dtype_policy, n_members, calibration
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "model_")
@@ -203,6 +210,7 @@ class Forecaster(BaseEstimator):
         model, history = training.fit_model(
             lambda: self._build(preprocessor), training_loss(self.loss, preprocessor.layout_.quantiles),
             self.learning_rate, self.schedule, windows, options, plain_arguments(self.get_params(deep=False)))
+        preprocessor.calibrate(model, self.calibration, windows.validation, source="the validation windows of fit")
         self._set_fitted(model, preprocessor, windows.counts, history, options.to_json())
         return self
 
@@ -220,6 +228,26 @@ class Forecaster(BaseEstimator):
         self.model_, self.preprocessor_, self.windows_ = model, preprocessor, windows
         self.history_, self.fit_options_, self.selection_ = history, fit_options, selection
         self.raw_model_ = preprocessor.raw_unit_model(model)
+
+    def calibrate(self, df, start=None, levels=None):
+        """Calibrates the forecast quantiles on the windows of `df` whose
+        targets start at or after `start` (a timestamp, or a fraction of the
+        span at the end; None: every window): a shift per horizon step,
+        target and level (`tsgate.calibration`, split conformal), one pass
+        of the model over them. Give recent rows the model was not fitted on
+        (windows fitted on are warned about: they make the band too narrow).
+        `levels`: a point forecaster's quantile levels (default
+        `tsgate.calibration.POINT_LEVELS`); a quantile head keeps its own.
+        The Keras model is unchanged; `calibration_`, `predict` and the
+        exports use the calibrated quantiles. Returns self."""
+        panel = self.panel(df)
+        after = None if start is None else panel.cutoff(start, "start")
+        starts = self.preprocessor_.historical_starts(panel, after, "calibrate", ("start", start),
+                                                      "the band calibrated on them comes out too narrow")
+        self.preprocessor_.calibrate(self.model_, self.calibration or "conformal", panel=panel, starts=starts,
+                                     levels=levels, source=f"calibrate(df, start={start!r})")
+        self.raw_model_ = self.preprocessor_.raw_unit_model(self.model_)  # the one fitted state calibrate changes
+        return self
 
     # ---------------------------------------------------------------- predict
     def predict(self, df, future=None):

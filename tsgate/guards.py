@@ -39,12 +39,13 @@ def check_transformable(panel, transform, n_target, fill, series_column):
                          "('ffill' or 'interpolate') or another transform.")
 
 
-def warn_fitted_on(panel, starts, lookback, fit_end, verb, name=None):
+def warn_fitted_on(panel, starts, lookback, fit_end, verb, name=None, effect="their errors are optimistic"):
     """A warning when windows at `starts` have targets at or before the last
     timestamp their series had in the frame fitted on (`fit_end`, a Series
     by series id; None: unknown): training or validation windows, whose
-    scores are optimistic. `verb`: the method that scores them; `name`: its
-    argument that chose them (None: it scores every window of its frame)."""
+    scores are optimistic (`effect`, what that does to `verb`'s result).
+    `verb`: the method that scores them; `name`: its argument that chose
+    them (None: it scores every window of its frame)."""
     if fit_end is None:
         return
     ends = dict(zip(fit_end.index, naive_utc(pd.DatetimeIndex(fit_end))))
@@ -55,7 +56,7 @@ def warn_fitted_on(panel, starts, lookback, fit_end, verb, name=None):
             f"{verb} the rows from it on (as tsgate.model_selection.WindowSplit splits)"
         warn(f"tsgate: {int(inside.sum())} of the {len(starts)} windows that {verb} scores have targets at or "
              f"before the end of the data this forecaster was fitted on ({fit_end.max()}): the training and "
-             "validation windows, on which early stopping chose the weights, so their errors are optimistic. Fit "
+             f"validation windows, on which early stopping chose the weights, so {effect}. Fit "
              f"on the rows before the test cut-off and score after it: fit(df[df.index < cutoff], ...) then {then}.")
 
 

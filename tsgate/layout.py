@@ -45,19 +45,19 @@ def column_names(name, value):
     return names
 
 
-def _levels(quantiles):
+def check_levels(quantiles, name="quantiles"):
     """Quantile levels (a list, tuple or 1-D array of numbers in (0, 1), 0.5
-    among them, each once) as a sorted tuple of float."""
+    among them, each once) as a sorted tuple of float; `name`: the argument."""
     expected = "distinct levels in (0, 1) including 0.5 (a list or tuple of numbers)"
     if isinstance(quantiles, np.ndarray) and quantiles.ndim == 1:
         quantiles = quantiles.tolist()
     if not isinstance(quantiles, (list, tuple)):
-        raise invalid("quantiles", expected, quantiles)
+        raise invalid(name, expected, quantiles)
     if not all(isinstance(q, numbers.Real) and not isinstance(q, (bool, np.bool_)) for q in quantiles):
-        raise invalid("quantiles", expected, quantiles)
+        raise invalid(name, expected, quantiles)
     levels = tuple(sorted(float(q) for q in quantiles))
     if 0.5 not in levels or not all(0 < q < 1 for q in levels) or len(set(levels)) < len(levels):
-        raise invalid("quantiles", expected, quantiles)
+        raise invalid(name, expected, quantiles)
     return levels
 
 
@@ -112,7 +112,7 @@ class Layout:
     def from_arguments(cls, target, past=(), future=(), calendar=(), static=(), quantiles=None, holidays=None):
         """The layout of a Forecaster's arguments (a name or a list of names
         each; quantile levels in any order), validated."""
-        levels = None if quantiles is None else _levels(quantiles)
+        levels = None if quantiles is None else check_levels(quantiles)
         layout = cls(column_names("target", target), column_names("past_covariates", past),
                      column_names("future_covariates", future), column_names("calendar", calendar),
                      column_names("static_covariates", static), levels,

@@ -11,6 +11,7 @@ both ways.
     warn_far_outside(panel, starts)             inputs far outside the training range, warned about
     inputs(panel, starts)                       the raw-unit model's inputs (tf.data)
     frame(panel, starts, outputs)               the model's outputs → a forecast DataFrame
+    calibrate(model, method, ...)               the conformal calibration of the fitted model's quantiles
     raw_unit_model(model)                       the model wrapped in this stage (raw units in and out)
     to_json() / load_json(state)                its fitted state (the keys of forecaster.json)
     serving_metadata()                          what an export says of this stage
@@ -21,7 +22,9 @@ Fitted state, set together by `fit_transform` (or `load_json`): `layout_`
 None), `scaler_` (`AffineScaler`), `freq_` (a pandas offset), `tz_`,
 `series_` (ids), `fit_end_` (a Series: the last timestamp of each series in
 the frame fitted on, None when unknown), `lookback_` (planned for
-`lookback="auto"`, `tsgate.lookback`), `recipe_` (that plan, else None).
+`lookback="auto"`, `tsgate.lookback`), `recipe_` (that plan, else None);
+and, once the model is fitted, `calibration_` (`tsgate.calibration.Calibration`
+or None; a point forecaster's `layout_` then holds its levels as quantiles).
 
 The checks a user's frame earns against the fitted state (`tsgate.guards`:
 targets the transform cannot take, windows scored that the model was fitted
@@ -31,12 +34,13 @@ lines: its steps live elsewhere (`data`, `guards`, `lookback`, `scaling`,
 `transforms`, `windows`), what remains is the state they share.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from tsgate import distributed
+from tsgate import calibration, distributed
 from tsgate.arguments import check_arguments
 from tsgate.data import INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json, from_utc_text, utc_text
 from tsgate.guards import check_transformable, warn_far_outside, warn_fitted_on
@@ -128,10 +132,7 @@ class Preprocessor:
         if dropped:
             warn(f"tsgate: {dropped} window positions dropped because they would straddle a gap "
                  f"({panel.gap_rows} missing timestamps). {panel.shortage()}")
-        arrays = layout.arrays(scaler.transform(transformed(panel.values, transform, n_target), ids), panel.index())
-        labels = np.where(panel.observed[:, :n_target], arrays["target"], np.nan).astype("float32")
-        static = scaler.transform_static(panel.static)
-        datasets = [self._dataset(panel, arrays, starts, lookback, batch_size, shuffle, static, labels=labels)
+        datasets = [self._scaled_windows(panel, starts, batch_size, shuffle, layout, transform, scaler, lookback)
                     for starts, shuffle in ((train_starts, True), (val_starts, False))]
         counts = {"train": len(train_starts), "validation": len(val_starts), "dropped_for_gaps": dropped}
         series = list(panel.series)
@@ -140,6 +141,35 @@ class Preprocessor:
             series, ends, counts = distributed.gather_fitted(strategy, series, ends, counts)
         self._set_fitted(layout, encoder, transform, scaler, panel.freq, panel.tz, series, ends, lookback, recipe)
         return TrainingWindows(*datasets, len(train_starts), len(val_starts), counts)
+
+    def _scaled_windows(self, panel, starts, batch_size, shuffle, layout, transform, scaler, lookback):
+        """The model's `(inputs, labels)` of the windows at `starts` in scaled
+        units (`transform` and `scaler` applied; labels NaN where a target was
+        missing), batched."""
+        n_target = len(layout.targets)
+        ids = np.asarray(panel.series, dtype=object)[panel.series_index()]
+        arrays = layout.arrays(scaler.transform(transformed(panel.values, transform, n_target), ids), panel.index())
+        labels = np.where(panel.observed[:, :n_target], arrays["target"], np.nan).astype("float32")
+        return self._dataset(panel, arrays, starts, lookback, batch_size, shuffle, scaler.transform_static(panel.static),
+                             labels=labels)
+
+    def calibrate(self, model, method, windows=None, panel=None, starts=None, levels=None, source=None):
+        """Sets `calibration_`: None without `method`, else the
+        `tsgate.calibration` of the fitted `model` on the scaled `windows`
+        (`(inputs, labels)` batches: fit's validation windows) or on those of
+        `panel` at `starts`; `levels` a point forecaster's (default
+        `tsgate.calibration.POINT_LEVELS`), whose `layout_` then holds them
+        as its quantiles. `source`: where the windows came from, in words."""
+        if method is None:
+            self.calibration_ = None
+            return None
+        method, levels, point = calibration.check_calibration(method, self.layout.quantiles, levels)
+        if windows is None:
+            windows = self._scaled_windows(panel, starts, 256, False, self.layout_, self.target_transform_,
+                                           self.scaler_, self.lookback_)
+        self.calibration_ = calibration.fit(model, windows, method, levels, point, source)
+        self.layout_ = dataclasses.replace(self.layout_, quantiles=levels)
+        return self.calibration_
 
     def fit_panel(self, df):
         """The layout (categorical columns one-hot), the encoder fitted on
@@ -156,6 +186,7 @@ class Preprocessor:
         """Assigns the whole fitted state at once (`fit_transform`, `load_json`)."""
         self.layout_, self.encoder_, self.target_transform_, self.scaler_ = layout, encoder, transform, scaler
         self.freq_, self.tz_, self.series_, self.lookback_, self.recipe_ = freq, tz, series, lookback, recipe
+        self.calibration_ = None  # set by `calibrate`, after the model is fitted
         self.fit_end_ = None if fit_end is None else pd.Series(
             pd.DatetimeIndex(fit_end), index=pd.Index(series, dtype=object, name=self.series_column), name="fit_end")
 
@@ -201,17 +232,20 @@ class Preprocessor:
                                 self.na_values)
         return panel, panel.offsets[1:] - self.horizon - self.lookback_
 
-    def historical_starts(self, panel, after=None, verb="historical_forecasts", argument=None):
+    def historical_starts(self, panel, after=None, verb="historical_forecasts", argument=None,
+                          effect="their errors are optimistic"):
         """The start rows of every gap-free window of `panel` whose targets
         start at or after `after` (a time of `panel.time`, None: all); none
         is an error naming `argument` (the user's `(name, value)`), and
-        windows fitted on are warned about (`verb`: the method called)."""
+        windows fitted on are warned about (`verb`: the method called,
+        `effect`: what they do to its result)."""
         starts, _ = panel.windows(self.lookback_, self.horizon, after=after)
         if len(starts) == 0:
             where = "" if argument is None or argument[1] is None else f" after `{argument[0]}`={argument[1]!r}"
             raise ValueError(f"No complete window of lookback {self.lookback_} + horizon {self.horizon} "
                              f"has its targets{where}. {panel.shortage()}")
-        warn_fitted_on(panel, starts, self.lookback_, self.fit_end_, verb, None if argument is None else argument[0])
+        warn_fitted_on(panel, starts, self.lookback_, self.fit_end_, verb, None if argument is None else argument[0],
+                       effect)
         return starts
 
     def warn_far_outside(self, panel, starts):
@@ -276,7 +310,7 @@ class Preprocessor:
         transform → scale → model → inverse scale → inverse transform (→ clip
         at 0 with `non_negative`), what `predict` runs and exports serve."""
         return raw_unit_model(model, self.layout_, self.scaler_, self.layout_.quantiles, self.target_transform_,
-                              self.non_negative)
+                              self.non_negative, self.calibration_)
 
     # ------------------------------------------------------------------ JSON
     def to_json(self):
@@ -286,7 +320,7 @@ class Preprocessor:
                 "categories": None if self.encoder_ is None else self.encoder_.to_json(),
                 "target_transform": None if self.target_transform_ is None else self.target_transform_.to_json(),
                 "fit_end": None if self.fit_end_ is None else [utc_text(t) for t in self.fit_end_],
-                "recipe": self.recipe_}
+                "recipe": self.recipe_, "calibration": None if self.calibration_ is None else self.calibration_.to_json()}
 
     def load_json(self, state):
         """This preprocessor with the fitted state `to_json` wrote (keys
@@ -300,6 +334,9 @@ class Preprocessor:
         self._set_fitted(layout, encoder, transform, AffineScaler.from_json(state["scaler"], method=self.scaler),
                          freq_from_json(state["freq"]), state["tz"], state["series"], fit_end,
                          self.lookback if recipe is None else recipe["lookback"], recipe)
+        if state.get("calibration") is not None:
+            self.calibration_ = calibration.Calibration.from_json(state["calibration"])
+            self.layout_ = dataclasses.replace(self.layout_, quantiles=self.calibration_.levels)
         return self
 
     def serving_metadata(self):
@@ -314,4 +351,5 @@ class Preprocessor:
         return {"lookback": self.lookback_, "horizon": self.horizon, "freq": state["freq"], "tz": state["tz"],
                 **self.layout_.metadata(*holidays_between), "quantiles": self.layout_.quantiles,
                 "scaler": state["scaler"], "target_transform": state["target_transform"],
-                "non_negative": self.non_negative, "categories": state["categories"]}
+                "non_negative": self.non_negative, "categories": state["categories"],
+                "calibration": state["calibration"]}

@@ -3,7 +3,7 @@ takes and returns raw units, which is what `Forecaster.predict` runs and what
 the SavedModel and TF Lite exports serve. A target transform goes outside the
 scaler, and a non-negative output clips last:
 
-    raw → transform → scale → model → inverse scale → inverse transform [→ max(·, 0)]
+    raw → transform → scale → model [→ calibrate] → inverse scale → inverse transform [→ max(·, 0)]
 """
 
 import keras
@@ -11,7 +11,7 @@ import keras
 from tsgate.scaling import Affine
 
 
-def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_negative=False):
+def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_negative=False, calibration=None):
     """`model` (trained on scaled inputs and targets) between the scaler and
     its inverse: raw-unit inputs by name (and "series_index" `(b,)` int32, the
     fitted row of each window's series, with per-series scaling) to
@@ -19,7 +19,9 @@ def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_ne
     in raw units. `transform`: a fitted `TargetTransform` applied to
     "past_target" before the scaler and inverted after it; `non_negative`:
     the forecast clipped at 0, `max(ŷ, 0)` (increasing, so quantiles stay
-    ordered)."""
+    ordered); `calibration`: a `tsgate.calibration.Calibration` whose shifts
+    are added to the scaled quantiles (or make them of a point forecast,
+    whose levels are then `quantiles`)."""
     inputs = {t.name: keras.Input(t.shape[1:], name=t.name) for t in model.inputs}
     group = keras.Input((), dtype="int32", name="series_index") if scaler.per_series else None
     scaling = layout.input_scaling(scaler.scale_, scaler.offset_, scaler.static_scale_, scaler.static_offset_)
@@ -30,8 +32,9 @@ def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_ne
               for name, x in model_inputs.items()}
     n_target = len(layout.targets)
     axis = -2 if quantiles else -1
+    forecast = model(scaled) if calibration is None else calibration.layer()(model(scaled))
     raw = Affine(scaler.scale_[:, :n_target], scaler.offset_[:, :n_target], axis=axis,
-                 inverse=True, name="unscale_forecast")(model(scaled), group)
+                 inverse=True, name="unscale_forecast")(forecast, group)
     if transform is not None:
         raw = transform.layer(inverse=True, axis=axis, name="untransform_forecast")(raw)
     if non_negative:

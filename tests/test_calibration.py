@@ -1,0 +1,192 @@
+"""Conformal calibration (`tsgate.calibration`, `Forecaster(calibration=...)`,
+`Forecaster.calibrate`): the order statistics, the coverage they give on the
+windows calibrated on, quantiles kept ordered, the point forecast unchanged,
+the state saved, loaded and exported, and bad input named."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from tests.helpers import BACKEND, clear_error, hourly
+from tsgate import Forecaster, serving
+from tsgate.calibration import POINT_LEVELS, Calibrate, conformal_shifts
+from tsgate.distributed import check_forecaster
+
+QUANTILES = (0.1, 0.5, 0.9)
+needs_tf = pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
+
+
+def noisy(n=700, seed=3):
+    """`hourly` with noise of std 1 on `y`, which a 2-epoch model's quantiles do not cover."""
+    df = hourly(n, seed=seed)
+    df["y"] += np.random.default_rng(seed).normal(0, 1.0, n)
+    return df
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    """A quantile forecaster calibrated at fit, saved and reloaded; its frame."""
+    df = noisy()
+    forecaster = Forecaster("y", lookback=48, horizon=6, units=8, quantiles=QUANTILES, calibration="conformal",
+                            learning_rate=1e-2, seed=1).fit(df, epochs=2, verbose=0)
+    path = forecaster.save(str(tmp_path_factory.mktemp("calibrated") / "f"))
+    return forecaster, Forecaster.load(path), df
+
+
+# ------------------------------------------------------------- the numbers
+def test_the_shift_is_the_conformal_order_statistic_of_each_level():
+    rng = np.random.default_rng(0)
+    residuals = rng.normal(size=(99, 4, 2, 3))  # n = 99: ranks ⌊100 · 0.1⌋ = 10 and ⌈100 · 0.9⌉ = 90
+    shifts = conformal_shifts(residuals, QUANTILES)
+    ordered = np.sort(residuals, axis=0)
+    np.testing.assert_array_equal(shifts[..., 0], ordered[9, ..., 0])
+    np.testing.assert_array_equal(shifts[..., 2], ordered[89, ..., 2])
+    np.testing.assert_array_equal(shifts[..., 1], 0.0)  # the median, the point forecast, is not shifted
+
+
+def test_missing_actuals_leave_their_step_with_fewer_windows():
+    residuals = np.arange(20.0).reshape(20, 1, 1, 1).repeat(3, axis=-1)
+    residuals[10:, ...] = np.nan  # 10 windows left: ranks ⌊11 · 0.1⌋ = 1 and ⌈11 · 0.9⌉ = 10
+    shifts = conformal_shifts(residuals, QUANTILES)
+    assert shifts[0, 0].tolist() == [0.0, 0.0, 9.0]
+
+
+def test_too_few_windows_for_a_level_is_named():
+    error = clear_error(lambda: conformal_shifts(np.zeros((8, 2, 1, 3)), QUANTILES), ["0.1", "8", "9"], every=True)
+    assert "calibrate on more rows" in str(error)
+
+
+def test_the_layer_keeps_the_quantiles_ordered_around_an_unchanged_median():
+    shifts = np.array([[[2.0, 0.0, -3.0]]])  # the low level pushed above the median, the high one below it
+    x = np.array([[[[-1.0, 0.0, 1.0]]], [[[-0.5, 0.5, 4.0]]]], "float32")
+    out = np.asarray(Calibrate(shifts, median=1)(x))
+    np.testing.assert_array_equal(out[..., 1], x[..., 1])
+    np.testing.assert_array_equal(out, [[[[0.0, 0.0, 0.0]]], [[[0.5, 0.5, 1.0]]]])
+
+
+def test_a_point_forecast_becomes_its_levels_with_the_median_the_forecast():
+    shifts = np.array([[[-1.0, 0.0, 2.0]], [[-3.0, 0.0, 1.0]]])  # (horizon 2, 1 target, 3 levels)
+    x = np.array([[[5.0], [7.0]]], "float32")
+    out = np.asarray(Calibrate(shifts, median=1, point=True)(x))
+    np.testing.assert_array_equal(out, [[[[4.0, 5.0, 7.0]], [[4.0, 7.0, 8.0]]]])
+
+
+# ------------------------------------------------------------ the forecaster
+@needs_tf
+def test_fit_calibrates_on_its_validation_windows_and_covers_them(calibrated):
+    forecaster, _, df = calibrated
+    calibration = forecaster.calibration_
+    assert calibration.levels == QUANTILES and calibration.shifts.shape == (6, 1, 3)
+    assert calibration.windows == forecaster.windows_["validation"]
+    assert calibration.source == "the validation windows of fit"
+    cutoff = df.index[-forecaster.windows_["validation"] - 5]  # the first validation window's first target
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scored on the windows it was calibrated on: that is the point here
+        frame = forecaster.historical_forecasts(df, start=cutoff)
+    actual = df["y"].reindex(frame.index.get_level_values("time")).to_numpy()
+    n = calibration.windows
+    below_high = np.mean(actual <= frame["y_q0.9"].to_numpy() + 1e-4)
+    below_low = np.mean(actual < frame["y_q0.1"].to_numpy() - 1e-4)
+    assert below_high >= 0.9 - 1 / n and below_low <= 0.1 + 1 / n
+
+
+@needs_tf
+def test_calibration_widens_a_band_that_under_covers(calibrated):
+    forecaster, _, df = calibrated
+    uncalibrated = Forecaster("y", lookback=48, horizon=6, units=8, quantiles=QUANTILES, learning_rate=1e-2,
+                              seed=1).fit(df, epochs=2, verbose=0)
+    assert uncalibrated.calibration_ is None
+    inputs, _ = forecaster.serving_inputs(df)
+    before = uncalibrated.raw_model_.predict(inputs, verbose=0)
+    after = forecaster.raw_model_.predict(inputs, verbose=0)
+    np.testing.assert_allclose(after["forecast"], before["forecast"], rtol=1e-6)  # same weights, same median
+    width = np.diff(after["quantiles"][..., [0, 2]], axis=-1) - np.diff(before["quantiles"][..., [0, 2]], axis=-1)
+    shifts = forecaster.calibration_.shifts[:, 0]  # scaled units: raw = scaled / scale
+    np.testing.assert_allclose(width[0, :, 0, 0], (shifts[:, 2] - shifts[:, 0]) / forecaster.scaler_.scale_[0, 0],
+                               rtol=1e-4, atol=1e-4)
+    assert (forecaster.calibration_.shifts[:, 0, 2] > 0).any()
+
+
+@needs_tf
+def test_the_calibration_round_trips_save_load_and_the_export(calibrated, tmp_path):
+    forecaster, loaded, df = calibrated
+    np.testing.assert_array_equal(loaded.calibration_.shifts, forecaster.calibration_.shifts)
+    assert loaded.calibration_.levels == QUANTILES
+    np.testing.assert_array_equal(loaded.predict(df).to_numpy(), forecaster.predict(df).to_numpy())
+    path = forecaster.export(tmp_path / "models", version=1)
+    inputs, _ = forecaster.serving_inputs(df)
+    served = serving.serve_in_fresh_process(path, inputs)
+    expected = forecaster.predict(df)
+    np.testing.assert_allclose(served["quantiles"][0, :, 0, 0], expected["y_q0.1"], rtol=1e-5)
+    np.testing.assert_allclose(served["quantiles"][0, :, 0, 2], expected["y_q0.9"], rtol=1e-5)
+
+
+@needs_tf
+def test_the_calibrated_model_converts_to_tflite_as_predict(calibrated, tmp_path):
+    import tensorflow as tf
+
+    forecaster, _, df = calibrated
+    runner = tf.lite.Interpreter(model_path=forecaster.export_tflite(str(tmp_path / "f.tflite"))).get_signature_runner()
+    inputs, _ = forecaster.serving_inputs(df)
+    served = runner(**{name: value[:1] for name, value in inputs.items()})
+    np.testing.assert_allclose(served["quantiles"], forecaster.raw_model_.predict(inputs, verbose=0)["quantiles"][:1],
+                               rtol=1e-4, atol=1e-4)
+
+
+@needs_tf
+def test_a_point_forecaster_calibrated_later_gets_ordered_quantiles_around_its_forecast(tmp_path):
+    df = noisy(800)
+    forecaster = Forecaster("y", lookback=48, horizon=6, units=8, learning_rate=1e-2, seed=1)
+    forecaster.fit(df.iloc[:560], epochs=2, verbose=0)
+    point = forecaster.predict(df)
+    forecaster.calibrate(df, start=df.index[560])
+    assert forecaster.layout_.quantiles == POINT_LEVELS and forecaster.calibration_.point
+    assert forecaster.calibration_.source == f"calibrate(df, start={df.index[560]!r})"
+    frame = forecaster.predict(df)
+    np.testing.assert_allclose(frame["y"], point["y"], rtol=1e-6)
+    quantiles = frame[[f"y_q{q:g}" for q in POINT_LEVELS]].to_numpy()
+    assert (np.diff(quantiles, axis=1) >= 0).all() and (quantiles[:, 0] < quantiles[:, -1]).all()
+    table = forecaster.evaluate(df, test=df.index[560])
+    assert "coverage 0.1-0.9" in table.columns
+    loaded = Forecaster.load(forecaster.save(str(tmp_path / "point")))
+    np.testing.assert_array_equal(loaded.predict(df).to_numpy(), frame.to_numpy())
+
+
+@needs_tf
+def test_calibrating_on_the_rows_fitted_on_is_warned_about(calibrated, tmp_path):
+    forecaster, _, df = calibrated
+    copy = Forecaster.load(forecaster.save(str(tmp_path / "copy")))
+    with pytest.warns(UserWarning, match="too narrow"):
+        copy.calibrate(df, start=0.5)
+    assert copy.calibration_.source == "calibrate(df, start=0.5)"
+
+
+# ------------------------------------------------------------------ mistakes
+@pytest.mark.parametrize("bad", ["split", 1, True])
+def test_an_unknown_calibration_is_named(bad):
+    clear_error(lambda: Forecaster("y", lookback=24, horizon=6, calibration=bad).fit(hourly(300), verbose=0),
+                ["calibration", repr(bad)], every=True)
+
+
+def test_levels_without_a_central_pair_are_refused_before_fitting():
+    clear_error(lambda: Forecaster("y", lookback=24, horizon=6, quantiles=(0.5, 0.9), calibration="conformal")
+                .fit(hourly(300), verbose=0), ["central pair", "0.9"], every=True)
+
+
+@needs_tf
+def test_a_head_calibrated_at_other_levels_and_a_frame_too_short_are_named(calibrated):
+    forecaster, _, df = calibrated
+    before = forecaster.calibration_
+    clear_error(lambda: forecaster.calibrate(df, start=0.5, levels=(0.2, 0.5, 0.8)), ["levels", "0.2"], every=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clear_error(lambda: forecaster.calibrate(df.iloc[-60:]), ["Too few windows", "0.1"], every=True)
+        clear_error(lambda: forecaster.calibrate(df.iloc[-40:]), ["lookback 48"])
+    assert forecaster.calibration_ is before  # a refused calibration changes nothing
+
+
+def test_calibration_across_workers_is_refused():
+    clear_error(lambda: check_forecaster(Forecaster("y", lookback=24, horizon=6, quantiles=QUANTILES,
+                                                    calibration="conformal")), ["calibration", "calibrate"],
+                every=True)
