@@ -190,3 +190,31 @@ def test_calibration_across_workers_is_refused():
     clear_error(lambda: check_forecaster(Forecaster("y", lookback=24, horizon=6, quantiles=QUANTILES,
                                                     calibration="conformal")), ["calibration", "calibrate"],
                 every=True)
+
+
+# ------------------------------------------------------------------ the plot
+@needs_tf
+def test_the_calibration_plot_shows_each_level_and_each_steps_coverage(calibrated, tmp_path):
+    from tsgate.plotting import plot_calibration
+
+    forecaster, _, df = calibrated
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fig = plot_calibration(forecaster, df, test=0.3, path=tmp_path / "calibration.png")
+        table = forecaster.evaluate(df, test=0.3, by="horizon").xs("tsgate", level="model")
+    assert (tmp_path / "calibration.png").stat().st_size > 0
+    reliability, coverage = fig.axes
+    pooled = next(line for line in reliability.lines if line.get_label() == "every step")
+    np.testing.assert_allclose(pooled.get_xdata(), QUANTILES)
+    np.testing.assert_allclose(pooled.get_ydata(), table[["below 0.1", "below 0.5", "below 0.9"]].mean(), rtol=1e-12)
+    by_step = next(line for line in coverage.lines if line.get_label() == "0.1-0.9 interval")
+    np.testing.assert_allclose(by_step.get_ydata(), table["coverage 0.1-0.9"])
+
+
+@needs_tf
+def test_the_calibration_plot_of_a_point_forecaster_asks_for_quantiles():
+    from tsgate.plotting import plot_calibration
+
+    df = hourly(300)
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4).fit(df, epochs=1, verbose=0)
+    clear_error(lambda: plot_calibration(forecaster, df), ["quantiles", "calibrate"], every=True)

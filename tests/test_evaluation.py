@@ -20,8 +20,8 @@ def test_trained_forecaster_beats_the_naive_baseline(trained):
     forecaster, df = trained
     table = forecaster.evaluate(df, test=0.2)
     assert table.loc["tsgate", "MAE"] < 0.5 * table.loc["naive", "MAE"]
-    assert list(table.columns) == ["MAE", "RMSE", "MAPE", "sMAPE", "MASE", "pinball", "coverage 0.1-0.9",
-                                   "width 0.1-0.9"]
+    assert list(table.columns) == ["MAE", "RMSE", "MAPE", "sMAPE", "MASE", "pinball", "CRPS", "coverage 0.1-0.9",
+                                   "width 0.1-0.9", "below 0.1", "below 0.5", "below 0.9"]
     assert list(table.index) == ["tsgate", "naive", "seasonal naive (24)"]
     assert table.loc["naive", ["pinball", "coverage 0.1-0.9"]].isna().all()  # the baselines have no quantiles
     assert 0.5 < table.loc["tsgate", "coverage 0.1-0.9"] <= 1 and table.loc["tsgate", "width 0.1-0.9"] > 0
@@ -73,13 +73,26 @@ def test_quantile_metrics_of_a_hand_made_example():
     quantiles = np.array([[0.0, 1.0, 2.0, 3.0, 4.0], [10.0, 11.0, 12.0, 13.0, 16.0]])
     actual = np.array([3.5, 10.0])  # inside 0.1-0.9 both times (10 on its edge), inside 0.25-0.75 never
     table = quantile_metrics(actual, quantiles, levels)
-    assert list(table) == ["pinball", "coverage 0.1-0.9", "width 0.1-0.9", "coverage 0.25-0.75", "width 0.25-0.75"]
+    assert list(table) == ["pinball", "CRPS", "coverage 0.1-0.9", "width 0.1-0.9", "coverage 0.25-0.75",
+                           "width 0.25-0.75", "below 0.1", "below 0.25", "below 0.5", "below 0.75", "below 0.9"]
     assert table["coverage 0.1-0.9"] == 1.0 and table["width 0.1-0.9"] == (4 + 6) / 2
     assert table["coverage 0.25-0.75"] == 0.0 and table["width 0.25-0.75"] == 2.0
     first, second = [0.35, 0.625, 0.75, 0.375, 0.05], [0.0, 0.75, 1.0, 0.75, 0.6]  # q (y − ŷ) or (1 − q)(ŷ − y)
     assert table["pinball"] == pytest.approx((sum(first) + sum(second)) / 10)
-    assert list(quantile_metrics(actual, quantiles[:, 1:], levels[1:])) == ["pinball", "coverage 0.25-0.75",
-                                                                            "width 0.25-0.75"]
+    assert table["CRPS"] == pytest.approx(2 * table["pinball"])
+    assert [table[f"below {q:g}"] for q in levels] == [0.5, 0.5, 0.5, 0.5, 1.0]  # 3.5 ≤ 4 only; 10 ≤ all
+    assert list(quantile_metrics(actual, quantiles[:, 1:], levels[1:]))[:4] == [
+        "pinball", "CRPS", "coverage 0.25-0.75", "width 0.25-0.75"]
+
+
+def test_crps_from_many_quantiles_is_the_normal_distributions_closed_form():
+    from scipy.stats import norm
+
+    levels = tuple(np.round(np.arange(0.01, 1.0, 0.01), 2))
+    actual = np.array([-1.3, 0.0, 0.4, 2.5])
+    quantiles = np.tile(norm.ppf(levels), (len(actual), 1))
+    exact = np.mean(actual * (2 * norm.cdf(actual) - 1) + 2 * norm.pdf(actual) - 1 / np.sqrt(np.pi))
+    assert quantile_metrics(actual, quantiles, levels)["CRPS"] == pytest.approx(exact, rel=0.02)
 
 
 def test_baselines_skip_missing_values():

@@ -52,8 +52,12 @@ def quantile_metrics(actual, quantiles, levels):
     against `actual` `(n,)`, over the finite actuals:
 
         pinball                 mean over values and levels of max(q (y − ŷ_q), (q − 1)(y − ŷ_q))
+        CRPS                    2 · pinball: the continuous ranked probability score of the forecast
+                                distribution approximated by its quantiles (Gneiting and Raftery 2007,
+                                the quantile decomposition), exact as the levels fill (0, 1) evenly
         coverage <lo>-<hi>      share of actuals with ŷ_lo ≤ y ≤ ŷ_hi, for each pair of levels lo + hi = 1
         width <lo>-<hi>         mean of ŷ_hi − ŷ_lo
+        below <q>               share of actuals with y ≤ ŷ_q, for each level: q when calibrated
 
     (NaN without a finite actual)."""
     pairs = [(list(levels).index(low), list(levels).index(high)) for low, high in central_intervals(levels)]
@@ -62,12 +66,15 @@ def quantile_metrics(actual, quantiles, levels):
     actual, quantiles = actual[keep], quantiles[keep]
     nan = not actual.size
     error = actual[:, None] - quantiles
-    table = {"pinball": float("nan") if nan else float(np.mean(np.maximum(levels * error, (levels - 1) * error)))}
+    pinball = float("nan") if nan else float(np.mean(np.maximum(levels * error, (levels - 1) * error)))
+    table = {"pinball": pinball, "CRPS": 2 * pinball}
     for low, high in pairs:
         name = interval_name(levels[low], levels[high])
         inside = (quantiles[:, low] <= actual) & (actual <= quantiles[:, high])
         table[f"coverage {name}"] = float("nan") if nan else float(np.mean(inside))
         table[f"width {name}"] = float("nan") if nan else float(np.mean(quantiles[:, high] - quantiles[:, low]))
+    for k, level in enumerate(levels):
+        table[f"below {level:g}"] = float("nan") if nan else float(np.mean(actual <= quantiles[:, k]))
     return table
 
 
@@ -184,9 +191,10 @@ def evaluate(forecaster, df, test=0.2, by=None, season=None):
     the naive and seasonal-naive baselines.
 
     Columns: MAE, RMSE, MAPE, sMAPE, MASE (see `metrics`) and, for a
-    forecaster with quantiles, pinball, coverage and width of each central
-    interval (see `quantile_metrics`; NaN for the baselines). Missing
-    actuals are skipped.
+    forecaster with quantiles, pinball, CRPS, coverage and width of each
+    central interval and the share of actuals below each level (see
+    `quantile_metrics`; NaN for the baselines): `by="horizon"` gives the
+    calibration of each step. Missing actuals are skipped.
 
     by: None (default) pools every series, target and step: a DataFrame
         indexed by model ("tsgate", "naive", "seasonal naive (s)"). "series",

@@ -2,9 +2,10 @@
 without pyplot, so the user's global backend and open figures stay as they
 are. Titles name the target and, with several series, the series; quantile
 forecasts are drawn with a band for each central interval (0.1-0.9, 0.25-0.75,
-...), darker towards the median."""
+...), darker towards the median; `plot_calibration` shows whether they hold."""
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from tsgate.data import frame_times
@@ -104,4 +105,42 @@ def plot_historical_forecasts(forecaster, df, start, path=None, series=None, tar
     ax.set(title=_title(target, series, f"{forecaster.horizon}-step forecasts from rolling origins"), ylabel=target)
     ax.legend()
     fig.autofmt_xdate()
+    return _save(fig, path)
+
+
+def plot_calibration(forecaster, df, test=0.2, path=None, target=None):
+    """Whether the quantiles hold what they say, on the windows whose
+    targets lie in the last `test` part of `df` (as `evaluate`): left, the
+    share of actuals of `target` (default the first) below each quantile
+    against its level (on the diagonal when calibrated), over every step and
+    for each horizon step; right, the coverage of each central interval by
+    step against its nominal share. A matplotlib Figure, saved as PNG when
+    `path` is given. Needs quantiles (a quantile head, or a calibrated point
+    forecaster)."""
+    levels = forecaster.layout_.quantiles
+    if not levels:
+        raise ValueError("plot_calibration needs forecast quantiles: fit with quantiles=(0.1, 0.5, 0.9), or calibrate "
+                         "a point forecaster (calibration='conformal', forecaster.calibrate(df, start=...)).")
+    target = _target(forecaster, target)
+    table = forecaster.evaluate(df, test, by=["target", "horizon"]).xs((target, "tsgate"), level=("target", "model"))
+    below = table[[f"below {q:g}" for q in levels]].to_numpy()  # (horizon, levels)
+    steps = table.index.to_numpy()
+    fig = Figure(figsize=(11, 4.5))
+    reliability, coverage = fig.subplots(1, 2)
+    cmap = colormaps["viridis"]
+    for k, step in enumerate(steps):
+        reliability.plot(levels, below[k], color=cmap(k / max(len(steps) - 1, 1)), linewidth=0.8, alpha=0.6,
+                         label=f"step {step}" if k in (0, len(steps) - 1) else None)
+    reliability.plot(levels, below.mean(axis=0), "o-", color="black", linewidth=2, label="every step")
+    reliability.plot([0, 1], [0, 1], "--", color="grey", linewidth=1, label="calibrated")
+    reliability.set(xlim=(0, 1), ylim=(0, 1), xlabel="quantile level", ylabel="share of actuals below",
+                    title=_title(target, None, "quantile calibration"))
+    reliability.legend(loc="upper left")
+    for k, (low, high) in enumerate(central_intervals(levels)):
+        name = interval_name(low, high)
+        line, = coverage.plot(steps, table[f"coverage {name}"], marker=".", label=f"{name} interval")
+        coverage.axhline(high - low, color=line.get_color(), linestyle="--", linewidth=1)
+    coverage.set(ylim=(0, 1.02), xlabel="horizon step", ylabel="coverage",
+                 title="coverage by horizon step (dashed: nominal)")
+    coverage.legend(loc="lower left")
     return _save(fig, path)
