@@ -71,7 +71,8 @@ def test_choices_are_the_librarys_and_the_options_offer_them():
     assert set(scaling.SCALERS) == set(choices.SCALERS)
     expected = {"cell": choices.CELLS, "builder": choices.BUILDERS, "loss": choices.POINT_LOSSES,
                 "schedule": choices.SCHEDULES, "dtype_policy": choices.DTYPE_POLICIES, "scaler": choices.SCALERS,
-                "target_transform": choices.TRANSFORMS, "fill": choices.FILLS, "by": choices.GROUPS}
+                "target_transform": choices.TRANSFORMS, "fill": choices.FILLS, "by": choices.GROUPS,
+                "calibration": choices.CALIBRATIONS}
     parsers = cli.build_parser()._subparsers._group_actions[0].choices.values()
     offered = {action.dest: tuple(action.choices) for parser in parsers for action in parser._actions
                if action.choices and action.dest not in ("verbose", "preset")}
@@ -221,6 +222,26 @@ def test_backtest_fits_copies_and_writes_folds_metrics_and_forecasts(sites_model
     assert (sites_model / "m" / "model.keras").read_bytes() == before
 
 
+def test_train_calibrates_and_calibrate_recalibrates_on_later_rows(tmp_path):
+    df = hourly(500)
+    df.iloc[:400].reset_index().to_csv(tmp_path / "old.csv", index=False)
+    df.reset_index().to_csv(tmp_path / "all.csv", index=False)
+    status, _, err = run_captured("train", tmp_path / "old.csv", "--model", tmp_path / "m", "--target", "y",
+                                  "--lookback", "24", "--horizon", "6", "--units", "4", "--epochs", "1",
+                                  "--calibration", "conformal", "--verbose", "0")
+    assert status == 0, err
+    trained = Forecaster.load(tmp_path / "m")
+    assert trained.calibration == "conformal" and trained.calibration_.source == "the validation windows of fit"
+    status, out, err = run_captured("calibrate", tmp_path / "all.csv", "--model", tmp_path / "m", "--start",
+                                    "2024-01-17 16:00", "--levels", "0.1", "0.5", "0.9")
+    assert status == 0, err
+    assert "calibrated quantiles [0.1, 0.5, 0.9] on 95 windows" in out  # targets in the last 100 rows
+    recalibrated = Forecaster.load(tmp_path / "m")
+    assert recalibrated.calibration_.windows == 95 and recalibrated.layout_.quantiles == (0.1, 0.5, 0.9)
+    status, out, _ = run_captured("forecast", tmp_path / "all.csv", "--model", tmp_path / "m")
+    assert status == 0 and "y_q0.1" in out and "y_q0.9" in out
+
+
 def test_cli_trains_a_preset_with_overrides(tmp_path):
     csv = tmp_path / "series.csv"
     hourly(300).reset_index().to_csv(csv, index=False)
@@ -295,6 +316,7 @@ def workspace(tmp_path_factory):
     """Files for the user-mistake cases: a valid CSV, a saved forecaster and an export of it as version 1."""
     root = tmp_path_factory.mktemp("cli")
     hourly(120).reset_index().to_csv(root / "data.csv", index=False)
+    hourly(140).reset_index().to_csv(root / "later.csv", index=False)  # 20 rows after the model's
     forecaster = Forecaster("y", lookback=12, horizon=3, units=4)
     forecaster.fit(hourly(120), epochs=1, verbose=0).save(str(root / "model"))
     forecaster.export(str(root / "serving"), version=1)
@@ -349,6 +371,11 @@ TRAIN = ["--target", "y", "--lookback", "12", "--horizon", "3", "--units", "4", 
     (["forecast", "{root}/data.csv", "--model", "{root}/model", "--output", "{root}/no/such/dir/f.csv"],
      "cannot write .*f.csv"),
     (["export", "--model", "{root}/model", "--output", "{root}/serving", "--version", "1"], "already exists"),
+    (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--quantiles", "0.5", "0.9", "--calibration",
+      "conformal"], "central pair of quantile levels"),
+    (["calibrate", "{root}/later.csv", "--model", "{root}/model", "--start", "2024-01-06 02:00"],
+     "Too few windows to calibrate quantile 0.05: 16 with an actual"),
+    (["calibrate", "{root}/data.csv", "--model", "{root}/model", "--levels", "0.5", "0.9"], "central pair"),
 ])
 def test_user_mistakes_end_in_one_line_and_status_2(workspace, argv, message):
     status, lines = run_in_process(*(a.format(root=workspace) for a in argv))

@@ -242,10 +242,8 @@ class Forecaster(BaseEstimator):
         exports use the calibrated quantiles. Returns self."""
         panel = self.panel(df)
         after = None if start is None else panel.cutoff(start, "start")
-        starts = self.preprocessor_.historical_starts(panel, after, "calibrate", ("start", start),
-                                                      "the band calibrated on them comes out too narrow")
-        self.preprocessor_.calibrate(self.model_, self.calibration or "conformal", panel=panel, starts=starts,
-                                     levels=levels, source=f"calibrate(df, start={start!r})")
+        self.preprocessor_.calibrate(self.model_, self.calibration or "conformal", panel=panel, after=after,
+                                     argument=("start", start), levels=levels, source=f"calibrate(df, start={start!r})")
         self.raw_model_ = self.preprocessor_.raw_unit_model(self.model_)  # the one fitted state calibrate changes
         return self
 

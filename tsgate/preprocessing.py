@@ -153,11 +153,14 @@ class Preprocessor:
         return self._dataset(panel, arrays, starts, lookback, batch_size, shuffle, scaler.transform_static(panel.static),
                              labels=labels)
 
-    def calibrate(self, model, method, windows=None, panel=None, starts=None, levels=None, source=None):
+    def calibrate(self, model, method, windows=None, panel=None, after=None, argument=None, levels=None,
+                  source=None):
         """Sets `calibration_`: None without `method`, else the
         `tsgate.calibration` of the fitted `model` on the scaled `windows`
-        (`(inputs, labels)` batches: fit's validation windows) or on those of
-        `panel` at `starts`; `levels` a point forecaster's (default
+        (`(inputs, labels)` batches: fit's validation windows) or on the
+        windows of `panel` with targets at or after `after` (as
+        `historical_starts`, `argument` the user's `(name, value)` that chose
+        it); `levels` a point forecaster's (default
         `tsgate.calibration.POINT_LEVELS`), whose `layout_` then holds them
         as its quantiles. `source`: where the windows came from, in words."""
         if method is None:
@@ -165,6 +168,8 @@ class Preprocessor:
             return None
         method, levels, point = calibration.check_calibration(method, self.layout.quantiles, levels)
         if windows is None:
+            starts = self.historical_starts(panel, after, "calibrate", argument,
+                                            "the band calibrated on them comes out too narrow")
             windows = self._scaled_windows(panel, starts, 256, False, self.layout_, self.target_transform_,
                                            self.scaler_, self.lookback_)
         self.calibration_ = calibration.fit(model, windows, method, levels, point, source)

@@ -18,7 +18,7 @@ answers at once, each command imports what it uses. Here: `main` and the
 parser; `options` (argparse types, shared option groups), `files` (tables,
 `--config`, the saved forecaster), `errors` (what is a user mistake), the
 commands in `fitting` (train, backtest, demo) and `forecasting` (evaluate,
-forecast, plot, export).
+forecast, plot, export) and `calibrating` (calibrate).
 """
 
 import argparse
@@ -26,14 +26,14 @@ import sys
 import warnings
 
 from tsgate import presets
-from tsgate.cli import fitting, forecasting
+from tsgate.cli import calibrating, fitting, forecasting
 from tsgate.cli.errors import USAGE_STATUS, is_user_mistake, one_line
 from tsgate.cli.options import (add_data_options, add_fit_options, add_forecaster_options, add_scoring_options,
                                 add_table_output, cutoff, fraction, positive_int)
 
 COMMANDS = {"demo": fitting.demo, "train": fitting.train, "backtest": fitting.backtest,
             "evaluate": forecasting.evaluate, "forecast": forecasting.forecast, "plot": forecasting.plot,
-            "export": forecasting.export}
+            "export": forecasting.export, "calibrate": calibrating.calibrate}
 
 
 def main(argv=None):
@@ -135,6 +135,17 @@ def build_parser():
     plot.add_argument("--target", help="the target column to draw (default: the first)")
     plot.add_argument("--history", type=positive_int, help="steps of history before the forecast (default 3 lookbacks)")
     plot.add_argument("--future", metavar="FILE", help="CSV or Parquet of the future covariates for the horizon")
+
+    calibrate = commands.add_parser("calibrate", help="calibrate a saved model's forecast quantiles on recent rows",
+                                    description="Conformal calibration of the saved model's quantiles (a point "
+                                                "model gets quantiles) on the windows of the table after --start, "
+                                                "saved back to --model: forecast, evaluate and export use it.")
+    add_data_options(calibrate)
+    calibrate.add_argument("--start", type=cutoff,
+                           help="calibrate on the windows with targets from this cut-off (a fraction or a timestamp; "
+                                "default: every window): rows the model was not fitted on")
+    calibrate.add_argument("--levels", nargs="+", type=float, metavar="Q",
+                           help="a point model's quantile levels (default 0.05 0.1 0.5 0.9 0.95)")
 
     exporter = commands.add_parser("export", help="write a raw-unit SavedModel for TF Serving",
                                    description="Writes <output>/<version>/, a SavedModel that serves raw units.")

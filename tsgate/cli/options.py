@@ -7,7 +7,8 @@ import json
 import math
 import os
 
-from tsgate.choices import BUILDERS, CELLS, DTYPE_POLICIES, FILLS, GROUPS, POINT_LOSSES, SCALERS, SCHEDULES, TRANSFORMS
+from tsgate.choices import (BUILDERS, CALIBRATIONS, CELLS, DTYPE_POLICIES, FILLS, GROUPS, POINT_LOSSES, SCALERS,
+                            SCHEDULES, TRANSFORMS)
 from tsgate.cli.errors import CommandError
 from tsgate.cli.files import TABLE_SUFFIXES
 
@@ -165,6 +166,8 @@ def add_forecaster_options(train):
     model.add_argument("--categorical", nargs="*", metavar="COLUMN",
                        help="covariate columns of categories, one-hot encoded")
     model.add_argument("--quantiles", nargs="*", type=float, metavar="Q", help="e.g. 0.1 0.5 0.9 (must hold 0.5)")
+    model.add_argument("--calibration", choices=CALIBRATIONS,
+                       help="calibrate the quantiles (a point model gets them) on the validation windows")
     model.add_argument("--target-transform", choices=TRANSFORMS, help="applied before scaling, inverted after")
     model.add_argument("--non-negative", action=argparse.BooleanOptionalAction,
                        help="clip the forecast and its quantiles at 0")

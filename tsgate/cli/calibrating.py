@@ -1,0 +1,19 @@
+"""`tsgate calibrate`: the conformal calibration of a saved forecaster's
+quantiles on the windows of a table (`Forecaster.calibrate`), saved back in
+place of the model it read."""
+
+from tsgate.cli.files import load_model, read_for
+from tsgate.cli.options import cutoff_time
+
+
+def calibrate(args):
+    from tsgate.data import frame_times
+
+    forecaster, _ = load_model(args.model)
+    df = read_for(forecaster, args.data, args.time_column)
+    start = None if args.start is None else cutoff_time(frame_times(df, forecaster.time_column), args.start, "--start")
+    forecaster.calibrate(df, start=start, levels=args.levels)
+    forecaster.save(args.model)
+    calibration = forecaster.calibration_
+    print(f"calibrated quantiles {list(calibration.levels)} on {calibration.windows} windows of {args.data}"
+          f"{'' if start is None else f' with targets from {start}'}; saved to {args.model}")
