@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import BACKEND, clear_error, hourly
 from tsgate import Forecaster, serving
-from tsgate.calibration import POINT_LEVELS, Calibrate, conformal_shifts
+from tsgate.calibration import POINT_LEVELS, Calibrate, Calibration, conformal_shifts, track
 from tsgate.distributed import check_forecaster
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -70,6 +70,47 @@ def test_a_point_forecast_becomes_its_levels_with_the_median_the_forecast():
     x = np.array([[[5.0], [7.0]]], "float32")
     out = np.asarray(Calibrate(shifts, median=1, point=True)(x))
     np.testing.assert_array_equal(out, [[[[4.0, 5.0, 7.0]], [[4.0, 7.0, 8.0]]]])
+
+
+def tracker(rate=1.0, horizon=2, levels=(0.1, 0.5, 0.9)):
+    shifts = np.zeros((horizon, 1, len(levels)))
+    rates = np.where(np.asarray(levels) == 0.5, 0.0, np.full_like(shifts, rate))
+    return Calibration("adaptive", levels, shifts, 10, "test", False, rates)
+
+
+def test_the_tracker_hears_of_each_actual_only_once_its_time_has_come():
+    n, horizon = 5, 2
+    origins = np.arange(n) * 10
+    targets = origins[:, None] + 10 * (1 + np.arange(horizon))  # step h's actual arrives h windows later
+    predictions = np.zeros((n, horizon, 1, 3))
+    labels = np.full((n, horizon, 1), 100.0)  # every actual above every quantile
+    shifts, last = track(tracker(), predictions, labels, origins[::-1], targets[::-1])  # any order in
+    shifts = shifts[::-1]
+    np.testing.assert_allclose(shifts[:, 0, 0, 2], 0.9 * np.arange(n))  # step 1: the windows before
+    np.testing.assert_allclose(shifts[:, 1, 0, 2], 0.9 * np.maximum(np.arange(n) - 1, 0))  # step 2: one later
+    known = np.stack([np.arange(n), np.maximum(np.arange(n) - 1, 0)], axis=1)  # (window, step)
+    np.testing.assert_allclose(shifts[:, :, 0, 0], 0.1 * known)  # the low level: τ − 1{y ≤ q̂} = 0.1 a miss
+    np.testing.assert_array_equal(shifts[..., 1], 0.0)
+    np.testing.assert_allclose(last[:, 0, 2], 0.9 * n)
+
+
+def test_the_tracked_level_holds_its_share_whatever_the_drift():
+    rng = np.random.default_rng(0)
+    n = 2000
+    labels = (rng.normal(size=n) * np.linspace(0.2, 5, n) + np.linspace(0, 20, n))[:, None, None]  # drifts away
+    origins = np.arange(n)
+    shifts, _ = track(tracker(rate=0.5, horizon=1), np.zeros((n, 1, 1, 3)), labels, origins, origins[:, None] + 1)
+    below = (labels[..., None] <= shifts)[:, 0, 0]
+    bound = (labels.max() - labels.min() + 0.5) / (0.5 * n)  # (B + η) / (η T)
+    assert abs(below[:, 2].mean() - 0.9) <= bound and abs(below[:, 0].mean() - 0.1) <= bound
+
+
+def test_missing_actuals_do_not_move_the_tracker():
+    origins = np.arange(4)
+    labels = np.full((4, 1, 1), np.nan)
+    shifts, last = track(tracker(horizon=1), np.zeros((4, 1, 1, 3)), labels, origins, origins[:, None] + 1)
+    np.testing.assert_array_equal(shifts, 0.0)
+    np.testing.assert_array_equal(last, 0.0)
 
 
 # ------------------------------------------------------------ the forecaster
@@ -160,6 +201,58 @@ def test_calibrating_on_the_rows_fitted_on_is_warned_about(calibrated, tmp_path)
     with pytest.warns(UserWarning, match="too narrow"):
         copy.calibrate(df, start=0.5)
     assert copy.calibration_.source == "calibrate(df, start=0.5)"
+
+
+def drifting(n=1600, jump=1000):
+    """`hourly` with noise of std 0.5 before row `jump` and 1.5 from it on."""
+    df = hourly(n, seed=3)
+    df["y"] += np.random.default_rng(5).normal(0, 1, n) * np.where(np.arange(n) < jump, 0.5, 1.5)
+    return df
+
+
+@needs_tf
+def test_the_adaptive_band_follows_a_drift_that_the_conformal_one_misses(tmp_path):
+    df = drifting()
+    forecaster = Forecaster("y", lookback=48, horizon=6, units=8, quantiles=QUANTILES, calibration="adaptive",
+                            learning_rate=1e-2, seed=1).fit(df.iloc[:1000], epochs=3, verbose=0)
+    assert forecaster.calibration_.rates.shape == (6, 1, 3) and (forecaster.calibration_.rates[..., 1] == 0).all()
+    static = Forecaster.load(forecaster.save(str(tmp_path / "static"))).calibrate(df.iloc[:1000], start=0.25,
+                                                                                   method="conformal")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        adaptive = forecaster.evaluate(df, test=df.index[1000]).loc["tsgate", "coverage 0.1-0.9"]
+        conformal = static.evaluate(df, test=df.index[1000]).loc["tsgate", "coverage 0.1-0.9"]
+    assert conformal < 0.6 and adaptive > conformal + 0.15
+
+
+@needs_tf
+def test_the_replay_starts_from_the_calibrated_band_and_adapt_keeps_where_it_ends(tmp_path):
+    df = drifting(1300)
+    forecaster = Forecaster("y", lookback=48, horizon=6, units=8, quantiles=QUANTILES, calibration="adaptive",
+                            learning_rate=1e-2, seed=1).fit(df.iloc[:1000], epochs=2, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        replayed = forecaster.historical_forecasts(df, start=df.index[1000])
+    first = replayed.xs(replayed.index.get_level_values("origin")[0], level="origin")
+    np.testing.assert_allclose(first.to_numpy(), forecaster.predict(df.iloc[:1000]).to_numpy(), rtol=1e-5)
+    before = forecaster.calibration_.shifts
+    forecaster.adapt(df, start=df.index[1000])
+    assert not np.allclose(forecaster.calibration_.shifts, before)
+    assert forecaster.calibration_.source == ("the validation windows of fit, adapted to the actuals up to "
+                                              "2024-02-24 03:00:00")
+    loaded = Forecaster.load(forecaster.save(str(tmp_path / "adapted")))
+    np.testing.assert_array_equal(loaded.calibration_.shifts, forecaster.calibration_.shifts)
+    np.testing.assert_array_equal(loaded.predict(df).to_numpy(), forecaster.predict(df).to_numpy())
+    path = forecaster.export(tmp_path / "models", version=1)
+    inputs, _ = forecaster.serving_inputs(df)
+    served = serving.serve_in_fresh_process(path, inputs)
+    np.testing.assert_allclose(served["quantiles"][0, :, 0, 2], forecaster.predict(df)["y_q0.9"], rtol=1e-5)
+
+
+@needs_tf
+def test_adapt_needs_an_adaptive_calibration(calibrated):
+    forecaster, _, df = calibrated
+    clear_error(lambda: forecaster.adapt(df), ["calibration='adaptive'", "'conformal'"], every=True)
 
 
 # ------------------------------------------------------------------ mistakes

@@ -23,6 +23,24 @@ units, and series of one global model on different scales pool fairly.
 Quantiles stay ordered: each level below the median is at most the one
 above it, each level above at least the one below.
 
+"adaptive" starts from those shifts and moves them as actuals arrive
+(online quantile tracking, the "quantile tracker" of Angelopoulos, Candès and
+Tibshirani 2023, conformal PID control; adaptive conformal inference, Gibbs
+and Candès 2021, moves the level instead): after each actual y of a window
+forecast at step h,
+
+    s_τ ← s_τ + η_τ (τ − 1{y ≤ q̂_τ + s_τ})
+
+each step's tracker hearing of an actual only once its time has come (h
+windows later). Whatever the data, drifting or not, the share of actuals
+below each level over T windows stays within (B + η)/(η T) of τ, B the range
+of the residuals: long-run coverage without exchangeability, bought with a
+band that moves with recent errors. η_τ = `ADAPTIVE_RATE` times the 5-95 %
+range of the calibration residuals of that step, target and level.
+`historical_forecasts` (and `evaluate`, `backtest`) replay it window by
+window from the calibrated shifts; `Forecaster.adapt(df)` keeps its last
+state, which `predict` and the exports then serve.
+
 Limits: windows of a time series are not exchangeable (they overlap, and
 the data drift), so the guarantee is approximate: calibrate on recent
 windows that the model was not fitted on (`Forecaster.calibrate(df,
@@ -44,7 +62,8 @@ from tsgate.layout import check_levels
 from tsgate.validation import check_choice
 
 METHODS = CALIBRATIONS  # `calibration`: "conformal" (or None)
-POINT_LEVELS = (0.05, 0.1, 0.5, 0.9, 0.95)  # the quantiles a point forecaster gets: its 80 % and 90 % bands
+POINT_LEVELS = (0.05, 0.1, 0.5, 0.9, 0.95)
+ADAPTIVE_RATE = 0.05  # "adaptive": the tracker's step, a share of the residuals' 5-95 % range  # the quantiles a point forecaster gets: its 80 % and 90 % bands
 ROUNDING = 1e-9  # (n+1)τ computed in floating point: 10 × 0.9 is 9.000000000000002, whose ceiling is not 9
 
 
@@ -61,6 +80,7 @@ class Calibration:
     windows: int
     source: str
     point: bool
+    rates: np.ndarray = None  # "adaptive": the tracker's steps η, like `shifts`
 
     def layer(self, name="calibrate"):
         """The `Calibrate` layer that applies it."""
@@ -68,12 +88,15 @@ class Calibration:
 
     def to_json(self):
         return {"method": self.method, "levels": list(self.levels), "shifts": self.shifts.tolist(),
-                "windows": self.windows, "source": self.source, "point": self.point}
+                "windows": self.windows, "source": self.source, "point": self.point,
+                "rates": None if self.rates is None else self.rates.tolist()}
 
     @classmethod
     def from_json(cls, state):
+        rates = state.get("rates")
         return cls(state["method"], tuple(state["levels"]), np.asarray(state["shifts"], "float64"),
-                   int(state["windows"]), state["source"], bool(state["point"]))
+                   int(state["windows"]), state["source"], bool(state["point"]),
+                   None if rates is None else np.asarray(rates, "float64"))
 
 
 def check_calibration(method, head, levels=None):
@@ -99,10 +122,42 @@ def fit(model, dataset, method, levels, point, source):
     with `point` those to give a point forecaster."""
     predictions = np.asarray(model.predict(dataset.map(lambda inputs, _: inputs), verbose=0), "float64")
     labels = np.concatenate([np.asarray(batch[1], "float64") for batch in dataset.as_numpy_iterator()])
-    if point:
-        predictions = predictions[..., None]
-    shifts = conformal_shifts(labels[..., None] - predictions, levels)
-    return Calibration(method, tuple(levels), shifts, len(labels), source, point)
+    residuals = labels[..., None] - (predictions[..., None] if point else predictions)
+    shifts = conformal_shifts(residuals, levels)
+    rates = None
+    if method == "adaptive":
+        with np.errstate(invalid="ignore"):
+            spread = np.nanpercentile(residuals, 95, axis=0) - np.nanpercentile(residuals, 5, axis=0)
+        rates = np.where(np.asarray(levels) == 0.5, 0.0, ADAPTIVE_RATE * spread)
+    return Calibration(method, tuple(levels), shifts, len(labels), source, point, rates)
+
+
+def track(calibration, predictions, labels, origins, targets):
+    """The adaptive calibration replayed over windows (module docstring):
+    (the shifts in force at each window's origin `(n, horizon, n_target,
+    n_levels)`, the shifts once every actual is in). `predictions` the
+    model's scaled forecasts `(n, horizon, n_target[, n_levels])`, `labels`
+    the scaled actuals `(n, horizon, n_target)` (NaN: missing, no update),
+    `origins` `(n,)` and `targets` `(n, horizon)` the times of each window's
+    last input and of its targets, windows in any order. An actual counts
+    from the first window whose origin is at or after its time."""
+    base = predictions[..., None] if calibration.point else predictions
+    order = np.argsort(origins, kind="stable")
+    base, labels, origins, targets = base[order], labels[order], origins[order], targets[order]
+    # windows in origin order whose step-h actual is known at each origin (a prefix: target times kept monotone)
+    known = np.stack([np.searchsorted(np.maximum.accumulate(targets[:, h]), origins, side="right")
+                      for h in range(targets.shape[1])], axis=1)
+    levels, steps = np.asarray(calibration.levels), np.arange(targets.shape[1])
+    misses = np.zeros((len(base) + 1, *base.shape[1:]))  # prefix sums of τ − 1{y ≤ q̂ + s}
+    shifts = np.empty(base.shape)
+    observed = np.isfinite(labels)[..., None]
+    for i in range(len(base)):
+        shifts[i] = calibration.shifts + calibration.rates * misses[known[i], steps]
+        below = labels[i][..., None] <= base[i] + shifts[i]
+        misses[i + 1] = misses[i] + np.where(observed[i], levels - below, 0.0)
+    unsorted = np.empty_like(shifts)
+    unsorted[order] = shifts
+    return unsorted, calibration.shifts + calibration.rates * misses[-1]
 
 
 def conformal_shifts(residuals, levels):
@@ -129,7 +184,7 @@ def conformal_shifts(residuals, levels):
 
 @keras.saving.register_keras_serializable(package="tsgate")
 class Calibrate(keras.layers.Layer):
-    """Adds fixed `shifts` `(horizon, n_target, n_levels)` to quantiles
+    """Adds fixed `shifts` `(horizon, n_target, n_levels)` (or each window's) to quantiles
     `(b, horizon, n_target, n_levels)` (with `point`, to a forecast
     `(b, horizon, n_target)` repeated for each level), then keeps them
     ordered outward from the level at `median`:
@@ -146,10 +201,13 @@ class Calibrate(keras.layers.Layer):
         self.shifts = self.add_weight(shape=self.values.shape, trainable=False, name="shifts",
                                       initializer=keras.initializers.Constant(self.values))
 
-    def call(self, x):
+    def call(self, x, shifts=None):
+        """`shifts`: each window's own `(b, horizon, n_target, n_levels)` in
+        place of the fixed ones (an adaptive calibration replayed)."""
         if self.point:
             x = ops.repeat(ops.expand_dims(x, -1), self.values.shape[-1], axis=-1)
-        shifted = broadcast_add(x, ops.cast(self.shifts, x.dtype))  # ops.add may mis-broadcast a size-1 axis
+        shifts = self.shifts if shifts is None else shifts
+        shifted = broadcast_add(x, ops.cast(shifts, x.dtype))  # ops.add may mis-broadcast a size-1 axis
         levels = [shifted[..., k] for k in range(self.values.shape[-1])]
         for k in range(self.median - 1, -1, -1):
             levels[k] = ops.minimum(levels[k], levels[k + 1])

@@ -13,5 +13,5 @@ DTYPE_POLICIES = ("float32", "mixed_bfloat16")  # `dtype_policy`: the Keras dtyp
 SCALERS = ("standard", "minmax", "robust")  # `scaler`: the scikit-learn scalers of tsgate.scaling.SCALERS
 TRANSFORMS = ("log1p", "boxcox")  # `target_transform`, applied before scaling (or None)
 FILLS = ("ffill", "interpolate", "zero")  # `fill`: how missing inputs are filled (or None: NaN is an error)
-CALIBRATIONS = ("conformal",)  # `calibration` of the forecast quantiles (tsgate.calibration), or None
+CALIBRATIONS = ("conformal", "adaptive")  # `calibration` of the forecast quantiles (tsgate.calibration), or None
 GROUPS = ("series", "target", "horizon")  # `by` of evaluate and backtest: the metrics per group

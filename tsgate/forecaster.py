@@ -111,12 +111,15 @@ class Forecaster(BaseEstimator):
             a forecast less dependent on one seed. The History's `loss` is
             then the mean of the members' own losses, `val_loss` the loss of
             their average.
-        calibration: None, or "conformal": the quantiles (a point
-            forecaster's: `tsgate.calibration.POINT_LEVELS`) calibrated on
-            the validation windows at the end of `fit`, a shift per horizon
-            step, target and level (`tsgate.calibration`: split conformal,
-            one more pass over those windows), applied by `predict` and
-            served by the exports; `calibrate` does it later on other rows.
+        calibration: None, "conformal" or "adaptive": the quantiles (a
+            point forecaster's: `tsgate.calibration.POINT_LEVELS`)
+            calibrated on the validation windows at the end of `fit`, a
+            shift per horizon step, target and level (`tsgate.calibration`:
+            split conformal, one more pass over those windows), applied by
+            `predict` and served by the exports; `calibrate` does it later
+            on other rows. "adaptive" also moves the shifts with each actual
+            (online quantile tracking): `historical_forecasts`, `evaluate`
+            and `backtest` replay it, `adapt(df)` keeps its last state.
 
     Fitted state (set together when `fit` succeeds): `model_` (Keras, scaled
     units), `raw_model_` (raw units), `preprocessor_` (the fitted
@@ -229,7 +232,7 @@ class Forecaster(BaseEstimator):
         self.history_, self.fit_options_, self.selection_ = history, fit_options, selection
         self.raw_model_ = preprocessor.raw_unit_model(model)
 
-    def calibrate(self, df, start=None, levels=None):
+    def calibrate(self, df, start=None, levels=None, method=None):
         """Calibrates the forecast quantiles on the windows of `df` whose
         targets start at or after `start` (a timestamp, or a fraction of the
         span at the end; None: every window): a shift per horizon step,
@@ -238,13 +241,27 @@ class Forecaster(BaseEstimator):
         (windows fitted on are warned about: they make the band too narrow).
         `levels`: a point forecaster's quantile levels (default
         `tsgate.calibration.POINT_LEVELS`); a quantile head keeps its own.
-        The Keras model is unchanged; `calibration_`, `predict` and the
+        `method`: "conformal" or "adaptive" (default: the `calibration`
+        argument's, else "conformal"). The Keras model is unchanged; `calibration_`, `predict` and the
         exports use the calibrated quantiles. Returns self."""
         panel = self.panel(df)
         after = None if start is None else panel.cutoff(start, "start")
-        self.preprocessor_.calibrate(self.model_, self.calibration or "conformal", panel=panel, after=after,
+        self.preprocessor_.calibrate(self.model_, method or self.calibration or "conformal", panel=panel, after=after,
                                      argument=("start", start), levels=levels, source=f"calibrate(df, start={start!r})")
         self.raw_model_ = self.preprocessor_.raw_unit_model(self.model_)  # the one fitted state calibrate changes
+        return self
+
+    def adapt(self, df, start=None):
+        """Moves an adaptive calibration (`calibration="adaptive"`) through
+        the actuals of the windows of `df` whose targets start at or after
+        `start` (a timestamp or a fraction of the span at the end; None:
+        every window), from its current shifts, as `historical_forecasts`
+        replays it, and keeps where it ends: what `predict` and the next
+        export serve. Returns self."""
+        panel = self.panel(df)
+        after = None if start is None else panel.cutoff(start, "start")
+        self.preprocessor_.adapt(self.model_, panel, after, ("start", start))
+        self.raw_model_ = self.preprocessor_.raw_unit_model(self.model_)  # as calibrate
         return self
 
     # ---------------------------------------------------------------- predict
@@ -274,7 +291,8 @@ class Forecaster(BaseEstimator):
         (the user's `(name, value)` that chose `after`) word the messages."""
         check_fitted(self)
         starts = self.preprocessor_.historical_starts(panel, after, verb, argument)
-        return self.preprocessor_.frame(panel, starts, self._run(panel, starts), origins=True)
+        shifts = self.preprocessor_.replayed_shifts(self.model_, panel, starts)  # an adaptive calibration's, or None
+        return self.preprocessor_.frame(panel, starts, self._run(panel, starts, shifts), origins=True)
 
     def serving_inputs(self, df, future=None):
         """The raw-unit inputs of the exported model for the forecast after
@@ -285,11 +303,13 @@ class Forecaster(BaseEstimator):
         batch = self.preprocessor_.inputs(panel, starts, len(starts)).get_single_element()
         return {name: value.numpy() for name, value in batch.items()}, self.preprocessor_.forecast_index(panel, starts)
 
-    def _run(self, panel, starts):
-        """The raw-unit model's outputs for the windows at `starts`."""
+    def _run(self, panel, starts, shifts=None):
+        """The raw-unit model's outputs for the windows at `starts` (with
+        `shifts`, each window's calibration shifts)."""
         self.preprocessor_.warn_far_outside(panel, starts)
+        model = self.raw_model_ if shifts is None else self.preprocessor_.raw_unit_model(self.model_, per_window=True)
         with keras_retracing_quiet():  # each new model traces its own step; TensorFlow counts them together
-            outputs = self.raw_model_.predict(self.preprocessor_.inputs(panel, starts), verbose=0)
+            outputs = model.predict(self.preprocessor_.inputs(panel, starts, shifts=shifts), verbose=0)
         self.preprocessor_.check_finite(panel, starts, outputs)
         return outputs
 

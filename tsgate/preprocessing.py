@@ -12,6 +12,7 @@ both ways.
     inputs(panel, starts)                       the raw-unit model's inputs (tf.data)
     frame(panel, starts, outputs)               the model's outputs → a forecast DataFrame
     calibrate(model, method, ...)               the conformal calibration of the fitted model's quantiles
+    replayed_shifts / adapt                     an adaptive calibration replayed over windows / moved on
     raw_unit_model(model)                       the model wrapped in this stage (raw units in and out)
     to_json() / load_json(state)                its fitted state (the keys of forecaster.json)
     serving_metadata()                          what an export says of this stage
@@ -259,15 +260,49 @@ class Preprocessor:
         warn_far_outside(panel, starts, self.lookback_, self.horizon, self.layout_, self.scaler_,
                          self.target_transform_)
 
-    def inputs(self, panel, starts, batch_size=256):
-        """The raw-unit model's inputs for the windows at `starts`, batched."""
+    def inputs(self, panel, starts, batch_size=256, shifts=None):
+        """The raw-unit model's inputs for the windows at `starts`, batched;
+        with `shifts` (`replayed_shifts`), each window's "calibration_shifts"."""
         series_index = self.scaler_.group_positions(panel.series).astype("int32") if self.scale_per_series else None
         arrays = self.layout_.arrays(np.nan_to_num(panel.values), panel.index())
-        dataset = self._dataset(panel, arrays, starts, self.lookback_, batch_size, series_index=series_index)
+        per_window = None if shifts is None else {"calibration_shifts": shifts.astype("float32")}
+        dataset = self._dataset(panel, arrays, starts, self.lookback_, batch_size, series_index=series_index,
+                                per_window=per_window)
         return dataset.map(lambda inputs, _: inputs)
 
+    def replayed_shifts(self, model, panel, starts, final=False):
+        """None unless the calibration is "adaptive"; then its shifts in force
+        at each window at `starts` `(n, horizon, n_target, n_levels)`, the
+        tracker replayed over them in time order from the calibrated shifts
+        (`tsgate.calibration.track`; with `final`, the shifts once all their
+        actuals are in): one pass of the scaled `model` over the windows."""
+        if self.calibration_ is None or self.calibration_.method != "adaptive":
+            return None
+        windows = self._scaled_windows(panel, starts, 256, False, self.layout_, self.target_transform_, self.scaler_,
+                                       self.lookback_)
+        predictions = np.asarray(model.predict(windows.map(lambda inputs, _: inputs), verbose=0), "float64")
+        labels = np.concatenate([np.asarray(batch[1], "float64") for batch in windows.as_numpy_iterator()])
+        origins = panel.time[starts + self.lookback_ - 1]
+        targets = panel.time[starts[:, None] + self.lookback_ + np.arange(self.horizon)]
+        shifts, last = calibration.track(self.calibration_, predictions, labels, origins, targets)
+        return last if final else shifts
+
+    def adapt(self, model, panel, after, argument):
+        """Moves an adaptive calibration's shifts through the windows of
+        `panel` with targets at or after `after` (as `historical_starts`) and
+        keeps them once all their actuals are in."""
+        if self.calibration_ is None or self.calibration_.method != "adaptive":
+            raise ValueError("adapt moves an adaptive calibration: fit with calibration='adaptive' (this forecaster's "
+                             f"calibration is {None if self.calibration_ is None else self.calibration_.method!r}).")
+        starts = self.historical_starts(panel, after, "adapt", argument, "the band adapted on them comes out too narrow")
+        shifts = self.replayed_shifts(model, panel, starts, final=True)
+        last = panel.time[starts + self.lookback_ + self.horizon - 1].max()
+        self.calibration_ = dataclasses.replace(self.calibration_, shifts=shifts,
+                                                source=f"{self.calibration_.source}, adapted to the actuals up "
+                                                       f"to {panel.timestamp(last)}")
+
     def _dataset(self, panel, arrays, starts, lookback, batch_size, shuffle=False, static=None, series_index=None,
-                 labels=None):
+                 labels=None, per_window=None):
         """`window_dataset` of this panel's windows; `static` the static
         covariates fed (default: the panel's raw values, which the raw-unit
         model scales); `series_index` `(n_series,)` the scaler rows the
@@ -279,7 +314,7 @@ class Preprocessor:
             per_series["series_index"] = series_index
         return window_dataset(arrays, starts, lookback, self.horizon, batch_size, shuffle=shuffle,
                               seed=self.seed, per_series=per_series, series_of_row=panel.series_index(),
-                              labels=labels)
+                              labels=labels, per_window=per_window)
 
     # ---------------------------------------------------------------- outputs
     def check_finite(self, panel, starts, outputs):
@@ -310,12 +345,14 @@ class Preprocessor:
         """The forecast DataFrame of the raw-unit `outputs` of the windows at `starts`."""
         return self.layout_.frame(outputs, self.forecast_index(panel, starts, origins))
 
-    def raw_unit_model(self, model):
+    def raw_unit_model(self, model, per_window=False):
         """`model` (scaled units) wrapped in this fitted stage: raw inputs →
-        transform → scale → model → inverse scale → inverse transform (→ clip
-        at 0 with `non_negative`), what `predict` runs and exports serve."""
+        transform → scale → model (→ calibrate) → inverse scale → inverse
+        transform (→ clip at 0 with `non_negative`), what `predict` runs and
+        exports serve; `per_window`: the calibration's shifts an input (for
+        `replayed_shifts`)."""
         return raw_unit_model(model, self.layout_, self.scaler_, self.layout_.quantiles, self.target_transform_,
-                              self.non_negative, self.calibration_)
+                              self.non_negative, self.calibration_, per_window)
 
     # ------------------------------------------------------------------ JSON
     def to_json(self):

@@ -11,7 +11,8 @@ import keras
 from tsgate.scaling import Affine
 
 
-def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_negative=False, calibration=None):
+def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_negative=False, calibration=None,
+                   per_window=False):
     """`model` (trained on scaled inputs and targets) between the scaler and
     its inverse: raw-unit inputs by name (and "series_index" `(b,)` int32, the
     fitted row of each window's series, with per-series scaling) to
@@ -21,7 +22,9 @@ def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_ne
     the forecast clipped at 0, `max(ŷ, 0)` (increasing, so quantiles stay
     ordered); `calibration`: a `tsgate.calibration.Calibration` whose shifts
     are added to the scaled quantiles (or make them of a point forecast,
-    whose levels are then `quantiles`)."""
+    whose levels are then `quantiles`); `per_window`: those shifts are an
+    input instead, "calibration_shifts" `(b, horizon, n_target, q)` (an
+    adaptive calibration replayed; never exported)."""
     inputs = {t.name: keras.Input(t.shape[1:], name=t.name) for t in model.inputs}
     group = keras.Input((), dtype="int32", name="series_index") if scaler.per_series else None
     scaling = layout.input_scaling(scaler.scale_, scaler.offset_, scaler.static_scale_, scaler.static_offset_)
@@ -32,7 +35,9 @@ def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_ne
               for name, x in model_inputs.items()}
     n_target = len(layout.targets)
     axis = -2 if quantiles else -1
-    forecast = model(scaled) if calibration is None else calibration.layer()(model(scaled))
+    given = {"calibration_shifts": keras.Input(calibration.shifts.shape, name="calibration_shifts")} if per_window else {}
+    forecast = model(scaled) if calibration is None else \
+        calibration.layer()(model(scaled), given.get("calibration_shifts"))
     raw = Affine(scaler.scale_[:, :n_target], scaler.offset_[:, :n_target], axis=axis,
                  inverse=True, name="unscale_forecast")(forecast, group)
     if transform is not None:
@@ -40,4 +45,5 @@ def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_ne
     if non_negative:
         raw = keras.layers.ReLU(dtype="float32", name="non_negative")(raw)
     outputs = {"forecast": raw} if not quantiles else {"forecast": raw[..., list(quantiles).index(0.5)], "quantiles": raw}
-    return keras.Model({**inputs, **({"series_index": group} if group is not None else {})}, outputs, name="raw_units")
+    return keras.Model({**inputs, **({"series_index": group} if group is not None else {}), **given}, outputs,
+                       name="raw_units")

@@ -5,7 +5,7 @@ import numpy as np
 
 
 def window_dataset(arrays, starts, lookback, horizon, batch_size, shuffle=False, seed=None, per_series=None,
-                   series_of_row=None, labels=None):
+                   series_of_row=None, labels=None, per_window=None):
     """A `tf.data.Dataset` of `(inputs, targets)` batches.
 
     arrays: per-row arrays by role (`Layout.arrays`): "target" `(rows, n_t)`
@@ -15,6 +15,8 @@ def window_dataset(arrays, starts, lookback, horizon, batch_size, shuffle=False,
         each window (with `series_of_row` `(rows,)`), e.g. "static".
     labels: `(rows, n_t)` what the targets are read from (default
         `arrays["target"]`), e.g. NaN where a filled target was missing.
+    per_window: {input name: `(n_windows, ...)`}, one row per start, e.g.
+        an adaptive calibration's shifts.
     inputs: "past_target" `(b, lookback, n_t)`, "past_covariates"
         `(b, lookback, n_p)`, "future_covariates" `(b, horizon, n_f)`, the
     per-series inputs `(b, ...)`; targets `(b, horizon, n_t)`.
@@ -29,8 +31,8 @@ def window_dataset(arrays, starts, lookback, horizon, batch_size, shuffle=False,
     past = tf.range(lookback, dtype=index_dtype)
     future = tf.range(lookback, lookback + horizon, dtype=index_dtype)
 
-    def gather(start):
-        inputs = {"past_target": tf.gather(tensors["target"], start[:, None] + past)}
+    def gather(start, given=None):
+        inputs = {"past_target": tf.gather(tensors["target"], start[:, None] + past), **(given or {})}
         if "past_covariates" in tensors:
             inputs["past_covariates"] = tf.gather(tensors["past_covariates"], start[:, None] + past)
         if "future_covariates" in tensors:
@@ -39,7 +41,8 @@ def window_dataset(arrays, starts, lookback, horizon, batch_size, shuffle=False,
             inputs[name] = tf.gather(value, tf.gather(series_t, start))
         return inputs, tf.gather(targets, start[:, None] + future)
 
-    dataset = tf.data.Dataset.from_tensor_slices(np.asarray(starts, index_dtype))
+    starts = np.asarray(starts, index_dtype)
+    dataset = tf.data.Dataset.from_tensor_slices(starts if per_window is None else (starts, per_window))
     if shuffle:
         dataset = dataset.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
     # Two batches in flight: as fast as AUTOTUNE here, and memory stays bounded.
