@@ -23,7 +23,10 @@ def test_demo_command_trains_evaluates_plots_and_exports(tmp_path):
     assert os.path.isdir(tmp_path / "saved_model")
     with open(tmp_path / "report.json") as f:
         report = json.load(f, parse_constant=lambda name: pytest.fail(f"report.json holds {name}: not JSON"))
-    assert set(report["metrics_raw_units"]) == {"tsgate", "naive", "seasonal naive (24)"}
+    assert set(report["metrics_raw_units"]) == {"tsgate", "naive", "seasonal naive (24)", "tsgate, uncalibrated"}
+    calibrated, uncalibrated = (report["metrics_raw_units"][name] for name in ("tsgate", "tsgate, uncalibrated"))
+    assert calibrated["MAE"] == pytest.approx(uncalibrated["MAE"], rel=1e-6)  # the same point forecast
+    assert calibrated["width 0.1-0.9"] != pytest.approx(uncalibrated["width 0.1-0.9"])  # another band
     assert all(m["MAE"] > 0 and m["RMSE"] >= m["MAE"] for m in report["metrics_raw_units"].values())
     assert 0 <= report["metrics_raw_units"]["tsgate"]["coverage 0.1-0.9"] <= 1
     assert report["metrics_raw_units"]["naive"]["pinball"] is None  # a point forecast has no quantiles
