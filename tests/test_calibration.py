@@ -124,8 +124,10 @@ def test_fit_calibrates_on_its_validation_windows_and_covers_them(calibrated):
     cutoff = df.index[-forecaster.windows_["validation"] - 5]  # the first validation window's first target
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scored on the windows it was calibrated on: that is the point here
-        frame = forecaster.historical_forecasts(df, start=cutoff)
-    actual = df["y"].reindex(frame.index.get_level_values("time")).to_numpy()
+        frame = forecaster.historical_forecasts(df, start=cutoff, actuals=True)
+    actual = frame["y_actual"].to_numpy()
+    np.testing.assert_allclose(actual, df["y"].reindex(frame.index.get_level_values("time")), rtol=1e-6)  # float32
+    assert frame["step"].tolist()[:7] == [1, 2, 3, 4, 5, 6, 1]
     n = calibration.windows
     below_high = np.mean(actual <= frame["y_q0.9"].to_numpy() + 1e-4)
     below_low = np.mean(actual < frame["y_q0.1"].to_numpy() - 1e-4)

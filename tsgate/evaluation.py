@@ -217,6 +217,16 @@ def actuals(forecaster, panel, forecasts):
     return observed.to_numpy("float64")[observed.index.get_indexer(_keys(forecasts.index, "time", series_column))]
 
 
+def with_actuals(forecaster, panel, forecasts):
+    """`forecasts` (a `forecast_windows` frame of `panel`) with the step of
+    each row (1 .. horizon, "step") and each target's actual ("<target>_actual",
+    NaN where missing): what calibration by step and level is computed from."""
+    actual = actuals(forecaster, panel, forecasts)
+    steps = np.tile(np.arange(1, forecaster.horizon + 1), len(forecasts) // forecaster.horizon)
+    columns = {"step": steps, **{f"{t}_actual": actual[:, k] for k, t in enumerate(forecaster.layout_.targets)}}
+    return forecasts.assign(**columns)
+
+
 def score(forecaster, df):
     """Minus the mean squared error, in raw units, of `forecaster`'s
     forecasts of every complete window of `df`, over every target and step

@@ -274,15 +274,18 @@ class Forecaster(BaseEstimator):
         panel, starts = self.preprocessor_.origins(df, future)
         return self.preprocessor_.frame(panel, starts, self._run(panel, starts))
 
-    def historical_forecasts(self, df, start=None):
+    def historical_forecasts(self, df, start=None, actuals=False):
         """Raw-unit forecasts of every gap-free window of `df` whose targets
         start at or after `start` (a timestamp or a fraction of the span at the
         end; None: all), as a DataFrame indexed by ([series,] origin, time),
         `horizon` rows per window in window order; `origin` is the last input
-        timestamp."""
+        timestamp. actuals: also the step of each row ("step", 1 ..
+        horizon) and each target's actual ("<target>_actual", NaN where
+        missing), `tsgate.evaluation.with_actuals`."""
         panel = self.panel(df)
         after = None if start is None else panel.cutoff(start, "start")
-        return self.forecast_windows(panel, after, argument=("start", start))
+        forecasts = self.forecast_windows(panel, after, argument=("start", start))
+        return evaluation.with_actuals(self, panel, forecasts) if actuals else forecasts
 
     def forecast_windows(self, panel, after=None, verb="historical_forecasts", argument=None):
         """`historical_forecasts` of a validated `panel` (`self.panel(df)`):
