@@ -17,6 +17,7 @@ between configurations are made, so that the test rows are never looked at.
     python -m benchmarks.accuracy --data ../shared/datasets/ETTh1.csv --preset NAME \\
         --seeds 1 2 3 --out etth1.json --markdown etth1.md
     python -m benchmarks.accuracy --model repeat --drop-last 32
+    python -m benchmarks.accuracy --model seasonal --data co2_weekly.csv --target co2 --task S --horizons 13 52
     python -m benchmarks.accuracy --preset NAME --set forecaster.units=512 --split validation
 """
 
@@ -38,6 +39,7 @@ from sklearn.preprocessing import StandardScaler
 BUNDLED_ETTH1 = Path(find_spec("tsgate").origin).parent / "datasets" / "ETTh1.csv"  # found without importing tsgate
 ETT_BORDERS = (12 * 30 * 24, 16 * 30 * 24, 20 * 30 * 24)  # hourly rows ending train, validation, test
 TASKS = ("M", "S", "MS")
+BASELINES = ("repeat", "seasonal")  # --model: the last value, the same phase of the last season
 HARNESS_ARGUMENTS = ("target", "horizon", "past_covariates", "seed")  # Forecaster arguments set per run
 RUN_IDENTITY = ("dataset", "split", "task", "target", "horizon", "model", "label", "config", "seed", "drop_last",
                 "select")
@@ -121,6 +123,21 @@ def repeat_forecasts(values, test_start, test_end, horizon):
     return np.repeat(last[:, None, :], horizon, axis=1)
 
 
+def seasonal_forecasts(values, test_start, test_end, horizon, season):
+    """`(n, horizon, channels)` the seasonal naive forecast: step h of the
+    window whose first target is row t is row t + h − season·⌈(h+1)/season⌉,
+    the same phase in the last season before the window's targets."""
+    rows = np.arange(test_start, test_end - horizon + 1)[:, None] + np.arange(horizon)
+    return values[rows - season * ((np.arange(horizon) + season) // season)]
+
+
+def season_of(index):
+    """Steps per season of the frequency of a DatetimeIndex (`tsgate.data.season_length`; 1 when it has none)."""
+    from tsgate.data import season_length
+
+    return season_length(pd.infer_freq(index))
+
+
 def fit_forecaster(df, borders, inputs, outputs, horizon, config, seed, candidates=None):
     """A `tsgate.Forecaster` of `config` fitted on the train rows with early
     stopping on the validation windows (with `candidates`, the best of them
@@ -169,8 +186,10 @@ def run(df, borders, task, target, horizon, model, config, seed, drop_last, spli
     values = df[outputs].to_numpy()
     scaler = StandardScaler().fit(values[:train_end])
     actual = target_windows(values, test_start, test_end, horizon)
-    if model == "repeat":
-        result = scores(repeat_forecasts(values, test_start, test_end, horizon), actual, scaler, drop_last)
+    if model in BASELINES:
+        forecasts = repeat_forecasts(values, test_start, test_end, horizon) if model == "repeat" else \
+            seasonal_forecasts(values, test_start, test_end, horizon, season_of(df.index))
+        result = scores(forecasts, actual, scaler, drop_last)
         return {**result, "fit_seconds": 0.0, "epochs": None, "best_epoch": None}
     forecaster, seconds = fit_forecaster(df, borders, inputs, outputs, horizon, config, seed, candidates)
     with warnings.catch_warnings():
@@ -325,7 +344,8 @@ def build_parser():
     parser.add_argument("--target", default="OT")
     parser.add_argument("--horizons", type=int, nargs="+", default=[96, 192, 336, 720])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
-    parser.add_argument("--model", choices=["forecaster", "repeat"], default="forecaster")
+    parser.add_argument("--model", choices=["forecaster", *BASELINES], default="forecaster",
+                        help="a tsgate Forecaster, the last value repeated, or the seasonal naive forecast")
     parser.add_argument("--preset", help="a name in tsgate.presets.PRESETS, for the data's inferred frequency")
     parser.add_argument("--config", help='JSON text or file: {"forecaster": {...}, "fit": {...}}, over the preset')
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -355,7 +375,7 @@ def main(argv=None):
     borders = split_borders(dataset, len(df))
     # The preset's lookback is planned by fit on the rows it fits (the season of the data's frequency, as many as
     # they leave room for: ETT's 30); a --config or --set lookback wins.
-    config = None if args.model == "repeat" else load_config(args.preset, args.config, args.set, "auto")
+    config = None if args.model in BASELINES else load_config(args.preset, args.config, args.set, "auto")
     candidates = None
     if args.select:
         if not args.preset:
@@ -363,8 +383,8 @@ def main(argv=None):
         from tsgate import presets
 
         candidates = presets.candidates(args.preset)
-    label = args.label or (args.model if args.model == "repeat" else args.preset or "forecaster")
-    seeds = [None] if args.model == "repeat" else args.seeds
+    label = args.label or (args.model if args.model in BASELINES else args.preset or "forecaster")
+    seeds = [None] if args.model in BASELINES else args.seeds
     records = json.loads(Path(args.out).read_text())["runs"] if args.resume and Path(args.out).exists() else []
     for record in records:
         record.setdefault("split", "test")  # written before --split existed

@@ -73,6 +73,14 @@ def test_custom_split_windows_and_lookback_border(tmp_path):
     assert result["test_windows"] == 200 - HORIZON + 1
 
 
+def test_the_seasonal_baseline_takes_the_same_phase_of_the_last_season_before_the_targets():
+    values = np.arange(40.0)[:, None]
+    forecasts = accuracy.seasonal_forecasts(values, 20, 40, horizon=6, season=4)
+    assert forecasts.shape == (40 - 20 - 6 + 1, 6, 1)
+    assert forecasts[0, :, 0].tolist() == [16, 17, 18, 19, 16, 17]  # targets 20..25: rows 16..19, then 16, 17 again
+    assert forecasts[3, :, 0].tolist() == [19, 20, 21, 22, 19, 20]
+
+
 def test_task_columns():
     columns = ["a", "b", "OT"]
     assert accuracy.task_columns(columns, "M", "OT") == (columns, columns)
