@@ -61,9 +61,9 @@ from tsgate.keras_compat import broadcast_add
 from tsgate.layout import check_levels
 from tsgate.validation import check_choice
 
-METHODS = CALIBRATIONS  # `calibration`: "conformal" (or None)
-POINT_LEVELS = (0.05, 0.1, 0.5, 0.9, 0.95)
-ADAPTIVE_RATE = 0.05  # "adaptive": the tracker's step, a share of the residuals' 5-95 % range  # the quantiles a point forecaster gets: its 80 % and 90 % bands
+METHODS = CALIBRATIONS  # `calibration`: "conformal" or "adaptive" (or None)
+POINT_LEVELS = (0.05, 0.1, 0.5, 0.9, 0.95)  # the quantiles a point forecaster gets: its 80 % and 90 % bands
+ADAPTIVE_RATE = 0.05  # "adaptive": the tracker's step, a share of the residuals' 5-95 % range
 ROUNDING = 1e-9  # (n+1)τ computed in floating point: 10 × 0.9 is 9.000000000000002, whose ceiling is not 9
 
 
@@ -119,7 +119,8 @@ def fit(model, dataset, method, levels, point, source):
     """The `Calibration` of `model` (scaled units) on the `(inputs, labels)`
     batches of `dataset` (labels `(b, horizon, n_target)`, NaN: missing):
     one pass of `model.predict` over them. `levels`: the head's quantiles, or
-    with `point` those to give a point forecaster."""
+    with `point` those to give a point forecaster; "adaptive" also sets the
+    tracker's `rates`."""
     predictions = np.asarray(model.predict(dataset.map(lambda inputs, _: inputs), verbose=0), "float64")
     labels = np.concatenate([np.asarray(batch[1], "float64") for batch in dataset.as_numpy_iterator()])
     residuals = labels[..., None] - (predictions[..., None] if point else predictions)
