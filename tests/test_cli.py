@@ -242,6 +242,22 @@ def test_train_calibrates_and_calibrate_recalibrates_on_later_rows(tmp_path):
     assert status == 0 and "y_q0.1" in out and "y_q0.9" in out
 
 
+def test_adapt_moves_an_adaptive_calibration_and_saves_it(tmp_path):
+    df = hourly(500)
+    df.iloc[:400].reset_index().to_csv(tmp_path / "old.csv", index=False)
+    df.reset_index().to_csv(tmp_path / "all.csv", index=False)
+    status, _, err = run_captured("train", tmp_path / "old.csv", "--model", tmp_path / "m", "--target", "y",
+                                  "--lookback", "24", "--horizon", "6", "--units", "4", "--epochs", "1",
+                                  "--quantiles", "0.1", "0.5", "0.9", "--calibration", "adaptive", "--verbose", "0")
+    assert status == 0, err
+    before = Forecaster.load(tmp_path / "m").calibration_.shifts
+    status, out, err = run_captured("adapt", tmp_path / "all.csv", "--model", tmp_path / "m", "--start",
+                                    "2024-01-17 16:00")
+    assert status == 0, err
+    assert out.startswith("the validation windows of fit, adapted to the actuals up to 2024-01-21 19:00:00")
+    assert not np.allclose(Forecaster.load(tmp_path / "m").calibration_.shifts, before)
+
+
 def test_cli_trains_a_preset_with_overrides(tmp_path):
     csv = tmp_path / "series.csv"
     hourly(300).reset_index().to_csv(csv, index=False)
@@ -376,6 +392,7 @@ TRAIN = ["--target", "y", "--lookback", "12", "--horizon", "3", "--units", "4", 
     (["calibrate", "{root}/later.csv", "--model", "{root}/model", "--start", "2024-01-06 02:00"],
      "Too few windows to calibrate quantile 0.05: 16 with an actual"),
     (["calibrate", "{root}/data.csv", "--model", "{root}/model", "--levels", "0.5", "0.9"], "central pair"),
+    (["adapt", "{root}/data.csv", "--model", "{root}/model"], "fit with calibration='adaptive'"),
 ])
 def test_user_mistakes_end_in_one_line_and_status_2(workspace, argv, message):
     status, lines = run_in_process(*(a.format(root=workspace) for a in argv))

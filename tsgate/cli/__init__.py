@@ -18,7 +18,7 @@ answers at once, each command imports what it uses. Here: `main` and the
 parser; `options` (argparse types, shared option groups), `files` (tables,
 `--config`, the saved forecaster), `errors` (what is a user mistake), the
 commands in `fitting` (train, backtest, demo) and `forecasting` (evaluate,
-forecast, plot, export) and `calibrating` (calibrate).
+forecast, plot, export) and `calibrating` (calibrate, adapt).
 """
 
 import argparse
@@ -33,7 +33,7 @@ from tsgate.cli.options import (add_data_options, add_fit_options, add_forecaste
 
 COMMANDS = {"demo": fitting.demo, "train": fitting.train, "backtest": fitting.backtest,
             "evaluate": forecasting.evaluate, "forecast": forecasting.forecast, "plot": forecasting.plot,
-            "export": forecasting.export, "calibrate": calibrating.calibrate}
+            "export": forecasting.export, "calibrate": calibrating.calibrate, "adapt": calibrating.adapt}
 
 
 def main(argv=None):
@@ -146,6 +146,16 @@ def build_parser():
                                 "default: every window): rows the model was not fitted on")
     calibrate.add_argument("--levels", nargs="+", type=float, metavar="Q",
                            help="a point model's quantile levels (default 0.05 0.1 0.5 0.9 0.95)")
+
+    adapt = commands.add_parser("adapt", help="move a saved model's adaptive calibration through new actuals",
+                                description="Moves the saved model's adaptive calibration (train --calibration "
+                                            "adaptive) through the actuals of the windows after --start, from "
+                                            "where it stands, and saves it back: forecast and export serve the "
+                                            "band where it ends.")
+    add_data_options(adapt)
+    adapt.add_argument("--start", type=cutoff,
+                       help="the windows with targets from this cut-off (a fraction or a timestamp; default: every "
+                            "window): actuals the calibration has not seen")
 
     exporter = commands.add_parser("export", help="write a raw-unit SavedModel for TF Serving",
                                    description="Writes <output>/<version>/, a SavedModel that serves raw units.")

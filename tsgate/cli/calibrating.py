@@ -1,6 +1,7 @@
-"""`tsgate calibrate`: the conformal calibration of a saved forecaster's
-quantiles on the windows of a table (`Forecaster.calibrate`), saved back in
-place of the model it read."""
+"""`tsgate calibrate` and `tsgate adapt`: the calibration of a saved
+forecaster's quantiles on the windows of a table (`Forecaster.calibrate`),
+or its adaptive calibration moved through their actuals
+(`Forecaster.adapt`), saved back in place of the model it read."""
 
 from tsgate.cli.files import load_model, read_for
 from tsgate.cli.options import cutoff_time
@@ -17,3 +18,14 @@ def calibrate(args):
     calibration = forecaster.calibration_
     print(f"calibrated quantiles {list(calibration.levels)} on {calibration.windows} windows of {args.data}"
           f"{'' if start is None else f' with targets from {start}'}; saved to {args.model}")
+
+
+def adapt(args):
+    from tsgate.data import frame_times
+
+    forecaster, _ = load_model(args.model)
+    df = read_for(forecaster, args.data, args.time_column)
+    start = None if args.start is None else cutoff_time(frame_times(df, forecaster.time_column), args.start, "--start")
+    forecaster.adapt(df, start=start)
+    forecaster.save(args.model)
+    print(f"{forecaster.calibration_.source}; saved to {args.model}")
