@@ -35,8 +35,15 @@ each step's tracker hearing of an actual only once its time has come (h
 windows later). Whatever the data, drifting or not, the share of actuals
 below each level over T windows stays within (B + η)/(η T) of τ, B the range
 of the residuals: long-run coverage without exchangeability, bought with a
-band that moves with recent errors. η_τ = `ADAPTIVE_RATE` times the 5-95 %
-range of the calibration residuals of that step, target and level.
+band that moves with recent errors. At horizon step h, η_τ is
+`ADAPTIVE_RATE` times the 5-95 % range of the calibration residuals of that
+step, target and level, divided by √h: step h hears of each actual h windows
+late, and a tracker that keeps correcting for h windows before it sees the
+effect overshoots (with one rate for every step, a 96-step model's band swung
+to several times its width on a drifting synthetic series; with 1/h the far
+steps took most of 11,000 windows to come down from a band too wide, with
+1/√h they did not: coverage within 0.01 of nominal at every step in both
+cases, the width 1.0-1.5 times the right one).
 `historical_forecasts` (and `evaluate`, `backtest`) replay it window by
 window from the calibrated shifts; `Forecaster.adapt(df)` keeps its last
 state, which `predict` and the exports then serve.
@@ -63,7 +70,7 @@ from tsgate.validation import check_choice
 
 METHODS = CALIBRATIONS  # `calibration`: "conformal" or "adaptive" (or None)
 POINT_LEVELS = (0.05, 0.1, 0.5, 0.9, 0.95)  # the quantiles a point forecaster gets: its 80 % and 90 % bands
-ADAPTIVE_RATE = 0.05  # "adaptive": the tracker's step, a share of the residuals' 5-95 % range
+ADAPTIVE_RATE = 0.1  # "adaptive": the tracker's step at horizon step 1, a share of the residuals' 5-95 % range
 ROUNDING = 1e-9  # (n+1)τ computed in floating point: 10 × 0.9 is 9.000000000000002, whose ceiling is not 9
 
 
@@ -129,7 +136,8 @@ def fit(model, dataset, method, levels, point, source):
     if method == "adaptive":
         with np.errstate(invalid="ignore"):
             spread = np.nanpercentile(residuals, 95, axis=0) - np.nanpercentile(residuals, 5, axis=0)
-        rates = np.where(np.asarray(levels) == 0.5, 0.0, ADAPTIVE_RATE * spread)
+        steps = np.sqrt(np.arange(1, len(shifts) + 1))[:, None, None]  # step h hears of its actuals h windows late
+        rates = np.where(np.asarray(levels) == 0.5, 0.0, ADAPTIVE_RATE * spread / steps)
     return Calibration(method, tuple(levels), shifts, len(labels), source, point, rates)
 
 
