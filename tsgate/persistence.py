@@ -236,8 +236,8 @@ def _check_model_file(model_path, meta_path, expected):
     try:
         with zipfile.ZipFile(model_path) as archive:
             intact = archive.testzip() is None and "config.json" in archive.namelist()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
-        intact = False
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
+        intact = False  # NotImplementedError, RuntimeError: a damaged header naming a compression zipfile lacks
     what = ("a valid Keras file of another model (another forecaster's?)" if intact
             else "corrupted (not an intact Keras zip archive)")
     raise SavedForecasterError(

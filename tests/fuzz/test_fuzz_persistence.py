@@ -97,6 +97,15 @@ def test_truncated_files(saved, name):
     check()
 
 
+def test_a_compression_method_zipfile_lacks_is_a_corrupted_model_file(saved):
+    def unknown_method(data):  # the first central directory entry's compression method (offset 10) set to 99
+        at = data.index(b"PK\x01\x02") + 10
+        return data[:at] + (99).to_bytes(2, "little") + data[at + 2 :]
+
+    error = damaged_load(saved, lambda d: rewrite(d, "model.keras", unknown_method))
+    assert "corrupted" in str(error)
+
+
 @pytest.mark.parametrize("name", ["forecaster.json", "model.keras"])
 def test_flipped_bytes(saved, name):
     @fuzz(60 if name == "forecaster.json" else 40)
