@@ -117,8 +117,8 @@ def check_calibration(method, head, levels=None):
                          "calibrated at its own levels (leave `levels` out).")
     chosen = tuple(head) if head is not None else check_levels(POINT_LEVELS if levels is None else levels, "levels")
     if not any(np.isclose(low + high, 1.0) for low in chosen if low < 0.5 for high in chosen):
-        raise ValueError(f"Calibration needs a central pair of quantile levels (τ and 1 − τ, e.g. 0.1 and 0.9) to make "
-                         f"an interval of; the levels are {list(chosen)}.")
+        raise ValueError(f"Calibration needs a central pair of quantile levels (τ and 1 − τ, e.g. 0.1 and 0.9) "
+                         f"to make an interval of; the levels are {list(chosen)}.")
     return method, chosen, head is None
 
 

@@ -242,8 +242,9 @@ class Forecaster(BaseEstimator):
         `levels`: a point forecaster's quantile levels (default
         `tsgate.calibration.POINT_LEVELS`); a quantile head keeps its own.
         `method`: "conformal" or "adaptive" (default: the `calibration`
-        argument's, else "conformal"). The Keras model is unchanged; `calibration_`, `predict` and the
-        exports use the calibrated quantiles. Returns self."""
+        argument's, else "conformal"). The Keras model is unchanged;
+        `calibration_`, `predict` and the exports use the calibrated
+        quantiles. Returns self."""
         panel = self.panel(df)
         after = None if start is None else panel.cutoff(start, "start")
         self.preprocessor_.calibrate(self.model_, method or self.calibration or "conformal", panel=panel, after=after,

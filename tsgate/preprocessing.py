@@ -30,7 +30,7 @@ or None; a point forecaster's `layout_` then holds its levels as quantiles).
 The checks a user's frame earns against the fitted state (`tsgate.guards`:
 targets the transform cannot take, windows scored that the model was fitted
 on, values far outside the training range) are called from here, once per
-call. The module is one class over one fitted state, a little over 300
+call. The module is one class over one fitted state, about 400
 lines: its steps live elsewhere (`data`, `guards`, `lookback`, `scaling`,
 `transforms`, `windows`), what remains is the state they share.
 """
@@ -151,8 +151,8 @@ class Preprocessor:
         ids = np.asarray(panel.series, dtype=object)[panel.series_index()]
         arrays = layout.arrays(scaler.transform(transformed(panel.values, transform, n_target), ids), panel.index())
         labels = np.where(panel.observed[:, :n_target], arrays["target"], np.nan).astype("float32")
-        return self._dataset(panel, arrays, starts, lookback, batch_size, shuffle, scaler.transform_static(panel.static),
-                             labels=labels)
+        static = scaler.transform_static(panel.static)
+        return self._dataset(panel, arrays, starts, lookback, batch_size, shuffle, static, labels=labels)
 
     def calibrate(self, model, method, windows=None, panel=None, after=None, argument=None, levels=None,
                   source=None):
@@ -294,7 +294,8 @@ class Preprocessor:
         if self.calibration_ is None or self.calibration_.method != "adaptive":
             raise ValueError("adapt moves an adaptive calibration: fit with calibration='adaptive' (this forecaster's "
                              f"calibration is {None if self.calibration_ is None else self.calibration_.method!r}).")
-        starts = self.historical_starts(panel, after, "adapt", argument, "the band adapted on them comes out too narrow")
+        starts = self.historical_starts(panel, after, "adapt", argument,
+                                        "the band adapted on them comes out too narrow")
         shifts = self.replayed_shifts(model, panel, starts, final=True)
         last = panel.time[starts + self.lookback_ + self.horizon - 1].max()
         self.calibration_ = dataclasses.replace(self.calibration_, shifts=shifts,
@@ -362,7 +363,8 @@ class Preprocessor:
                 "categories": None if self.encoder_ is None else self.encoder_.to_json(),
                 "target_transform": None if self.target_transform_ is None else self.target_transform_.to_json(),
                 "fit_end": None if self.fit_end_ is None else [utc_text(t) for t in self.fit_end_],
-                "recipe": self.recipe_, "calibration": None if self.calibration_ is None else self.calibration_.to_json()}
+                "recipe": self.recipe_,
+                "calibration": None if self.calibration_ is None else self.calibration_.to_json()}
 
     def load_json(self, state):
         """This preprocessor with the fitted state `to_json` wrote (keys

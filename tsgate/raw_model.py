@@ -35,7 +35,8 @@ def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_ne
               for name, x in model_inputs.items()}
     n_target = len(layout.targets)
     axis = -2 if quantiles else -1
-    given = {"calibration_shifts": keras.Input(calibration.shifts.shape, name="calibration_shifts")} if per_window else {}
+    given = {} if not per_window else \
+        {"calibration_shifts": keras.Input(calibration.shifts.shape, name="calibration_shifts")}
     forecast = model(scaled) if calibration is None else \
         calibration.layer()(model(scaled), given.get("calibration_shifts"))
     raw = Affine(scaler.scale_[:, :n_target], scaler.offset_[:, :n_target], axis=axis,
