@@ -281,9 +281,10 @@ def test_a_head_calibrated_at_other_levels_and_a_frame_too_short_are_named(calib
     assert forecaster.calibration_ is before  # a refused calibration changes nothing
 
 
-def test_calibration_across_workers_is_refused():
+@pytest.mark.parametrize("method", ["conformal", "adaptive"])
+def test_calibration_across_workers_is_refused(method):
     clear_error(lambda: check_forecaster(Forecaster("y", lookback=24, horizon=6, quantiles=QUANTILES,
-                                                    calibration="conformal")), ["calibration", "calibrate"],
+                                                    calibration=method)), ["calibration", method, "calibrate"],
                 every=True)
 
 

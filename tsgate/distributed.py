@@ -37,8 +37,6 @@ from tsgate.validation import invalid
 REFUSED = {  # Forecaster arguments whose fitted state cannot be merged across workers, and why
     "target_transform": ("boxcox", "Box-Cox's lambda is a maximum-likelihood fit on all the rows"),
     "lookback": ("auto", "each worker would plan it on its own rows; give the planned one"),
-    "calibration": ("conformal", "each worker holds other validation windows; calibrate the fitted forecaster in one "
-                                 "process with forecaster.calibrate(df, start=...)"),
 }
 
 
@@ -82,6 +80,10 @@ def check_forecaster(forecaster):
     for name, (value, why) in REFUSED.items():
         if getattr(forecaster, name) == value:
             raise ValueError(f"{name}={value!r} cannot be fitted across workers ({why}); fit it in one process.")
+    if forecaster.calibration is not None:
+        raise ValueError(f"calibration={forecaster.calibration!r} cannot be fitted across workers (each holds other "
+                         "validation windows); calibrate the fitted forecaster in one process with "
+                         "forecaster.calibrate(df, start=...).")
     if forecaster.categorical:
         raise ValueError("categorical columns cannot be fitted across workers (each would see other categories); "
                          "one-hot encode them into covariates before fitting.")
