@@ -222,14 +222,19 @@ def test_backtest_fits_copies_and_writes_folds_metrics_and_forecasts(sites_model
     assert (sites_model / "m" / "model.keras").read_bytes() == before
 
 
-def test_train_calibrates_and_calibrate_recalibrates_on_later_rows(tmp_path):
+def train_on_old_rows(root, *options):
+    """`tsgate train` on the first 400 of 500 hourly rows (old.csv) into root/m, with `options`;
+    all.csv holds all 500."""
     df = hourly(500)
-    df.iloc[:400].reset_index().to_csv(tmp_path / "old.csv", index=False)
-    df.reset_index().to_csv(tmp_path / "all.csv", index=False)
-    status, _, err = run_captured("train", tmp_path / "old.csv", "--model", tmp_path / "m", "--target", "y",
-                                  "--lookback", "24", "--horizon", "6", "--units", "4", "--epochs", "1",
-                                  "--calibration", "conformal", "--verbose", "0")
+    df.iloc[:400].reset_index().to_csv(root / "old.csv", index=False)
+    df.reset_index().to_csv(root / "all.csv", index=False)
+    status, _, err = run_captured("train", root / "old.csv", "--model", root / "m", "--target", "y", "--lookback", "24",
+                                  "--horizon", "6", "--units", "4", "--epochs", "1", "--verbose", "0", *options)
     assert status == 0, err
+
+
+def test_train_calibrates_and_calibrate_recalibrates_on_later_rows(tmp_path):
+    train_on_old_rows(tmp_path, "--calibration", "conformal")
     trained = Forecaster.load(tmp_path / "m")
     assert trained.calibration == "conformal" and trained.calibration_.source == "the validation windows of fit"
     status, out, err = run_captured("calibrate", tmp_path / "all.csv", "--model", tmp_path / "m", "--start",
@@ -243,13 +248,7 @@ def test_train_calibrates_and_calibrate_recalibrates_on_later_rows(tmp_path):
 
 
 def test_adapt_moves_an_adaptive_calibration_and_saves_it(tmp_path):
-    df = hourly(500)
-    df.iloc[:400].reset_index().to_csv(tmp_path / "old.csv", index=False)
-    df.reset_index().to_csv(tmp_path / "all.csv", index=False)
-    status, _, err = run_captured("train", tmp_path / "old.csv", "--model", tmp_path / "m", "--target", "y",
-                                  "--lookback", "24", "--horizon", "6", "--units", "4", "--epochs", "1",
-                                  "--quantiles", "0.1", "0.5", "0.9", "--calibration", "adaptive", "--verbose", "0")
-    assert status == 0, err
+    train_on_old_rows(tmp_path, "--quantiles", "0.1", "0.5", "0.9", "--calibration", "adaptive")
     before = Forecaster.load(tmp_path / "m").calibration_.shifts
     status, out, err = run_captured("adapt", tmp_path / "all.csv", "--model", tmp_path / "m", "--start",
                                     "2024-01-17 16:00")

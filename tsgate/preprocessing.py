@@ -280,8 +280,7 @@ class Preprocessor:
             return None
         windows = self._scaled_windows(panel, starts, 256, False, self.layout_, self.target_transform_, self.scaler_,
                                        self.lookback_)
-        predictions = np.asarray(model.predict(windows.map(lambda inputs, _: inputs), verbose=0), "float64")
-        labels = np.concatenate([np.asarray(batch[1], "float64") for batch in windows.as_numpy_iterator()])
+        predictions, labels = calibration.forecasts_and_actuals(model, windows)
         origins = panel.time[starts + self.lookback_ - 1]
         targets = panel.time[starts[:, None] + self.lookback_ + np.arange(self.horizon)]
         shifts, last = calibration.track(self.calibration_, predictions, labels, origins, targets)

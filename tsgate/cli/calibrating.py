@@ -8,11 +8,7 @@ from tsgate.cli.options import cutoff_time
 
 
 def calibrate(args):
-    from tsgate.data import frame_times
-
-    forecaster, _ = load_model(args.model)
-    df = read_for(forecaster, args.data, args.time_column)
-    start = None if args.start is None else cutoff_time(frame_times(df, forecaster.time_column), args.start, "--start")
+    forecaster, df, start = _read(args)
     forecaster.calibrate(df, start=start, levels=args.levels)
     forecaster.save(args.model)
     calibration = forecaster.calibration_
@@ -21,11 +17,17 @@ def calibrate(args):
 
 
 def adapt(args):
+    forecaster, df, start = _read(args)
+    forecaster.adapt(df, start=start)
+    forecaster.save(args.model)
+    print(f"{forecaster.calibration_.source}; saved to {args.model}")
+
+
+def _read(args):
+    """The saved forecaster, the table laid out for it and `--start` as a timestamp (or None)."""
     from tsgate.data import frame_times
 
     forecaster, _ = load_model(args.model)
     df = read_for(forecaster, args.data, args.time_column)
     start = None if args.start is None else cutoff_time(frame_times(df, forecaster.time_column), args.start, "--start")
-    forecaster.adapt(df, start=start)
-    forecaster.save(args.model)
-    print(f"{forecaster.calibration_.source}; saved to {args.model}")
+    return forecaster, df, start
