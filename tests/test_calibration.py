@@ -6,6 +6,7 @@ the state saved, loaded and exported, and bad input named."""
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.helpers import BACKEND, clear_error, hourly
@@ -91,7 +92,7 @@ def test_the_tracker_hears_of_each_actual_only_once_its_time_has_come():
     known = np.stack([np.arange(n), np.maximum(np.arange(n) - 1, 0)], axis=1)  # (window, step)
     np.testing.assert_allclose(shifts[:, :, 0, 0], 0.1 * known)  # the low level: τ − 1{y ≤ q̂} = 0.1 a miss
     np.testing.assert_array_equal(shifts[..., 1], 0.0)
-    np.testing.assert_allclose(last[:, 0, 2], 0.9 * n)
+    np.testing.assert_allclose(last.shifts[:, 0, 2], 0.9 * n)
 
 
 def test_the_tracked_level_holds_its_share_whatever_the_drift():
@@ -110,7 +111,7 @@ def test_missing_actuals_do_not_move_the_tracker():
     labels = np.full((4, 1, 1), np.nan)
     shifts, last = track(tracker(horizon=1), np.zeros((4, 1, 1, 3)), labels, origins, origins[:, None] + 1)
     np.testing.assert_array_equal(shifts, 0.0)
-    np.testing.assert_array_equal(last, 0.0)
+    np.testing.assert_array_equal(last.shifts, 0.0)
 
 
 # ------------------------------------------------------------ the forecaster
@@ -314,3 +315,83 @@ def test_the_calibration_plot_of_a_point_forecaster_asks_for_quantiles():
     df = hourly(300)
     forecaster = Forecaster("y", lookback=24, horizon=6, units=4).fit(df, epochs=1, verbose=0)
     clear_error(lambda: plot_calibration(forecaster, df), ["quantiles", "calibrate"], every=True)
+
+
+# ------------------------------------------------------------- per series
+def sites(n=2000):
+    """Sites "calm" (noise std 0.1) and "wild" (std 1.5) of `n` rows and
+    "short" (noise std 1, 260 rows), one global model's series."""
+    rng = np.random.default_rng(5)
+    frames = []
+    for site, rows, noise in (("calm", n, 0.1), ("wild", n, 1.5), ("short", 260, 1.0)):
+        start = "2024-01-01" if site != "short" else "2024-02-25"
+        frame = hourly(rows, start=start, seed=len(frames)).assign(site=site)
+        frame["y"] += rng.normal(0, noise, rows)
+        frames.append(frame)
+    return pd.concat(frames)
+
+
+@pytest.fixture(scope="module")
+def by_site():
+    df = sites()
+    forecaster = Forecaster("y", lookback=48, horizon=6, units=8, quantiles=QUANTILES, series_column="site",
+                            calibration="conformal", learning_rate=1e-2, seed=1).fit(df, epochs=2, validation=0.3,
+                                                                                   verbose=0)
+    return forecaster, df
+
+
+@needs_tf
+def test_each_series_with_enough_windows_gets_its_own_band_and_a_short_one_the_pooled(by_site):
+    forecaster, df = by_site
+    calibration = forecaster.calibration_
+    assert calibration.per_series and calibration.series_shifts.shape == (3, 6, 1, 3)
+    row = {sid: calibration.series.index(sid) for sid in ("calm", "wild", "short")}
+    np.testing.assert_array_equal(calibration.series_shifts[row["short"]], calibration.shifts)  # 0 windows
+    calm, wild = calibration.series_shifts[row["calm"]], calibration.series_shifts[row["wild"]]
+    assert (wild[..., 2] - wild[..., 0] > calm[..., 2] - calm[..., 0]).all()  # wild widens more at each step
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the windows calibrated on: covered by construction
+        forecasts = forecaster.historical_forecasts(df, start=0.3, actuals=True)  # fit's validation=0.3
+    covered = (forecasts["y_q0.1"] <= forecasts["y_actual"]) & (forecasts["y_actual"] <= forecasts["y_q0.9"])
+    by = covered.groupby([forecasts.index.get_level_values("site"), forecasts["step"]]).mean()
+    assert (by.loc[["calm", "wild"]] >= 0.79).all(), by  # each series at each step, not only pooled
+
+
+@needs_tf
+def test_per_series_shifts_round_trip_save_load_and_the_export_and_a_new_series_gets_the_pooled(by_site, tmp_path):
+    forecaster, df = by_site
+    loaded = Forecaster.load(forecaster.save(str(tmp_path / "f")))
+    np.testing.assert_array_equal(loaded.calibration_.series_shifts, forecaster.calibration_.series_shifts)
+    assert loaded.calibration_.series == forecaster.calibration_.series
+    np.testing.assert_array_equal(loaded.predict(df).to_numpy(), forecaster.predict(df).to_numpy())
+    inputs, index = forecaster.serving_inputs(df)
+    served = serving.serve_in_fresh_process(forecaster.export(tmp_path / "models", version=1), inputs)
+    expected = forecaster.predict(df)[["y_q0.1", "y_q0.5", "y_q0.9"]].to_numpy()
+    np.testing.assert_allclose(served["quantiles"][..., 0, :].reshape(-1, 3), expected, rtol=1e-5)
+    calm = df[df["site"] == "calm"]
+    new = forecaster.predict(calm.assign(site="new"))
+    np.testing.assert_allclose(new["y_q0.5"].to_numpy(), forecaster.predict(calm)["y_q0.5"].to_numpy(), rtol=1e-6)
+    pooled_width = new["y_q0.9"] - new["y_q0.1"]
+    calm_width = forecaster.predict(calm)["y_q0.9"] - forecaster.predict(calm)["y_q0.1"]
+    assert (pooled_width.to_numpy() > calm_width.to_numpy()).all()
+    with pytest.raises(Exception, match="series_index"):  # the export refuses a row past the pooled one
+        serving.serve_in_fresh_process(tmp_path / "models" / "1", {**inputs, "series_index": inputs["series_index"] + 3})
+
+
+@needs_tf
+def test_an_adaptive_per_series_calibration_tracks_each_series_on_its_own(by_site, tmp_path):
+    forecaster, df = by_site
+    end = forecaster.fit_end_.min()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # calibrated and adapted on windows fitted on: fine for this check
+        adaptive = Forecaster.load(forecaster.save(str(tmp_path / "f"))).calibrate(df, start=0.3, method="adaptive")
+        before = adaptive.calibration_
+        shifted = df.assign(y=df["y"] + np.where(df["site"] == "wild", 5.0, 0.0) * (df.index > end))
+        adaptive.adapt(shifted, start=end)
+    after = adaptive.calibration_
+    row = {sid: after.series.index(sid) for sid in ("calm", "wild")}
+    moved = np.abs(after.series_shifts - before.series_shifts).max(axis=(1, 2, 3))
+    assert moved[row["wild"]] > 5 * moved[row["calm"]]  # the drift of "wild" moved its tracker, not calm's
+    loaded = Forecaster.load(adaptive.save(str(tmp_path / "adapted")))
+    np.testing.assert_array_equal(loaded.calibration_.series_shifts, after.series_shifts)
+    np.testing.assert_array_equal(loaded.predict(df).to_numpy(), adaptive.predict(df).to_numpy())

@@ -54,10 +54,19 @@ the data drift), so the guarantee is approximate: calibrate on recent
 windows that the model was not fitted on (`Forecaster.calibrate(df,
 start=...)`); the validation windows of `fit` (`calibration="conformal"`)
 chose the epoch early stopping kept, which makes the band a little narrow
-where the model overfits them. One shift per step and target serves every
-series.
+where the model overfits them.
+
+Series of a global model get shifts of their own where their held-out windows
+are enough: for level τ, once the standard error of a coverage estimated on
+n windows, √(τ(1 − τ)/n), is at most `SERIES_ERROR` (211 windows at τ = 0.05,
+400 at 0.1); below that a series keeps the pooled shift of that level (a shift
+from a few dozen windows would move its coverage by more than the ±3 points
+the band is held to). The pooled shifts also serve series not calibrated on.
+The raw-unit model then takes each window's "series_index".
 """
 
+import dataclasses
+import warnings
 from dataclasses import dataclass
 
 import keras
@@ -65,6 +74,7 @@ import numpy as np
 from keras import ops
 
 from tsgate.choices import CALIBRATIONS
+from tsgate.data import plain
 from tsgate.keras_compat import broadcast_add
 from tsgate.layout import check_levels
 from tsgate.validation import check_choice
@@ -72,6 +82,7 @@ from tsgate.validation import check_choice
 METHODS = CALIBRATIONS  # `calibration`: "conformal" or "adaptive" (or None)
 POINT_LEVELS = (0.05, 0.1, 0.5, 0.9, 0.95)  # the quantiles a point forecaster gets: its 80 % and 90 % bands
 ADAPTIVE_RATE = 0.1  # "adaptive": the tracker's step at horizon step 1, a share of the residuals' 5-95 % range
+SERIES_ERROR = 0.015  # a series' own shift once its coverage's standard error is at most this (docstring)
 ROUNDING = 1e-9  # (n+1)τ computed in floating point: 10 × 0.9 is 9.000000000000002, whose ceiling is not 9
 
 
@@ -80,7 +91,12 @@ class Calibration:
     """A fitted calibration: the quantile `levels` it serves (sorted, with
     0.5), `shifts` `(horizon, n_target, n_levels)` in scaled units added to
     the model's quantiles (to its forecast, with `point`), the number of held-out
-    `windows` and where they came from (`source`, words for the user)."""
+    `windows` and where they came from (`source`, words for the user).
+    Per series (a global model's): `series` the ids, in the order of the
+    raw-unit model's "series_index", and `series_shifts` `(n_series,
+    horizon, n_target, n_levels)`, each series' own shift where it had
+    enough windows, else the pooled one; index `n_series` is the pooled
+    row, for a series not calibrated on."""
 
     method: str
     levels: tuple
@@ -89,22 +105,41 @@ class Calibration:
     source: str
     point: bool
     rates: np.ndarray = None  # "adaptive": the tracker's steps η, like `shifts`
+    series: tuple = ()
+    series_shifts: np.ndarray = None
+    series_rates: np.ndarray = None  # "adaptive" per series: like `series_shifts`
+
+    @property
+    def per_series(self):
+        return self.series_shifts is not None
+
+    @property
+    def table(self):
+        """The shifts the layer holds: `shifts`, or per series `(n_series +
+        1, horizon, n_target, n_levels)`, the pooled row last."""
+        return self.shifts if not self.per_series else np.concatenate([self.series_shifts, self.shifts[None]])
 
     def layer(self, name="calibrate"):
         """The `Calibrate` layer that applies it."""
-        return Calibrate(self.shifts, self.levels.index(0.5), self.point, name=name)
+        return Calibrate(self.table, self.levels.index(0.5), self.point, self.per_series, name=name)
 
     def to_json(self):
+        def listed(array):
+            return None if array is None else array.tolist()
+
         return {"method": self.method, "levels": list(self.levels), "shifts": self.shifts.tolist(),
-                "windows": self.windows, "source": self.source, "point": self.point,
-                "rates": None if self.rates is None else self.rates.tolist()}
+                "windows": self.windows, "source": self.source, "point": self.point, "rates": listed(self.rates),
+                "series": [plain(sid) for sid in self.series], "series_shifts": listed(self.series_shifts),
+                "series_rates": listed(self.series_rates)}
 
     @classmethod
     def from_json(cls, state):
-        rates = state.get("rates")
-        return cls(state["method"], tuple(state["levels"]), np.asarray(state["shifts"], "float64"),
-                   int(state["windows"]), state["source"], bool(state["point"]),
-                   None if rates is None else np.asarray(rates, "float64"))
+        def array(key):  # keys absent from files written before they were kept read as None
+            return None if state.get(key) is None else np.asarray(state[key], "float64")
+
+        return cls(state["method"], tuple(state["levels"]), array("shifts"), int(state["windows"]), state["source"],
+                   bool(state["point"]), array("rates"), tuple(state.get("series") or ()), array("series_shifts"),
+                   array("series_rates"))
 
 
 def check_calibration(method, head, levels=None):
@@ -123,22 +158,43 @@ def check_calibration(method, head, levels=None):
     return method, chosen, head is None
 
 
-def fit(model, dataset, method, levels, point, source):
+def fit(model, dataset, method, levels, point, source, series=(), rows=None):
     """The `Calibration` of `model` (scaled units) on the `(inputs, labels)`
     batches of `dataset` (labels `(b, horizon, n_target)`, NaN: missing):
     one pass of `model.predict` over them. `levels`: the head's quantiles, or
     with `point` those to give a point forecaster; "adaptive" also sets the
-    tracker's `rates`."""
+    tracker's `rates`. With more than one `series` (ids), `rows` `(n,)` the
+    position of each window's series in them (`len(series)`: not one of
+    them) and each series gets its own shifts where it has enough windows
+    (module docstring)."""
     predictions, labels = forecasts_and_actuals(model, dataset)
     residuals = labels[..., None] - (predictions[..., None] if point else predictions)
     shifts = conformal_shifts(residuals, levels)
-    rates = None
-    if method == "adaptive":
-        with np.errstate(invalid="ignore"):
-            spread = np.nanpercentile(residuals, 95, axis=0) - np.nanpercentile(residuals, 5, axis=0)
-        steps = np.sqrt(np.arange(1, len(shifts) + 1))[:, None, None]  # step h hears of its actuals h windows late
-        rates = np.where(np.asarray(levels) == 0.5, 0.0, ADAPTIVE_RATE * spread / steps)
-    return Calibration(method, tuple(levels), shifts, len(labels), source, point, rates)
+    rates = None if method != "adaptive" else tracker_rates(residuals, levels)
+    calibrated = Calibration(method, tuple(levels), shifts, len(labels), source, point, rates)
+    if len(series) < 2:
+        return calibrated
+    own_shifts, own_rates = [], []
+    enough = np.asarray(levels) * (1 - np.asarray(levels)) / SERIES_ERROR**2  # windows a level needs
+    for row in range(len(series)):
+        mine = residuals[rows == row]
+        shifts_row, count = order_statistics(mine, levels)
+        own = np.isfinite(shifts_row) & (count >= enough)
+        own_shifts.append(np.where(own, shifts_row, shifts))
+        if rates is not None:
+            own_rates.append(np.where(own, tracker_rates(mine, levels), rates) if own.any() else rates)
+    return dataclasses.replace(calibrated, series=tuple(series), series_shifts=np.stack(own_shifts),
+                               series_rates=None if rates is None else np.stack(own_rates))
+
+
+def tracker_rates(residuals, levels):
+    """"adaptive": the tracker's steps `(horizon, n_target, n_levels)` from
+    `residuals` `(n, horizon, n_target, n_levels)` (module docstring)."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a step without an actual: NaN, never used
+        spread = np.nanpercentile(residuals, 95, axis=0) - np.nanpercentile(residuals, 5, axis=0)
+    steps = np.sqrt(np.arange(1, residuals.shape[1] + 1))[:, None, None]  # step h hears of its actuals h windows late
+    return np.where(np.asarray(levels) == 0.5, 0.0, ADAPTIVE_RATE * spread / steps)
 
 
 def forecasts_and_actuals(model, dataset):
@@ -149,32 +205,48 @@ def forecasts_and_actuals(model, dataset):
     return predictions, labels
 
 
-def track(calibration, predictions, labels, origins, targets):
+def track(calibration, predictions, labels, origins, targets, rows=None):
     """The adaptive calibration replayed over windows (module docstring):
     (the shifts in force at each window's origin `(n, horizon, n_target,
-    n_levels)`, the shifts once every actual is in). `predictions` the
+    n_levels)`, the calibration once every actual is in). `predictions` the
     model's scaled forecasts `(n, horizon, n_target[, n_levels])`, `labels`
     the scaled actuals `(n, horizon, n_target)` (NaN: missing, no update),
     `origins` `(n,)` and `targets` `(n, horizon)` the times of each window's
-    last input and of its targets, windows in any order. An actual counts
-    from the first window whose origin is at or after its time."""
+    last input and of its targets, windows in any order; per series, `rows`
+    `(n,)` each window's row of `series` (`len(series)`: pooled). An actual
+    counts from the first window whose origin is at or after its time. The
+    pooled tracker hears of every window, a series' tracker of its own."""
     base = predictions[..., None] if calibration.point else predictions
+    levels = np.asarray(calibration.levels)
+    shifts, pooled = _track(calibration.shifts, calibration.rates, levels, base, labels, origins, targets)
+    if not calibration.per_series:
+        return shifts, dataclasses.replace(calibration, shifts=pooled)
+    series_shifts = calibration.series_shifts.copy()
+    for row in np.unique(rows[rows < len(calibration.series)]):
+        mine = rows == row
+        shifts[mine], series_shifts[row] = _track(series_shifts[row], calibration.series_rates[row], levels,
+                                                  base[mine], labels[mine], origins[mine], targets[mine])
+    return shifts, dataclasses.replace(calibration, shifts=pooled, series_shifts=series_shifts)
+
+
+def _track(start, rates, levels, base, labels, origins, targets):
+    """`track` of one tracker from the shifts `start` with steps `rates`."""
     order = np.argsort(origins, kind="stable")
     base, labels, origins, targets = base[order], labels[order], origins[order], targets[order]
     # windows in origin order whose step-h actual is known at each origin (a prefix: target times kept monotone)
     known = np.stack([np.searchsorted(np.maximum.accumulate(targets[:, h]), origins, side="right")
                       for h in range(targets.shape[1])], axis=1)
-    levels, steps = np.asarray(calibration.levels), np.arange(targets.shape[1])
+    steps = np.arange(targets.shape[1])
     misses = np.zeros((len(base) + 1, *base.shape[1:]))  # prefix sums of τ − 1{y ≤ q̂ + s}
     shifts = np.empty(base.shape)
     observed = np.isfinite(labels)[..., None]
     for i in range(len(base)):
-        shifts[i] = calibration.shifts + calibration.rates * misses[known[i], steps]
+        shifts[i] = start + rates * misses[known[i], steps]
         below = labels[i][..., None] <= base[i] + shifts[i]
         misses[i + 1] = misses[i] + np.where(observed[i], levels - below, 0.0)
     unsorted = np.empty_like(shifts)
     unsorted[order] = shifts
-    return unsorted, calibration.shifts + calibration.rates * misses[-1]
+    return unsorted, start + rates * misses[-1]
 
 
 def conformal_shifts(residuals, levels):
@@ -182,26 +254,37 @@ def conformal_shifts(residuals, levels):
     docstring) from `residuals` `(n, horizon, n_target, n_levels)` (NaN:
     missing actual, left out of its step's count), 0 for the median. Too few
     windows for a level is an error naming the level and how many it needs."""
-    levels = np.asarray(levels, "float64")
-    count = np.isfinite(residuals).sum(axis=0)  # (horizon, n_target, n_levels)
-    upper = levels > 0.5
-    rank = np.where(upper, np.ceil((count + 1) * levels - ROUNDING), np.floor((count + 1) * levels + ROUNDING))
-    short = (levels != 0.5) & ((rank < 1) | (rank > count))
+    shifts, count = order_statistics(residuals, levels)
+    short = np.isnan(shifts)
     if short.any():
         step, target, level = np.argwhere(short)[0]
         tail = min(levels[level], 1 - levels[level])
         raise ValueError(f"Too few windows to calibrate quantile {levels[level]:g}: {count[step, target, level]} with "
                          f"an actual at horizon step {step + 1}, where it needs at least "
                          f"{int(np.ceil((1 - tail) / tail - ROUNDING))}; calibrate on more rows.")
+    return shifts
+
+
+def order_statistics(residuals, levels):
+    """(the shifts of `conformal_shifts`, NaN where a level has too few
+    windows; the number of windows with an actual `(horizon, n_target,
+    n_levels)`)."""
+    levels = np.asarray(levels, "float64")
+    count = np.isfinite(residuals).sum(axis=0)  # (horizon, n_target, n_levels)
+    upper = levels > 0.5
+    rank = np.where(upper, np.ceil((count + 1) * levels - ROUNDING), np.floor((count + 1) * levels + ROUNDING))
+    short = (levels != 0.5) & ((rank < 1) | (rank > count))
     ordered = np.sort(residuals, axis=0)  # NaN last
-    index = np.clip(rank.astype(int) - 1, 0, None)[None]
-    shifts = np.take_along_axis(ordered, index, axis=0)[0]
-    return np.where(levels == 0.5, 0.0, shifts)
+    index = np.clip(rank.astype(int) - 1, 0, max(len(residuals) - 1, 0))[None]
+    shifts = np.take_along_axis(ordered, index, axis=0)[0] if len(residuals) else np.zeros(count.shape)
+    return np.where(short, np.nan, np.where(levels == 0.5, 0.0, shifts)), count
 
 
 @keras.saving.register_keras_serializable(package="tsgate")
 class Calibrate(keras.layers.Layer):
-    """Adds fixed `shifts` `(horizon, n_target, n_levels)` (or each window's) to quantiles
+    """Adds fixed `shifts` `(horizon, n_target, n_levels)` (`per_series`:
+    `(n_rows, horizon, n_target, n_levels)`, the row of each window's
+    series taken) or each window's to quantiles
     `(b, horizon, n_target, n_levels)` (with `point`, to a forecast
     `(b, horizon, n_target)` repeated for each level), then keeps them
     ordered outward from the level at `median`:
@@ -210,20 +293,22 @@ class Calibrate(keras.layers.Layer):
 
     Computed in float32 (the shifts are small against the values)."""
 
-    def __init__(self, shifts, median, point=False, **kwargs):
+    def __init__(self, shifts, median, point=False, per_series=False, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.values = np.asarray(shifts, "float32")
-        self.median, self.point = int(median), bool(point)
+        self.median, self.point, self.per_series = int(median), bool(point), bool(per_series)
         self.shifts = self.add_weight(shape=self.values.shape, trainable=False, name="shifts",
                                       initializer=keras.initializers.Constant(self.values))
 
-    def call(self, x, shifts=None):
+    def call(self, x, shifts=None, rows=None):
         """`shifts`: each window's own `(b, horizon, n_target, n_levels)` in
-        place of the fixed ones (an adaptive calibration replayed)."""
+        place of the fixed ones (an adaptive calibration replayed); `rows`
+        `(b,)` int: each window's row of a `per_series` table."""
         if self.point:
             x = ops.repeat(ops.expand_dims(x, -1), self.values.shape[-1], axis=-1)
-        shifts = self.shifts if shifts is None else shifts
+        if shifts is None:
+            shifts = ops.take(self.shifts, rows, axis=0) if self.per_series else self.shifts
         shifted = broadcast_add(x, ops.cast(shifts, x.dtype))  # ops.add may mis-broadcast a size-1 axis
         levels = [shifted[..., k] for k in range(self.values.shape[-1])]
         for k in range(self.median - 1, -1, -1):
@@ -233,4 +318,5 @@ class Calibrate(keras.layers.Layer):
         return ops.stack(levels, axis=-1)
 
     def get_config(self):
-        return {**super().get_config(), "shifts": self.values.tolist(), "median": self.median, "point": self.point}
+        return {**super().get_config(), "shifts": self.values.tolist(), "median": self.median, "point": self.point,
+                "per_series": self.per_series}

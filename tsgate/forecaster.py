@@ -213,7 +213,8 @@ class Forecaster(BaseEstimator):
         model, history = training.fit_model(
             lambda: self._build(preprocessor), training_loss(self.loss, preprocessor.layout_.quantiles),
             self.learning_rate, self.schedule, windows, options, plain_arguments(self.get_params(deep=False)))
-        preprocessor.calibrate(model, self.calibration, windows.validation, source="the validation windows of fit")
+        preprocessor.calibrate(model, self.calibration, windows.validation, windows.validation_series,
+                               source="the validation windows of fit")
         self._set_fitted(model, preprocessor, windows.counts, history, options.to_json())
         return self
 

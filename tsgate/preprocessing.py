@@ -63,14 +63,16 @@ HOLIDAY_YEARS = 10  # years after the training data whose holiday dates an expor
 class TrainingWindows:
     """What `fit_transform` makes: batched `(inputs, targets)` datasets of
     the training (shuffled every epoch) and validation windows, their
-    numbers in this process, and `counts` {"train", "validation",
-    "dropped_for_gaps"} of every worker together."""
+    numbers in this process, `counts` {"train", "validation",
+    "dropped_for_gaps"} of every worker together, and the series id of each
+    validation window (what a per-series calibration groups them by)."""
 
     train: object
     validation: object
     n_train: int
     n_validation: int
     counts: dict
+    validation_series: np.ndarray
 
 
 class Preprocessor:
@@ -141,7 +143,7 @@ class Preprocessor:
         if strategy is not None:
             series, ends, counts = distributed.gather_fitted(strategy, series, ends, counts)
         self._set_fitted(layout, encoder, transform, scaler, panel.freq, panel.tz, series, ends, lookback, recipe)
-        return TrainingWindows(*datasets, len(train_starts), len(val_starts), counts)
+        return TrainingWindows(*datasets, len(train_starts), len(val_starts), counts, ids[val_starts])
 
     def _scaled_windows(self, panel, starts, batch_size, shuffle, layout, transform, scaler, lookback):
         """The model's `(inputs, labels)` of the windows at `starts` in scaled
@@ -154,16 +156,18 @@ class Preprocessor:
         static = scaler.transform_static(panel.static)
         return self._dataset(panel, arrays, starts, lookback, batch_size, shuffle, static, labels=labels)
 
-    def calibrate(self, model, method, windows=None, panel=None, after=None, argument=None, levels=None,
-                  source=None):
+    def calibrate(self, model, method, windows=None, window_series=None, panel=None, after=None, argument=None,
+                  levels=None, source=None):
         """Sets `calibration_`: None without `method`, else the
         `tsgate.calibration` of the fitted `model` on the scaled `windows`
-        (`(inputs, labels)` batches: fit's validation windows) or on the
-        windows of `panel` with targets at or after `after` (as
-        `historical_starts`, `argument` the user's `(name, value)` that chose
-        it); `levels` a point forecaster's (default
+        (`(inputs, labels)` batches: fit's validation windows, of the series
+        `window_series`) or on the windows of `panel` with targets at or
+        after `after` (as `historical_starts`, `argument` the user's `(name,
+        value)` that chose it); `levels` a point forecaster's (default
         `tsgate.calibration.POINT_LEVELS`), whose `layout_` then holds them
-        as its quantiles. `source`: where the windows came from, in words."""
+        as its quantiles. `source`: where the windows came from, in words.
+        Each fitted series gets its own shifts where it has enough windows,
+        in the rows of the raw-unit model's "series_index"."""
         if method is None:
             self.calibration_ = None
             return None
@@ -173,9 +177,34 @@ class Preprocessor:
                                             "the band calibrated on them comes out too narrow")
             windows = self._scaled_windows(panel, starts, 256, False, self.layout_, self.target_transform_,
                                            self.scaler_, self.lookback_)
-        self.calibration_ = calibration.fit(model, windows, method, levels, point, source)
+            window_series = self._series_of(panel, starts)
+        series = list(self.scaler_.groups_ if self.scale_per_series else self.series_)
+        self.calibration_ = calibration.fit(model, windows, method, levels, point, source, series,
+                                            self._rows(series, window_series))
         self.layout_ = dataclasses.replace(self.layout_, quantiles=levels)
         return self.calibration_
+
+    def series_rows(self, series):
+        """The raw-unit model's "series_index" of each id in `series`: the
+        scaler's row with per-series scaling, the calibration's with a
+        per-series one (a series not calibrated on: the pooled row); None
+        when the model takes none."""
+        if self.scale_per_series:
+            return self.scaler_.group_positions(series).astype("int32")
+        if self.calibration_ is not None and self.calibration_.per_series:
+            return self._rows(self.calibration_.series, series)
+        return None
+
+    @staticmethod
+    def _rows(table, ids):
+        """The position of each of `ids` in `table`, `len(table)` where absent."""
+        position = {sid: row for row, sid in enumerate(table)}
+        return np.asarray([position.get(sid, len(table)) for sid in np.asarray(ids, dtype=object).tolist()], "int32")
+
+    @staticmethod
+    def _series_of(panel, starts):
+        """The series id of each window at `starts`."""
+        return np.asarray(panel.series, dtype=object)[panel.series_index()[starts]]
 
     def fit_panel(self, df):
         """The layout (categorical columns one-hot), the encoder fitted on
@@ -263,7 +292,7 @@ class Preprocessor:
     def inputs(self, panel, starts, batch_size=256, shifts=None):
         """The raw-unit model's inputs for the windows at `starts`, batched;
         with `shifts` (`replayed_shifts`), each window's "calibration_shifts"."""
-        series_index = self.scaler_.group_positions(panel.series).astype("int32") if self.scale_per_series else None
+        series_index = self.series_rows(panel.series)
         arrays = self.layout_.arrays(np.nan_to_num(panel.values), panel.index())
         per_window = None if shifts is None else {"calibration_shifts": shifts.astype("float32")}
         dataset = self._dataset(panel, arrays, starts, self.lookback_, batch_size, series_index=series_index,
@@ -274,8 +303,8 @@ class Preprocessor:
         """None unless the calibration is "adaptive"; then its shifts in force
         at each window at `starts` `(n, horizon, n_target, n_levels)`, the
         tracker replayed over them in time order from the calibrated shifts
-        (`tsgate.calibration.track`; with `final`, the shifts once all their
-        actuals are in): one pass of the scaled `model` over the windows."""
+        (`tsgate.calibration.track`; with `final`, the calibration once all
+        their actuals are in): one pass of the scaled `model` over the windows."""
         if self.calibration_ is None or self.calibration_.method != "adaptive":
             return None
         windows = self._scaled_windows(panel, starts, 256, False, self.layout_, self.target_transform_, self.scaler_,
@@ -283,8 +312,9 @@ class Preprocessor:
         predictions, labels = calibration.forecasts_and_actuals(model, windows)
         origins = panel.time[starts + self.lookback_ - 1]
         targets = panel.time[starts[:, None] + self.lookback_ + np.arange(self.horizon)]
-        shifts, last = calibration.track(self.calibration_, predictions, labels, origins, targets)
-        return last if final else shifts
+        rows = self.series_rows(self._series_of(panel, starts)) if self.calibration_.per_series else None
+        shifts, moved = calibration.track(self.calibration_, predictions, labels, origins, targets, rows)
+        return moved if final else shifts
 
     def adapt(self, model, panel, after, argument):
         """Moves an adaptive calibration's shifts through the windows of
@@ -295,10 +325,9 @@ class Preprocessor:
                              f"calibration is {None if self.calibration_ is None else self.calibration_.method!r}).")
         starts = self.historical_starts(panel, after, "adapt", argument,
                                         "the band adapted on them comes out too narrow")
-        shifts = self.replayed_shifts(model, panel, starts, final=True)
+        moved = self.replayed_shifts(model, panel, starts, final=True)
         last = panel.time[starts + self.lookback_ + self.horizon - 1].max()
-        self.calibration_ = dataclasses.replace(self.calibration_, shifts=shifts,
-                                                source=f"{self.calibration_.source}, adapted to the actuals up "
+        self.calibration_ = dataclasses.replace(moved, source=f"{self.calibration_.source}, adapted to the actuals up "
                                                        f"to {panel.timestamp(last)}")
 
     def _dataset(self, panel, arrays, starts, lookback, batch_size, shuffle=False, static=None, series_index=None,

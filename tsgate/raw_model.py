@@ -15,7 +15,8 @@ def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_ne
                    per_window=False):
     """`model` (trained on scaled inputs and targets) between the scaler and
     its inverse: raw-unit inputs by name (and "series_index" `(b,)` int32, the
-    fitted row of each window's series, with per-series scaling) to
+    fitted row of each window's series, with per-series scaling or a
+    per-series calibration; the same rows for both) to
     {"forecast" `(b, horizon, n_target)` [, "quantiles" `(b, horizon, n_target, q)`]}
     in raw units. `transform`: a fitted `TargetTransform` applied to
     "past_target" before the scaler and inverted after it; `non_negative`:
@@ -26,21 +27,23 @@ def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_ne
     input instead, "calibration_shifts" `(b, horizon, n_target, q)` (an
     adaptive calibration replayed; never exported)."""
     inputs = {t.name: keras.Input(t.shape[1:], name=t.name) for t in model.inputs}
-    group = keras.Input((), dtype="int32", name="series_index") if scaler.per_series else None
+    per_series = calibration is not None and calibration.per_series
+    group = keras.Input((), dtype="int32", name="series_index") if scaler.per_series or per_series else None
+    scaler_group = group if scaler.per_series else None
     scaling = layout.input_scaling(scaler.scale_, scaler.offset_, scaler.static_scale_, scaler.static_offset_)
     model_inputs = dict(inputs)
     if transform is not None:
         model_inputs["past_target"] = transform.layer(name="transform_past_target")(inputs["past_target"])
-    scaled = {name: Affine(*scaling[name], name=f"scale_{name}")(x, group) if name in scaling else x
+    scaled = {name: Affine(*scaling[name], name=f"scale_{name}")(x, scaler_group) if name in scaling else x
               for name, x in model_inputs.items()}
     n_target = len(layout.targets)
     axis = -2 if quantiles else -1
     given = {} if not per_window else \
         {"calibration_shifts": keras.Input(calibration.shifts.shape, name="calibration_shifts")}
     forecast = model(scaled) if calibration is None else \
-        calibration.layer()(model(scaled), given.get("calibration_shifts"))
+        calibration.layer()(model(scaled), given.get("calibration_shifts"), group if per_series else None)
     raw = Affine(scaler.scale_[:, :n_target], scaler.offset_[:, :n_target], axis=axis,
-                 inverse=True, name="unscale_forecast")(forecast, group)
+                 inverse=True, name="unscale_forecast")(forecast, scaler_group)
     if transform is not None:
         raw = transform.layer(inverse=True, axis=axis, name="untransform_forecast")(raw)
     if non_negative:

@@ -31,7 +31,7 @@ def checked_inputs(inputs, specs=None, n_series=None):
     TF Serving does not make from the signature (it feeds what it is sent):
     each input has the rank and the known dimensions of its spec in `specs`
     ({name: tf.TensorSpec}), every input the same batch size, floating inputs
-    are finite, `series_index` is a row of the scaler (`0 <= i < n_series`).
+    are finite, `series_index` is a fitted row (`0 <= i < n_series`).
     A failed check stops the call with an InvalidArgumentError naming the
     input (what TF Serving returns as an INVALID_ARGUMENT status, HTTP 400
     over REST) before any of the model runs."""
@@ -63,9 +63,19 @@ def checked_inputs(inputs, specs=None, n_series=None):
                     x, message="Input `series_index` holds a negative row"))
                 value_checks.append(tf.debugging.assert_less(
                     x, tf.cast(n_series, x.dtype), message=f"Input `series_index` holds a row >= {n_series}, the "
-                    "number of series the scaler was fitted on"))
+                    "number of rows fitted (series)"))
     with tf.control_dependencies(shape_checks + value_checks):
         return {name: tf.identity(x) for name, x in inputs.items()}
+
+
+def series_rows(metadata):
+    """How many rows "series_index" may take: the scaler's series with
+    per-series scaling, else a per-series calibration's and its pooled row
+    (a series not calibrated on); None if neither."""
+    scaler, calibrated = metadata.get("scaler") or {}, metadata.get("calibration") or {}
+    if scaler.get("per_series"):
+        return len(scaler["groups"])
+    return len(calibrated["series"]) + 1 if calibrated.get("series_shifts") is not None else None
 
 
 def export_forecast(raw_model, path, metadata, xla=False):
@@ -85,8 +95,7 @@ def export_forecast(raw_model, path, metadata, xla=False):
     to `path`, whose last component is the version (a positive integer)."""
     specs = input_specs(raw_model)
     text = json.dumps(metadata, indent=2)
-    groups = (metadata.get("scaler") or {}).get("groups")
-    n_series = len(groups) if "series_index" in specs and groups else None
+    n_series = series_rows(metadata) if "series_index" in specs else None
 
     def model(inputs):
         return raw_model(inputs, training=False)
