@@ -17,7 +17,7 @@ import keras
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from tsgate import distributed, evaluation, model_selection, persistence, plotting, training
+from tsgate import distributed, evaluation, model_selection, persistence, plotting, training, updating
 from tsgate._moved import lender
 from tsgate._quiet import keras_retracing_quiet
 from tsgate.arguments import plain_arguments
@@ -126,7 +126,8 @@ class Forecaster(BaseEstimator):
     `tsgate.preprocessing.Preprocessor`), `windows_`, `history_`,
     `fit_options_` (fit's validation, epochs, batch_size, patience and
     steps_per_epoch, JSON-ready), `selection_` (None, or the table of
-    `tsgate.selection.select` that chose this configuration), and, read through from the preprocessor:
+    `tsgate.selection.select` that chose this configuration), `updates_`
+    (a list: the record of each `update`, `tsgate.updating.update`), and, read through from the preprocessor:
     `scaler_`, `layout_` (the one-hot columns in place of each categorical
     one), `freq_` (a pandas offset; custom business days keep their
     holidays), `tz_` (the time zone of the training timestamps, None if
@@ -227,10 +228,11 @@ class Forecaster(BaseEstimator):
         return training.with_dtype_policy(self.dtype_policy, ensemble, spec,
                                           lambda: BUILDERS[self.builder](spec, **options), self.n_members)
 
-    def _set_fitted(self, model, preprocessor, windows, history=None, fit_options=None, selection=None):
+    def _set_fitted(self, model, preprocessor, windows, history=None, fit_options=None, selection=None, updates=()):
         """Assigns the whole fitted state at once (fit, load and `tsgate.selection.select`)."""
         self.model_, self.preprocessor_, self.windows_ = model, preprocessor, windows
         self.history_, self.fit_options_, self.selection_ = history, fit_options, selection
+        self.updates_ = list(updates)
         self.raw_model_ = preprocessor.raw_unit_model(model)
 
     def calibrate(self, df, start=None, levels=None, method=None):
@@ -264,6 +266,22 @@ class Forecaster(BaseEstimator):
         after = None if start is None else panel.cutoff(start, "start")
         self.preprocessor_.adapt(self.model_, panel, after, ("start", start))
         self.raw_model_ = self.preprocessor_.raw_unit_model(self.model_)  # as calibrate
+        return self
+
+    def update(self, df, epochs=5, learning_rate=None, replay=0.0, validation=0.2, patience=2, batch_size=None,
+               verbose=0):
+        """Trains the fitted model on from its current weights on the
+        windows of `df` with a target after the data fitted on (new rows,
+        or series a global model never saw), the scaler, encoder, transform
+        and layout kept (`tsgate.updating`): the last `validation` share of
+        the new span validates (early stopping; an update that does not
+        improve on it is undone), `replay` is the share of the windows
+        trained on drawn from the older windows of `df` (against
+        forgetting). learning_rate: default a tenth of the forecaster's.
+        batch_size: default fit's. Each update is recorded in `updates_`
+        (saved with the forecaster) and `fit_end_` moves to the end of `df`.
+        Returns self."""
+        updating.update(self, df, epochs, learning_rate, replay, validation, patience, batch_size, verbose)
         return self
 
     # ---------------------------------------------------------------- predict
@@ -373,7 +391,8 @@ class Forecaster(BaseEstimator):
         forecaster, model, preprocessor, meta = persistence.load_parts(path, cls)
         selection = meta.get("selection")
         forecaster._set_fitted(model, preprocessor, meta["windows"], fit_options=meta.get("fit_options"),
-                               selection=None if selection is None else pd.DataFrame(selection))
+                               selection=None if selection is None else pd.DataFrame(selection),
+                               updates=meta.get("updates") or ())
         return forecaster
 
 

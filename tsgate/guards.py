@@ -39,6 +39,14 @@ def check_transformable(panel, transform, n_target, fill, series_column):
                          "('ffill' or 'interpolate') or another transform.")
 
 
+def fitted_ends(panel, fit_end):
+    """`(n_series,)` datetime64 on the panel's clock: the last timestamp
+    each series of `panel` had in the data fitted on (`fit_end`, a Series by
+    series id), NaT for a series never fitted on."""
+    ends = dict(zip(fit_end.index, naive_utc(pd.DatetimeIndex(fit_end))))
+    return np.asarray([ends.get(sid, np.datetime64("NaT")) for sid in panel.series], "datetime64[ns]")
+
+
 def warn_fitted_on(panel, starts, lookback, fit_end, verb, name=None, effect="their errors are optimistic"):
     """A warning when windows at `starts` have targets at or before the last
     timestamp their series had in the frame fitted on (`fit_end`, a Series
@@ -48,9 +56,7 @@ def warn_fitted_on(panel, starts, lookback, fit_end, verb, name=None, effect="th
     them (None: it scores every window of its frame)."""
     if fit_end is None:
         return
-    ends = dict(zip(fit_end.index, naive_utc(pd.DatetimeIndex(fit_end))))
-    series_end = np.asarray([ends.get(sid, np.datetime64("NaT")) for sid in panel.series], "datetime64[ns]")
-    inside = panel.time[starts + lookback] <= series_end[panel.series_index()[starts]]
+    inside = panel.time[starts + lookback] <= fitted_ends(panel, fit_end)[panel.series_index()[starts]]
     if inside.any():
         then = f"{verb}(df, {name}=cutoff)" if name else \
             f"{verb} the rows from it on (as tsgate.model_selection.WindowSplit splits)"
@@ -60,12 +66,15 @@ def warn_fitted_on(panel, starts, lookback, fit_end, verb, name=None, effect="th
              f"on the rows before the test cut-off and score after it: fit(df[df.index < cutoff], ...) then {then}.")
 
 
-def warn_far_outside(panel, starts, lookback, horizon, layout, scaler, transform):
+SENTINELS = "the forecast extrapolates. Are they sentinels for missing values (pass `na_values`)?"
+
+
+def warn_far_outside(panel, starts, lookback, horizon, layout, scaler, transform, consequence=SENTINELS):
     """A warning for each column whose values read by the windows at
     `starts` (targets and past covariates over the lookback, future
     covariates over the horizon) lie far outside its training range (the
-    fitted `scaler`'s, after the target `transform`); one-hot columns never
-    do."""
+    fitted `scaler`'s, after the target `transform`), ending in
+    `consequence`; one-hot columns never do."""
     read = np.zeros(panel.values.shape, bool)
     known = len(layout.targets) + len(layout.past)
     read[_covered(len(read), starts, lookback), :known] = True
@@ -80,8 +89,7 @@ def warn_far_outside(panel, starts, lookback, horizon, layout, scaler, transform
         row = int(np.flatnonzero(far[:, j])[0])
         low, high = bounds[:, j]
         warn(f"tsgate: column {panel.columns[j]!r} has {int(far[:, j].sum())} value(s) far outside its training "
-             f"range [{low:g}, {high:g}], e.g. {panel.values[row, j]:g} at {panel.index()[row]}; the forecast "
-             "extrapolates. Are they sentinels for missing values (pass `na_values`)?")
+             f"range [{low:g}, {high:g}], e.g. {panel.values[row, j]:g} at {panel.index()[row]}; {consequence}")
 
 
 def _covered(rows, starts, length):

@@ -19,7 +19,7 @@ from sklearn.base import clone
 from tsgate.data import fraction_cutoff, frame_times
 from tsgate.evaluation import check_by, check_season, evaluate_forecasts
 from tsgate.preprocessing import Preprocessor
-from tsgate.validation import check_bool, check_fraction, check_positive_int, invalid
+from tsgate.validation import check_fraction, check_positive_int, invalid
 
 NOT_INHERITED = ("checkpoint_dir", "callbacks", "verbose")  # fit options a backtest never takes from the last fit
 
@@ -37,7 +37,8 @@ class BacktestResult:
     folds: one row per fold (index "fold"): `train_end`, the last timestamp
         the fold's model was fitted on; `test_start` and `test_end`, the
         first and last target timestamps it is scored on; `fitted`, whether
-        the fold fitted its own model (False: it reuses the previous one).
+        the fold fitted its own model from scratch; `trained`, how its model
+        came: "fit", "update" (the previous fold's, updated) or "reused".
     forecasts: the `historical_forecasts` of every fold, indexed by
         ("fold", [series,] "origin", "time").
     metrics: the `evaluate` table of every fold, indexed by ("fold", [*by,]
@@ -68,13 +69,16 @@ def _fit_options(forecaster, fit_options):
     return {**defaults, **inherited, "verbose": 0, **fit_options}
 
 
-def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None, **fit_options):
+def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None, update_options=None,
+             **fit_options):
     """Rolling-origin evaluation on clones: the last `test` fraction of the
     span is cut into `folds` chunks; each fold fits a clone of `forecaster`
     (same configuration, scaler re-fitted) on everything before its chunk
-    (with refit=False only the first fold fits, the others reuse its model)
-    and scores the windows whose targets lie in the chunk. `forecaster`
-    itself is never fitted or changed.
+    (with refit=False only the first fold fits, the others reuse its model;
+    with refit="update" each later fold updates the previous fold's model
+    on the rows since, `Forecaster.update` with `update_options`) and scores
+    the windows whose targets lie in the chunk. `forecaster` itself is
+    never fitted or changed.
 
     fit_options: any keyword argument of `Forecaster.fit` (epochs,
         batch_size, patience, validation, verbose, ...) for every fold. Not
@@ -90,7 +94,9 @@ def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None
     Returns a `BacktestResult`: `folds` (boundaries), `forecasts`, `metrics`.
     """
     check_positive_int("folds", folds)
-    check_bool("refit", refit)
+    if not (isinstance(refit, bool) or (isinstance(refit, str) and refit == "update")):
+        raise invalid("refit", 'True, False or "update"', refit)
+    update_options = {"verbose": 0, **(update_options or {})}
     check_fraction("test", test)
     options = _fit_options(forecaster, fit_options)
     check_by(by, forecaster.series_column)
@@ -104,15 +110,16 @@ def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None
     times = frame_times(df, forecaster.time_column)
     bounds, forecasts, tables, model, train_end = [], [], [], None, None
     for k in range(folds):
-        fitted = refit or model is None
-        if fitted:
+        trained = "fit" if model is None or refit is True else "update" if refit == "update" else "reused"
+        if trained != "reused":
             train = df[times < edges[k]]
-            model = clone(forecaster).fit(train, **options)
+            model = clone(forecaster).fit(train, **options) if trained == "fit" else model.update(train, **update_options)
             train_end = frame_times(train, forecaster.time_column).max()
         chunk = df[times < edges[k + 1]] if k < folds - 1 else df
         table, forecast = evaluate_forecasts(model, chunk, edges[k], by, season)
         scored = forecast.index.get_level_values("time")
-        bounds.append({"train_end": train_end, "test_start": scored.min(), "test_end": scored.max(), "fitted": fitted})
+        bounds.append({"train_end": train_end, "test_start": scored.min(), "test_end": scored.max(),
+                       "fitted": trained == "fit", "trained": trained})
         forecasts.append(forecast)
         tables.append(table)
     return BacktestResult(pd.DataFrame(bounds, index=pd.RangeIndex(folds, name="fold")),

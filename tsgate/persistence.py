@@ -114,6 +114,7 @@ def save(forecaster, path):
             "windows": forecaster.windows_,
             "fit_options": forecaster.fit_options_,
             "selection": None if forecaster.selection_ is None else forecaster.selection_.to_dict("records"),
+            "updates": forecaster.updates_,
             "fingerprint": {
                 "model": {**_model_structure(forecaster.model_), "weights_sha256": _weights_digest(forecaster.model_),
                           "file_sha256": _file_digest(model_staging)},

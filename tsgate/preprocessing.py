@@ -195,6 +195,23 @@ class Preprocessor:
             return self._rows(self.calibration_.series, series)
         return None
 
+    def scaled_windows(self, panel, starts, batch_size, shuffle=False):
+        """The model's `(inputs, labels)` of the windows of `panel` at
+        `starts` in the fitted scaled units, batched (what an update trains on)."""
+        return self._scaled_windows(panel, starts, batch_size, shuffle, self.layout_, self.target_transform_,
+                                    self.scaler_, self.lookback_)
+
+    def extend_fitted(self, panel):
+        """`fit_end_` moved to the last timestamp of each series of `panel`
+        (a series never fitted on added to `series_`): what an update fitted on."""
+        ends = {} if self.fit_end_ is None else dict(self.fit_end_.items())
+        for sid, rows in zip(panel.series, panel.series_slices()):
+            last = panel.timestamp(panel.time[rows.stop - 1])
+            ends[sid] = max(ends.get(sid, last), last)
+        self.fit_end_ = pd.Series(pd.DatetimeIndex(list(ends.values())), name="fit_end",
+                                  index=pd.Index(list(ends), dtype=object, name=self.series_column))
+        self.series_ = [*self.series_, *[sid for sid in panel.series if sid not in set(self.series_)]]
+
     @staticmethod
     def _rows(table, ids):
         """The position of each of `ids` in `table`, `len(table)` where absent."""
@@ -283,11 +300,11 @@ class Preprocessor:
                        effect)
         return starts
 
-    def warn_far_outside(self, panel, starts):
+    def warn_far_outside(self, panel, starts, **consequence):
         """A warning for each column that the windows at `starts` read far
         outside its training range (`tsgate.guards.warn_far_outside`)."""
         warn_far_outside(panel, starts, self.lookback_, self.horizon, self.layout_, self.scaler_,
-                         self.target_transform_)
+                         self.target_transform_, **consequence)
 
     def inputs(self, panel, starts, batch_size=256, shifts=None):
         """The raw-unit model's inputs for the windows at `starts`, batched;

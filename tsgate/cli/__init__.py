@@ -18,7 +18,7 @@ answers at once, each command imports what it uses. Here: `main` and the
 parser; `options` (argparse types, shared option groups), `files` (tables,
 `--config`, the saved forecaster), `errors` (what is a user mistake), the
 commands in `fitting` (train, backtest, demo) and `forecasting` (evaluate,
-forecast, plot, export) and `calibrating` (calibrate, adapt).
+forecast, plot, export), `calibrating` (calibrate, adapt) and `updating` (update).
 """
 
 import argparse
@@ -26,14 +26,15 @@ import sys
 import warnings
 
 from tsgate import presets
-from tsgate.cli import calibrating, fitting, forecasting
+from tsgate.cli import calibrating, fitting, forecasting, updating
 from tsgate.cli.errors import USAGE_STATUS, is_user_mistake, one_line
 from tsgate.cli.options import (add_data_options, add_fit_options, add_forecaster_options, add_scoring_options,
-                                add_table_output, cutoff, fraction, positive_int)
+                                add_table_output, cutoff, fraction, non_negative_int, positive_float, positive_int, share)
 
 COMMANDS = {"demo": fitting.demo, "train": fitting.train, "backtest": fitting.backtest,
             "evaluate": forecasting.evaluate, "forecast": forecasting.forecast, "plot": forecasting.plot,
-            "export": forecasting.export, "calibrate": calibrating.calibrate, "adapt": calibrating.adapt}
+            "export": forecasting.export, "calibrate": calibrating.calibrate, "adapt": calibrating.adapt,
+            "update": updating.update}
 
 
 def main(argv=None):
@@ -113,6 +114,8 @@ def build_parser():
                           help="fraction of the span cut into folds (default 0.2)")
     backtest.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
                           help="fit a copy for every fold (default), or only for the first")
+    backtest.add_argument("--update", action="store_true",
+                          help="fit the first fold, then update its model on the rows since for each later fold")
     add_scoring_options(backtest)
     add_table_output(backtest, "--output", "the metrics of every fold")
     add_table_output(backtest, "--forecasts", "every fold's forecasts", metavar="FILE")
@@ -156,6 +159,22 @@ def build_parser():
     adapt.add_argument("--start", type=cutoff,
                        help="the windows with targets from this cut-off (a fraction or a timestamp; default: every "
                             "window): actuals the calibration has not seen")
+
+    updater = commands.add_parser("update", help="train a saved model on from its weights on new rows",
+                                  description="Trains the saved model on the windows of the table with targets after "
+                                              "the data it was fitted on, its scaler kept, and saves it back to "
+                                              "--model (written atomically); `tsgate export` then writes the next "
+                                              "version.")
+    add_data_options(updater)
+    updater.add_argument("--epochs", type=positive_int, default=5, help="default 5")
+    updater.add_argument("--learning-rate", type=positive_float, help="default a tenth of the model's")
+    updater.add_argument("--replay", type=share, default=0.0,
+                         help="share of the windows trained on drawn from older rows of the table (default 0)")
+    updater.add_argument("--validation", type=fraction, default=0.2,
+                         help="the last share of the new rows' span that validates (default 0.2)")
+    updater.add_argument("--patience", type=non_negative_int, default=2, help="default 2")
+    updater.add_argument("--batch-size", type=positive_int, help="default the one trained with")
+    updater.add_argument("--verbose", type=int, choices=(0, 1, 2), default=0, help="Keras' progress (default 0)")
 
     exporter = commands.add_parser("export", help="write a raw-unit SavedModel for TF Serving",
                                    description="Writes <output>/<version>/, a SavedModel that serves raw units.")

@@ -133,7 +133,8 @@ def choose(args, forecaster, df, fit):
 def backtest(args):
     forecaster, _ = load_model(args.model)
     df = read_for(forecaster, args.data, args.time_column)
-    result = forecaster.backtest(df, folds=args.folds, test=args.test, refit=args.refit, by=args.by,
+    refit = "update" if args.update else args.refit
+    result = forecaster.backtest(df, folds=args.folds, test=args.test, refit=refit, by=args.by,
                                  season=args.season, verbose=args.verbose, **fit_arguments(args))
     show(result.folds, None)
     show(result.metrics, args.output)

@@ -49,6 +49,11 @@ def fraction(text):
     return _number(float, text, lambda v: 0 < v < 1, "a fraction in (0, 1)")
 
 
+def share(text):
+    """argparse type: a share in [0, 1)."""
+    return _number(float, text, lambda v: 0 <= v < 1, "a share in [0, 1)")
+
+
 def cutoff(text):
     """argparse type: a fraction in (0, 1) of the time span at the end, or a
     timestamp (pandas.Timestamp) where the held-out part starts."""
