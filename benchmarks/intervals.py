@@ -25,7 +25,6 @@ step, mean width in raw units, CRPS (from the quantiles).
 """
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -33,6 +32,8 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+
+from benchmarks.records import run_missing
 
 LEVELS = (0.05, 0.1, 0.5, 0.9, 0.95)
 STATES = ("before", "conformal", "adaptive")
@@ -138,6 +139,14 @@ def markdown(records):
                               "std over seeds."]) + "\n"
 
 
+def report(record):
+    """`record`, its coverage printed on one line."""
+    print(f"{record['dataset']} seed {record['seed']}: coverage 80 / 90 % " + ", ".join(
+        f"{state} {record[state]['coverage 80']:.3f} / {record[state]['coverage 90']:.3f}" for state in STATES),
+        flush=True)
+    return record
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default="../shared/datasets", help="directory of ETTh1.csv, ETTm1.csv, ...")
@@ -147,21 +156,8 @@ def main(argv=None):
     parser.add_argument("--out", default="intervals.json", help="JSON of every run, rewritten after each")
     parser.add_argument("--markdown", help="also write the Markdown table here")
     args = parser.parse_args(argv)
-    records = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else []
-    done = {(r["dataset"], r["seed"]) for r in records}
-    for name in args.datasets:
-        path = Path(args.data_dir) / f"{name}.csv"
-        if not path.is_file():
-            raise SystemExit(f"intervals: {path} does not exist (--data-dir).")
-        for seed in args.seeds:
-            if (name, seed) in done:
-                continue
-            record = run(name, path, seed, args.epochs)
-            records.append(record)
-            Path(args.out).write_text(json.dumps(records, indent=1))
-            print(f"{name} seed {seed}: coverage 80 / 90 % " + ", ".join(
-                f"{state} {record[state]['coverage 80']:.3f} / {record[state]['coverage 90']:.3f}"
-                for state in STATES), flush=True)
+    records = run_missing(args.out, args.data_dir, args.datasets, args.seeds, lambda *run_args: report(run(
+        *run_args, args.epochs)), "intervals")
     table = markdown(records)
     if args.markdown:
         Path(args.markdown).write_text(table)

@@ -25,7 +25,6 @@ time of each month's update and refit, in the same run.
 """
 
 import argparse
-import json
 import os
 import platform
 import tempfile
@@ -36,6 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.intervals import load
+from benchmarks.records import run_missing
 
 DATASETS = {  # file stem: (target, horizon, rows fitted before the walk: a number of rows, or a share)
     "ETTm1": ("OT", 96, 12 * 30 * 96),
@@ -58,6 +58,13 @@ def scores(forecaster, df, start, end):
 
 def run(name, path, seed, months, epochs=None):
     """One seed on one dataset: per month, the scores of every model and the times of each step."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "tsgate: .*far outside", UserWarning)  # VIX's spikes
+        return walk(name, path, seed, months, epochs)
+
+
+def walk(name, path, seed, months, epochs):
+    """`run` without its warnings filter."""
     from tsgate import Forecaster, presets
 
     target, horizon, fitted = DATASETS[name]
@@ -146,19 +153,8 @@ def main(argv=None):
     parser.add_argument("--out", default="updates.json", help="JSON of every run, rewritten after each")
     parser.add_argument("--markdown", help="also write the Markdown table here")
     args = parser.parse_args(argv)
-    records = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else []
-    done = {(r["dataset"], r["seed"]) for r in records}
-    for name in args.datasets:
-        path = Path(args.data_dir) / f"{name}.csv"
-        if not path.is_file():
-            raise SystemExit(f"updates: {path} does not exist (--data-dir).")
-        for seed in args.seeds:
-            if (name, seed) in done:
-                continue
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "tsgate: .*far outside", UserWarning)  # VIX's spikes
-                records.append(run(name, path, seed, args.months, args.epochs))
-            Path(args.out).write_text(json.dumps(records, indent=1))
+    records = run_missing(args.out, args.data_dir, args.datasets, args.seeds,
+                          lambda name, path, seed: run(name, path, seed, args.months, args.epochs), "updates")
     table = markdown(records)
     if args.markdown:
         Path(args.markdown).write_text(table)
