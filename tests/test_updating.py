@@ -125,9 +125,12 @@ def test_bad_update_options_are_named(stale_and_updated, options, names):
     clear_error(lambda: updated.update(df, **options), names, every=True)
 
 
-def test_a_frame_without_a_fitted_column_is_named(stale_and_updated):
+def test_a_frame_the_forecaster_does_not_know_is_named(stale_and_updated):
     _, updated, df = stale_and_updated
     clear_error(lambda: updated.update(df.drop(columns="y")), ["'y'"])
+    clear_error(lambda: updated.update(df.tz_localize("UTC")), ["time zone 'UTC'", "without a time zone"], every=True)
+    clear_error(lambda: updated.update(df.iloc[::2]), ["Not enough new data", "timestamps on that grid are missing"],
+                every=True)  # every other hour, on the hourly grid it was fitted on
 
 
 def test_a_backtest_can_update_each_fold_from_the_one_before(stale_and_updated):

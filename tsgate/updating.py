@@ -100,7 +100,7 @@ def split_windows(preprocessor, panel, validation):
     those whose targets all lie before that train. Too few of either is an
     error saying how many rows are needed."""
     lookback, horizon = preprocessor.lookback_, preprocessor.horizon
-    starts, _ = panel.windows(lookback, horizon)
+    starts, dropped = panel.windows(lookback, horizon)
     ends = np.full(len(panel.series), np.datetime64("NaT"), "datetime64[ns]") if preprocessor.fit_end_ is None \
         else fitted_ends(panel, preprocessor.fit_end_)
     series_end = ends[panel.series_index()[starts]]
@@ -120,7 +120,8 @@ def split_windows(preprocessor, panel, validation):
         raise ValueError(f"Not enough new data to update on: {len(train_starts)} new windows to train on and "
                          f"{len(val_starts)} to validate of lookback {lookback} + horizon {horizon}{last}; each "
                          f"series needs its last {lookback} rows fitted on and new rows for at least "
-                         f"{2 * horizon} window targets (pass the rows before the new ones too).")
+                         f"{2 * horizon} window targets (pass the rows before the new ones too). "
+                         f"{panel.shortage(dropped)}")
     return train_starts, seen, val_starts
 
 
