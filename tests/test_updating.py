@@ -164,3 +164,16 @@ def test_the_cli_updates_a_saved_model_in_place_and_an_interrupted_update_loses_
     assert len(Forecaster.load(tmp_path / "m").updates_) == 1
     status, _, err = run_captured("update", tmp_path / "all.csv", "--model", tmp_path / "m")
     assert status == 2 and err.startswith("tsgate: Not enough new data") and len(err.strip().split("\n")) == 1
+
+
+def test_an_ensemble_in_bfloat16_updates_and_reloads_as_it_predicts(tmp_path):
+    df = drifting(1300)
+    forecaster = Forecaster("y", lookback=48, horizon=6, units=8, learning_rate=1e-2, n_members=2,
+                            dtype_policy="mixed_bfloat16", seed=1).fit(df.iloc[:1000], epochs=2, verbose=0)
+    before = forecaster.predict(df)
+    forecaster.update(df, epochs=2, learning_rate=1e-2)
+    assert forecaster.updates_[-1]["kept"]
+    after = forecaster.predict(df)
+    assert not np.allclose(after.to_numpy(), before.to_numpy())
+    loaded = Forecaster.load(forecaster.save(str(tmp_path / "f")))
+    np.testing.assert_array_equal(loaded.predict(df).to_numpy(), after.to_numpy())
