@@ -34,7 +34,7 @@ def test_baselines_take_the_origin_and_the_last_season():
         {"y": 0.0},
         index=pd.MultiIndex.from_arrays([[index[5]] * 3, index[6:9]], names=["origin", "time"]),
     )
-    actual, naive, seasonal = baselines(observed, forecasts, season=2, lookback=4)
+    actual, naive, seasonal = baselines(observed, forecasts, season=2)
     np.testing.assert_array_equal(actual[:, 0], [6, 7, 8])
     np.testing.assert_array_equal(naive[:, 0], [5, 5, 5])
     np.testing.assert_array_equal(seasonal[:, 0], [4, 5, 4])  # steps 1, 2, 3 -> lags 2, 2, 4
@@ -100,7 +100,7 @@ def test_baselines_skip_missing_values():
     observed = pd.DataFrame({"y": [0.0, 1.0, np.nan, 3.0, np.nan, 5.0, 6.0, np.nan]}, index=index)
     forecasts = pd.DataFrame({"y": 0.0}, index=pd.MultiIndex.from_arrays([[index[4]] * 3, index[5:8]],
                                                                           names=["origin", "time"]))
-    actual, naive, seasonal = baselines(observed, forecasts, season=2, lookback=4)
+    actual, naive, seasonal = baselines(observed, forecasts, season=2)
     np.testing.assert_array_equal(actual[:, 0], [5, 6, np.nan])  # a missing actual stays missing
     np.testing.assert_array_equal(naive[:, 0], [3, 3, 3])  # the last value observed at the origin
     np.testing.assert_array_equal(seasonal[:, 0], [3, 3, 3])  # lags 2, 2, 4: rows 3, 4 (3 carried), 3
@@ -190,7 +190,8 @@ def test_backtest_returns_fold_boundaries_forecasts_and_metrics():
     forecaster = Forecaster("y", lookback=12, horizon=3, units=4, quantiles=(0.1, 0.5, 0.9))
     result = forecaster.backtest(df, folds=3, test=0.3, epochs=1, by="horizon", season=12)
     folds = result.folds
-    assert list(folds.columns) == ["train_end", "test_start", "test_end", "fitted"] and folds["fitted"].all()
+    assert list(folds.columns) == ["train_end", "test_start", "test_end", "fitted", "trained"]
+    assert folds["fitted"].all() and (folds["trained"] == "fit").all()
     assert (folds["train_end"] < folds["test_start"]).all() and (folds["test_start"] <= folds["test_end"]).all()
     assert (folds["test_start"].iloc[1:].to_numpy() > folds["test_end"].iloc[:-1].to_numpy()).all()
     assert folds["test_start"].iloc[0] >= df.index[int(0.7 * len(df)) - 1] and folds["test_end"].iloc[-1] == df.index[-1]
@@ -335,3 +336,25 @@ def test_scoring_the_windows_fitted_on_is_warned_and_the_right_pattern_is_not(tm
     with pytest.warns(UserWarning, match=r"^tsgate: (\d+) of the") as caught:
         table = partial.historical_forecasts(df, start=pd.Timestamp("2024-01-10"))
     assert int(str(caught[0].message).split()[1]) == len(table) // 6 - b_windows
+
+
+def test_the_seasonal_baseline_reaches_a_season_back_past_a_short_lookback_or_is_left_out():
+    index = pd.date_range("2024-01-01", periods=12, freq="h", name="time")
+    observed = pd.DataFrame({"y": np.arange(12.0)}, index=index)
+    forecasts = pd.DataFrame({"y": 0.0}, index=pd.MultiIndex.from_arrays([[index[8]] * 2, index[9:11]],
+                                                                          names=["origin", "time"]))
+    _, naive, seasonal = baselines(observed, forecasts, season=6)  # whatever the model's lookback
+    np.testing.assert_array_equal(seasonal[:, 0], [3, 4])  # a season (6 rows) before each target, not the naive 8
+    assert baselines(observed, forecasts, season=10)[2] is None  # row 9 - 10 lies before the series
+
+
+def test_a_short_lookback_with_a_long_season_scores_a_true_seasonal_baseline_and_a_test_at_the_start_a_finite_mase():
+    df = hourly(600)
+    forecaster = Forecaster("y", lookback=12, horizon=3, units=4, seed=1).fit(df.iloc[:400], epochs=1, verbose=0)
+    table = forecaster.evaluate(df, test=df.index[400])  # lookback 12 < the daily season of 24
+    assert table.loc["seasonal naive (24)", "MAE"] < 0.5 * table.loc["naive", "MAE"]  # a sine's phase, not naive
+    with pytest.warns(UserWarning, match=r"seasonal naive baseline \(24\) is left out"):
+        early = forecaster.evaluate(df.iloc[:200], test=df.index[0])  # before the first window's targets
+    late = forecaster.evaluate(df.iloc[:200], test=df.index[12])  # the same windows
+    np.testing.assert_allclose(early.loc["tsgate", "MASE"], late.loc["tsgate", "MASE"])
+    assert np.isfinite(early.loc["tsgate", "MASE"])

@@ -14,7 +14,7 @@ from tsgate._moved import lender
 from tsgate.choices import GROUPS  # what `by` may name
 from tsgate.data import season_length
 from tsgate.layout import quantile_column
-from tsgate.validation import check_fitted, check_positive_int, invalid
+from tsgate.validation import check_fitted, check_positive_int, invalid, warn
 
 
 
@@ -84,11 +84,12 @@ def _keys(index, level, series_column):
     return pd.MultiIndex.from_arrays([index.get_level_values(series_column), times]) if series_column else times
 
 
-def baselines(observed, forecasts, season, lookback, series_column=None):
+def baselines(observed, forecasts, season, series_column=None):
     """Actual values and the naive (last observed value) and seasonal-naive
-    (the same phase of the last season within the lookback; naive when the
-    lookback is shorter than a season) forecasts, each `(rows, n_target)`,
-    for the rows of a `historical_forecasts` frame. `observed`: the targets on
+    (the same phase of the last season before the origin, in the rows of
+    `observed`, however long the lookback; None when a window's season lies
+    before its series' first row) forecasts, each `(rows, n_target)`, for
+    the rows of a `historical_forecasts` frame. `observed`: the targets on
     their regular grid, indexed like `Panel.frame`, NaN where missing: the
     actuals keep the NaN, the baselines take the last value observed at or
     before their lag."""
@@ -97,10 +98,11 @@ def baselines(observed, forecasts, season, lookback, series_column=None):
     at_time = observed.index.get_indexer(_keys(forecasts.index, "time", series_column))
     at_origin = observed.index.get_indexer(_keys(forecasts.index, "origin", series_column))
     naive = values[at_origin]
-    if lookback < season:
-        return actual[at_time], naive, naive
     step = at_time - at_origin  # 1 .. horizon: the grid is regular within a series
-    return actual[at_time], naive, values[at_time - season * -(-step // season)]
+    back = season * -(-step // season)
+    row_in_series = observed.groupby(level=0).cumcount().to_numpy() if series_column else np.arange(len(observed))
+    seasonal = values[at_time - back] if (row_in_series[at_time] >= back).all() else None
+    return actual[at_time], naive, seasonal
 
 
 def check_by(by, series_column):
@@ -126,9 +128,14 @@ def _scores(forecaster, panel, forecasts, start, season, by):
     layout, series_column = forecaster.layout_, forecaster.series_column
     targets, levels = list(layout.targets), layout.quantiles
     observed = panel.frame(series_column)[targets]
-    actual, naive, seasonal = baselines(observed, forecasts, season, forecaster.lookback_, series_column)
-    models = {"tsgate": forecasts[targets].to_numpy("float64"), "naive": naive,
-              f"seasonal naive ({season})": seasonal}
+    actual, naive, seasonal = baselines(observed, forecasts, season, series_column)
+    models = {"tsgate": forecasts[targets].to_numpy("float64"), "naive": naive}
+    if seasonal is None:
+        warn(f"tsgate: the seasonal naive baseline ({season}) is left out: the first windows scored have fewer "
+             f"than {season} rows before their targets in the frame; pass more rows before the test part, or "
+             "`season`.")
+    else:
+        models[f"seasonal naive ({season})"] = seasonal
     rows, n_target = actual.shape
     keys = {  # one value per forecast value, rows × targets in C order
         "series": np.repeat(forecasts.index.get_level_values(series_column), n_target) if series_column else None,
@@ -141,7 +148,9 @@ def _scores(forecaster, panel, forecasts, start, season, by):
         quantiles = forecasts[columns].to_numpy("float64").reshape(rows * n_target, len(levels))
 
     # MASE's scale: the in-sample naive MAE of the group's series and targets
-    # before `start` (1 for a constant history, NaN without one).
+    # before `start`, or before the first target scored when `start` comes
+    # earlier (1 for a constant history, NaN without one).
+    start = max(start, forecasts.index.get_level_values("time").min())
     history = observed[observed.index.get_level_values("time") < start]
     steps = history.groupby(level=0).diff() if series_column else history.diff()
     changes = pd.DataFrame({"change": np.abs(steps.to_numpy("float64")).ravel(),
