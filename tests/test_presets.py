@@ -51,6 +51,18 @@ def test_make_applies_the_rule_and_overrides():
     assert presets.make("long_horizon", "OT", horizon=24, freq="h", lookback=48).lookback == 48
 
 
+def test_builder_options_merge_into_the_presets_as_in_the_cli():
+    preset = presets.make("long_horizon", "OT", horizon=24, freq="h").builder_options
+    merged = presets.make("long_horizon", "OT", horizon=24, freq="h", builder_options={"dropout": 0.3}).builder_options
+    assert merged == {**preset, "dropout": 0.3} and merged["normalization"] == preset["normalization"]
+    assert presets.make("long_horizon", "OT", horizon=24, freq="h", builder_options=None).builder_options is None
+
+
+def test_a_lookback_without_a_frequency_is_refused_not_planned_for_hourly_data():
+    with pytest.raises(ValueError, match=r"lookback=104\) needs the data's frequency .* pass freq="):
+        presets.make("long_horizon", "y", horizon=12, lookback=104)
+
+
 def test_bad_names_and_frequencies_are_refused():
     with pytest.raises(ValueError, match="preset"):
         presets.config("short", "h")

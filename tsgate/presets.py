@@ -112,17 +112,27 @@ def make(name, target, horizon, freq=None, data=None, validation=0.2, **override
     median, with a `series_column` among `overrides`) of which the last
     `validation` fraction validates (as in `fit`), see `plan`; the choice and
     its reason are logged (logger "tsgate.presets", INFO). `overrides`
-    replace preset arguments."""
+    replace preset arguments, but `builder_options`, whose keys merge into
+    the preset's (as `tsgate train --builder-option` does; None drops them
+    all). A `lookback` among `overrides` with neither `freq` nor `data` is
+    refused: the segment length follows the frequency."""
     from tsgate.forecaster import Forecaster
 
     rows = None
     if data is not None:
         freq, rows = frequency_and_length(data, freq, overrides.get("time_column"), overrides.get("series_column"))
-    elif freq is None and "lookback" not in overrides:
+    elif freq is None and "lookback" in overrides:
+        raise ValueError(f"presets.make({name!r}, ..., lookback={overrides['lookback']!r}) needs the data's frequency "
+                         "to choose the segment length: pass freq= (e.g. 'h') or data=, or leave lookback out "
+                         "(planned by fit on the data).")
+    elif freq is None:
         freq = AUTO
     arguments = config(name, freq, horizon, rows, validation)["forecaster"]
     if not is_auto(freq):
         LOG.info(describe(name, freq, horizon, rows, validation))
+    if isinstance(overrides.get("builder_options"), dict):
+        overrides = {**overrides, "builder_options": {**arguments.get("builder_options", {}),
+                                                      **overrides["builder_options"]}}
     return Forecaster(target, horizon=horizon, **{**arguments, **overrides})
 
 
