@@ -331,3 +331,11 @@ def test_quantiles_that_are_not_finite_are_an_error_naming_the_series(trained, m
     monkeypatch.setattr(forecaster.raw_model_, "predict", overflowing)
     with pytest.raises(ValueError, match="The forecast quantiles of series 'b' are not finite"):
         forecaster.predict(df)
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
+def test_messages_call_the_one_series_of_a_frame_the_series_not_series_none():
+    df = hourly(200)
+    forecaster = Forecaster("y", lookback=24, horizon=3, units=4).fit(df, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"^The series needs 24 consecutive rows"):
+        forecaster.predict(df.iloc[:10])

@@ -70,6 +70,8 @@ def test_public_names_are_the_cells_forecaster_and_interchange():
     assert list(tsgate._CELLS) == cells.__all__  # written out so that import tsgate loads no framework
     assert all(getattr(tsgate, name) is not None for name in tsgate.__all__)
     assert set(tsgate.__all__) <= set(dir(tsgate))
+    assert not [name for name in dir(tsgate) if name.startswith("_") and name != "__version__"] + \
+        [name for name in ("importlib", "_quiet") if name in dir(tsgate)]
     with pytest.raises(AttributeError, match="has no attribute 'NoSuchCell'"):
         tsgate.NoSuchCell
 

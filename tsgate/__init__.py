@@ -5,7 +5,7 @@ and `to_keras` are imported (with Keras and TensorFlow, quietly, see
 `tsgate._quiet`) when first used.
 """
 
-import importlib
+from importlib import import_module as _import_module
 
 from tsgate import _quiet
 
@@ -27,10 +27,11 @@ def __getattr__(name):
     """The public names, imported from their module on first use."""
     if name not in _HOMES:
         raise AttributeError(f"module 'tsgate' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
+    value = getattr(_import_module(_HOMES[name]), name)
     globals()[name] = value
     return value
 
 
 def __dir__():
-    return sorted({*globals(), *__all__})
+    """The public names and the submodules imported so far, not the private helpers."""
+    return sorted({*(name for name in globals() if not name.startswith("_")), *__all__})

@@ -43,7 +43,8 @@ import pandas as pd
 
 from tsgate import calibration, distributed
 from tsgate.arguments import check_arguments
-from tsgate.data import INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json, from_utc_text, utc_text
+from tsgate.data import (INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json, from_utc_text, series_words,
+                         utc_text)
 from tsgate.guards import check_transformable, warn_far_outside, warn_fitted_on
 from tsgate.layout import column_names
 from tsgate.lookback import plan_panel
@@ -275,7 +276,8 @@ class Preprocessor:
         for k, rows in enumerate(panel.series_slices()):
             lookback = self.lookback_
             if rows.stop - rows.start < lookback or not panel.valid[rows.stop - lookback : rows.stop].all():
-                raise ValueError(f"Series {panel.series[k]!r} needs {lookback} consecutive rows without "
+                words = series_words(panel.series[k])
+                raise ValueError(f"{words[:1].upper()}{words[1:]} needs {lookback} consecutive rows without "
                                  f"gaps before the forecast origin. {panel.shortage()}")
         categorical = [c for c in self.encoder_.columns if c in self.layout.future] if self.encoder_ else []
         if layout.future and categorical:
@@ -369,8 +371,8 @@ class Preprocessor:
             finite = np.isfinite(values).reshape(len(starts), -1).all(axis=1)
             if not finite.all():
                 sid = panel.series[panel.series_index()[starts[int(np.argmin(finite))]]]
-                what = "forecast of series {!r} is" if name == "forecast" else "forecast quantiles of series {!r} are"
-                raise ValueError(f"The {what.format(sid)} not finite: its inputs are far outside what the model was "
+                what = "forecast" if name == "forecast" else "forecast quantiles"
+                raise ValueError(f"The {what} of {series_words(sid)} {'is' if name == 'forecast' else 'are'} not finite: its inputs are far outside what the model was "
                                  "trained on (or the model is broken).")
 
     def forecast_index(self, panel, starts, origins=False):

@@ -17,7 +17,7 @@ ValueError naming the argument, column, series and rows.
 
 from tsgate.data.categorical import CategoricalEncoder
 from tsgate.data.frames import (FLOAT32_MAX, INFER, check_na_values, fraction_cutoff, frame_times, from_utc_text,
-                                 naive_utc, plain, utc_text)
+                                 naive_utc, plain, series_words, utc_text)
 from tsgate.data.frequency import (
     MAX_GRID_ROWS,
     MAX_HOLIDAY_SHARE,
@@ -37,5 +37,5 @@ __all__ = [
     "FILLS", "FLOAT32_MAX", "INFER", "MAX_GRID_ROWS", "MAX_HOLIDAY_SHARE", "SEASONS", "WEEKDAYS",
     "CategoricalEncoder", "Panel", "check_freq", "check_na_values", "describe_freq", "fraction_cutoff", "frame_times",
     "freq_from_json", "freq_to_json", "from_utc_text", "future_values", "infer_freq", "naive_utc", "plain",
-    "season_length", "utc_text",
+    "season_length", "series_words", "utc_text",
 ]

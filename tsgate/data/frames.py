@@ -186,6 +186,12 @@ def plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def series_words(sid):
+    """A series in a message: "the series" for the one series of a frame
+    without a series column (id None), else "series 'id'"."""
+    return "the series" if sid is None else f"series {plain(sid)!r}"
+
+
 def _stamps(times, mask, limit=3):
     return [str(t) for t in times[mask][:limit]]
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from tsgate import choices
-from tsgate.data.frames import (INFER, check_columns, check_frame, check_na_values, check_order, check_real,
+from tsgate.data.frames import (INFER, series_words, check_columns, check_frame, check_na_values, check_order, check_real,
     check_series_ids, check_static_row, check_timestamps, check_values, fraction_cutoff, in_zone, naive_utc, plain,
     sentinels_to_nan)
 from tsgate.data.frequency import (check_freq, describe_freq, infer_panel_step, is_business_day, regular_grid,
@@ -284,7 +284,7 @@ class Panel:
 
 
 def _label(sid):
-    return "" if sid is None else f" in series {plain(sid)!r}"
+    return "" if sid is None else f" in {series_words(sid)}"
 
 
 def _fill(data, fill):
