@@ -60,6 +60,15 @@ def test_windows_select_targets_by_cutoff():
         panel.cutoff(1.5, "test")
 
 
+def test_a_fraction_cut_off_snaps_to_the_first_row_at_or_after_it():
+    daily = hourly(500).resample("D").mean()  # 21 days: 22 % of the 20-day span starts at 14:24 on day 16
+    cutoff = Panel.from_frame(daily, ["y"]).cutoff(0.22, "test")
+    assert cutoff == np.datetime64(daily.index[-5])
+    from tsgate.cli.options import cutoff_time
+
+    assert cutoff_time(daily.index, 0.22, "--test") == daily.index[-5]
+
+
 def test_panel_frame_is_indexed_by_series_and_time():
     frame = Panel.from_frame(two_series(), ["y"], series_column="site").frame("site")
     assert frame.index.names == ["site", "time"] and len(frame) == 700

@@ -115,7 +115,8 @@ def cutoff_time(times, value, option):
     from tsgate.data import fraction_cutoff
 
     if isinstance(value, float):
-        return fraction_cutoff(times.min(), times.max(), value)
+        distinct = times.unique().sort_values()
+        return fraction_cutoff(distinct[0], distinct[-1], value, distinct)
     stamp = pd.Timestamp(value)
     if (stamp.tz is None) != (times.tz is None):
         if times.tz is None:

@@ -143,11 +143,14 @@ def in_zone(times, tz, name):
     return (times if tz is None else times.tz_convert(tz)), tz
 
 
-def fraction_cutoff(start, end, fraction):
+def fraction_cutoff(start, end, fraction, times=None):
     """The time that leaves the last `fraction` of the span [start, end]
     after it: `start + (end - start) * (1 - fraction)`, the one rule of
-    every fraction given as `validation`, `test` or a backtest's part."""
-    return start + (end - start) * (1 - fraction)
+    every fraction given as `validation`, `test` or a backtest's part; with
+    `times` (the data's timestamps, sorted), the first of them at or after
+    it (the same rows fall on each side; the cut-off reads as a row's time)."""
+    cut = start + (end - start) * (1 - fraction)
+    return cut if times is None else times[min(np.searchsorted(times, cut, side="left"), len(times) - 1)]
 
 
 def utc_text(stamp):

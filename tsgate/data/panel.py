@@ -209,7 +209,8 @@ class Panel:
         if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
             if not 0 < value < 1:
                 raise invalid(name, "a fraction in (0, 1) or a timestamp", value)
-            return fraction_cutoff(self.time.min(), self.time.max(), float(value))
+            distinct = np.unique(self.time)
+            return fraction_cutoff(distinct[0], distinct[-1], float(value), distinct)
         expected = "a fraction in (0, 1) or a timestamp"
         if not isinstance(value, (str, pd.Timestamp, np.datetime64)) and not hasattr(value, "year"):
             raise invalid(name, expected, value)
