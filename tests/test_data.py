@@ -247,3 +247,29 @@ def test_frame_times_are_the_index_or_the_parsed_time_column():
     pd.testing.assert_index_equal(frame_times(df, "time"), expected)
     pd.testing.assert_index_equal(frame_times(df.set_index(expected)), expected)
     assert not hasattr(cli, "frame_times")
+
+
+def test_sort_reads_a_newest_first_frame_as_the_sorted_one():
+    df = two_series().reset_index()
+    shuffled = df.sample(frac=1.0, random_state=0)
+    options = {"time_column": "time", "series_column": "site", "static_columns": ["elevation"]}
+    sorted_panel = Panel.from_frame(df, ["y", "x"], **options)
+    panel = Panel.from_frame(shuffled, ["y", "x"], sort=True, **options)
+    np.testing.assert_array_equal(panel.values, sorted_panel.values)
+    np.testing.assert_array_equal(panel.time, sorted_panel.time)
+    with pytest.raises(ValueError, match="must be sorted in series .* pass sort=True"):
+        Panel.from_frame(shuffled, ["y", "x"], **options)
+
+
+@pytest.mark.parametrize("duplicates, expected", [("first", 1.0), ("last", 3.0), ("mean", 2.0)])
+def test_duplicate_timestamps_keep_the_first_the_last_or_their_mean(duplicates, expected):
+    df = hourly(10)
+    extra = df.iloc[[4, 4]].assign(y=[2.0, 3.0])  # row 4 three times: 1.0, then 2.0 and 3.0 appended
+    df.loc[df.index[4], "y"] = 1.0
+    panel = Panel.from_frame(pd.concat([df, extra]), ["y"], sort=True, duplicates=duplicates)
+    assert len(panel.values) == 10 and panel.values[4, 0] == expected
+    np.testing.assert_array_equal(np.delete(panel.values[:, 0], 4), np.delete(df["y"].to_numpy("float32"), 4))
+    with pytest.raises(ValueError, match="Duplicate timestamp .* pass duplicates='first', 'last' or 'mean'"):
+        Panel.from_frame(pd.concat([df, extra]), ["y"], sort=True)
+    with pytest.raises(ValueError, match="argument `duplicates`"):
+        Panel.from_frame(df, ["y"], duplicates="max")

@@ -339,3 +339,17 @@ def test_messages_call_the_one_series_of_a_frame_the_series_not_series_none():
     forecaster = Forecaster("y", lookback=24, horizon=3, units=4).fit(df, epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"^The series needs 24 consecutive rows"):
         forecaster.predict(df.iloc[:10])
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
+def test_a_forecaster_reads_every_frame_sorted_and_deduplicated_as_asked(tmp_path):
+    df = hourly(300)
+    newest_first = pd.concat([df, df.iloc[[100]]]).iloc[::-1]  # a download, newest first, one row twice
+    options = {"lookback": 24, "horizon": 3, "units": 4, "seed": 1}
+    forecaster = Forecaster("y", sort=True, duplicates="last", **options).fit(newest_first, epochs=1, verbose=0)
+    plain = Forecaster("y", **options).fit(df, epochs=1, verbose=0)
+    np.testing.assert_allclose(forecaster.predict(newest_first).to_numpy(), plain.predict(df).to_numpy(), rtol=1e-6)
+    loaded = Forecaster.load(forecaster.save(str(tmp_path / "f")))
+    assert (loaded.sort, loaded.duplicates) == (True, "last")
+    with pytest.raises(ValueError, match="argument `duplicates`"):
+        Forecaster("y", duplicates="max", **options).fit(df, epochs=1)

@@ -13,7 +13,7 @@ import numbers
 import keras
 
 from tsgate.calibration import check_calibration
-from tsgate.choices import DTYPE_POLICIES, SCHEDULES
+from tsgate.choices import DTYPE_POLICIES, DUPLICATES, SCHEDULES
 from tsgate.lookback import is_auto
 from tsgate.data import FILLS, check_freq, check_na_values
 from tsgate.layout import Layout, column_names
@@ -47,6 +47,8 @@ def check_arguments(params):
         raise invalid("cell", f"one of {sorted(CELLS)} or a Keras layer", cell)
     check_bool("scale_per_series", params["scale_per_series"])
     check_choice("fill", params["fill"], FILLS)
+    check_bool("sort", params["sort"])
+    check_choice("duplicates", params["duplicates"], DUPLICATES)
     check_na_values(params["na_values"])
     if params["freq"] is not None:
         check_freq(params["freq"])

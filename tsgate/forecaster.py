@@ -82,8 +82,11 @@ class Forecaster(BaseEstimator):
             hold 0.5, the point forecast.
         scaler: "standard", "minmax", "robust" or an affine scikit-learn
             transformer; fitted on training rows only. scale_per_series: bool.
-        freq, time_column, series_column, fill, na_values: see
-            `tsgate.data.Panel.from_frame`. freq: a pandas frequency, e.g.
+        freq, time_column, series_column, fill, na_values, sort, duplicates:
+            see `tsgate.data.Panel.from_frame`; every frame given (to fit,
+            predict, update, ...) is read so. sort: rows in any order (a
+            newest-first download); duplicates: "error" (default), "first",
+            "last" or "mean" for rows of one series at one timestamp. freq: a pandas frequency, e.g.
             "h", "B" or `pandas.offsets.CustomBusinessDay(calendar=...)`;
             inferred when None (weekdays with a few missing: business days
             with those as holidays, also in later frames). With `fill`,
@@ -152,14 +155,14 @@ class Forecaster(BaseEstimator):
                  scale_per_series=False, freq=None, time_column=None, series_column=None, fill=None, na_values=None,
                  builder="recurrent", builder_options=None, loss="mse", learning_rate=3e-3, schedule="constant",
                  seed=0, target_transform=None, non_negative=False, categorical=(), holidays=None,
-                 dtype_policy="float32", n_members=1, calibration=None):
+                 dtype_policy="float32", n_members=1, calibration=None, sort=False, duplicates="error"):
         self.target, self.lookback, self.horizon, self.stride = target, lookback, horizon, stride
         self.cell, self.units, self.layers = cell, units, layers
         self.past_covariates, self.future_covariates = past_covariates, future_covariates
         self.calendar, self.static_covariates, self.quantiles = calendar, static_covariates, quantiles
         self.scaler, self.scale_per_series = scaler, scale_per_series
         self.freq, self.time_column, self.series_column, self.fill = freq, time_column, series_column, fill
-        self.na_values = na_values
+        self.na_values, self.sort, self.duplicates = na_values, sort, duplicates
         self.builder, self.builder_options = builder, builder_options
         self.loss, self.learning_rate, self.schedule, self.seed = loss, learning_rate, schedule, seed
         self.target_transform, self.non_negative = target_transform, non_negative

@@ -56,7 +56,7 @@ from tsgate.windows import window_dataset
 
 # the Forecaster arguments a Preprocessor takes (besides the layout they make)
 ARGUMENTS = ("lookback", "horizon", "stride", "freq", "time_column", "series_column", "fill", "na_values", "scaler",
-             "scale_per_series", "target_transform", "categorical", "non_negative", "seed")
+             "scale_per_series", "target_transform", "categorical", "non_negative", "seed", "sort", "duplicates")
 HOLIDAY_YEARS = 10  # years after the training data whose holiday dates an export lists
 
 
@@ -86,12 +86,12 @@ class Preprocessor:
     """
 
     def __init__(self, layout, lookback, horizon, stride, freq, time_column, series_column, fill, na_values, scaler,
-                 scale_per_series, target_transform, categorical, non_negative, seed):
+                 scale_per_series, target_transform, categorical, non_negative, seed, sort, duplicates):
         self.layout, self.lookback, self.horizon, self.stride = layout, lookback, horizon, stride
         self.freq, self.time_column, self.series_column = freq, time_column, series_column
         self.fill, self.na_values, self.scaler, self.scale_per_series = fill, na_values, scaler, scale_per_series
         self.target_transform, self.categorical = target_transform, categorical
-        self.non_negative, self.seed = non_negative, seed
+        self.non_negative, self.seed, self.sort, self.duplicates = non_negative, seed, sort, duplicates
 
     @classmethod
     def from_params(cls, params):
@@ -262,7 +262,8 @@ class Preprocessor:
         inferred again from each frame."""
         return Panel.from_frame(df, layout.scaled, freq=freq, time_column=self.time_column,
                                 series_column=self.series_column, static_columns=layout.static, fill=self.fill, tz=tz,
-                                na_values=self.na_values, infer_holidays=self.freq is None)
+                                na_values=self.na_values, infer_holidays=self.freq is None, sort=self.sort,
+                                duplicates=self.duplicates)
 
     def origins(self, df, future=None):
         """The panel of `df` extended by the horizon (the future covariates

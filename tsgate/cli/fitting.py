@@ -40,7 +40,7 @@ def forecaster_arguments(args, names, data_freq=None, rows=None, validation=None
         "target", "lookback", "horizon", "stride", "past_covariates", "future_covariates", "static_covariates",
         "calendar", "quantiles", "series_column", "freq", "fill", "na_values", "scaler", "scale_per_series",
         "builder", "cell", "units", "layers", "loss", "learning_rate", "schedule", "seed", "target_transform",
-        "non_negative", "categorical", "dtype_policy", "n_members", "calibration")}
+        "non_negative", "categorical", "dtype_policy", "n_members", "calibration", "sort", "duplicates")}
     config.update({name: value for name, value in options.items() if value is not None})
     if args.holidays:
         config["holidays"] = holiday_argument(args.holidays)

@@ -7,7 +7,7 @@ import json
 import math
 import os
 
-from tsgate.choices import (BUILDERS, CALIBRATIONS, CELLS, DTYPE_POLICIES, FILLS, GROUPS, POINT_LOSSES, SCALERS,
+from tsgate.choices import (BUILDERS, CALIBRATIONS, CELLS, DTYPE_POLICIES, DUPLICATES, FILLS, GROUPS, POINT_LOSSES, SCALERS,
                             SCHEDULES, TRANSFORMS)
 from tsgate.cli.errors import CommandError
 from tsgate.cli.files import TABLE_SUFFIXES
@@ -185,6 +185,11 @@ def add_forecaster_options(train):
                             "(default: NaN is an error)")
     model.add_argument("--na-values", nargs="+", type=float, metavar="VALUE",
                        help="values that mean missing, e.g. -9999")
+    model.add_argument("--sort", action=argparse.BooleanOptionalAction,
+                       help="sort the rows by time (e.g. a newest-first download; default: unsorted is an error)")
+    model.add_argument("--duplicates", choices=DUPLICATES,
+                       help="rows of one series at one timestamp: error (default), or keep the first, the last "
+                            "or their mean")
     model.add_argument("--scaler", choices=SCALERS, help="default standard")
     model.add_argument("--scale-per-series", action=argparse.BooleanOptionalAction, help="a scaler per series")
     model.add_argument("--builder", choices=BUILDERS, help="the model: recurrent (default) or segment (SegRNN-style)")

@@ -233,15 +233,42 @@ def check_static_row(values, columns, times, label):
     return values[0]
 
 
+def order_rows(frame, times, series_column, sort, duplicates):
+    """(`frame`, `times`) with the rows in time order within each series
+    (`sort`: a stable sort, so a newest-first download reads oldest-first)
+    and rows sharing a series and timestamp kept as `duplicates` says:
+    "error" (all kept, for `check_order` to refuse), "first", "last" (in
+    the frame's order) or "mean" (numeric columns averaged, the others'
+    last value)."""
+    if sort:
+        order = np.argsort(times.asi8, kind="stable")
+        frame, times = frame.iloc[order].reset_index(drop=True), times[order]
+    if duplicates == "error":
+        return frame, times
+    keys = pd.DataFrame({"series": frame[series_column].to_numpy() if series_column else 0, "time": times.asi8})
+    if duplicates in ("first", "last"):
+        keep = ~keys.duplicated(keep=duplicates).to_numpy()
+        return frame[keep].reset_index(drop=True), times[keep]
+    groups = keys.groupby(["series", "time"], sort=False).ngroup().to_numpy()
+    numeric = [c for c in frame.columns if c != series_column and pd.api.types.is_numeric_dtype(frame[c])
+               and not pd.api.types.is_bool_dtype(frame[c])]
+    merged = frame.groupby(groups, sort=False).last()  # the others' last value, NaN skipped as pandas does
+    merged[numeric] = frame[numeric].groupby(groups, sort=False).mean()
+    first = pd.Series(np.arange(len(groups))).groupby(groups, sort=False).first().to_numpy()
+    return merged[frame.columns].reset_index(drop=True), times[first]
+
+
 def check_order(t, label):
     """Timestamps sorted and unique."""
     order = np.diff(t.asi8)
     if (order < 0).any():
         i = int(np.argmax(order < 0)) + 1
-        raise ValueError(f"Timestamps must be sorted{label}: row {i} ({t[i]}) comes after {t[i - 1]}.")
+        raise ValueError(f"Timestamps must be sorted{label}: row {i} ({t[i]}) comes after {t[i - 1]}; pass "
+                         "sort=True to sort them.")
     if (order == 0).any():
         i = int(np.argmax(order == 0)) + 1
-        raise ValueError(f"Duplicate timestamp {t[i]}{label} at row {i}.")
+        raise ValueError(f"Duplicate timestamp {t[i]}{label} at row {i}; pass duplicates='first', 'last' or 'mean' "
+                         "to keep one row of each timestamp.")
 
 
 def sentinels_to_nan(values, sentinels):

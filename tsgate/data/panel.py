@@ -20,15 +20,16 @@ import numpy as np
 import pandas as pd
 
 from tsgate import choices
-from tsgate.data.frames import (INFER, series_words, check_columns, check_frame, check_na_values, check_order, check_real,
-    check_series_ids, check_static_row, check_timestamps, check_values, fraction_cutoff, in_zone, naive_utc, plain,
-    sentinels_to_nan)
+from tsgate.data.frames import (INFER, check_columns, check_frame, check_na_values, check_order, check_real,
+    check_series_ids, check_static_row, check_timestamps, check_values, fraction_cutoff, in_zone, naive_utc,
+    order_rows, plain, sentinels_to_nan, series_words)
 from tsgate.data.frequency import (check_freq, describe_freq, infer_panel_step, is_business_day, regular_grid,
     with_holidays)
 from tsgate.data.future import future_values
-from tsgate.validation import check_choice, invalid
+from tsgate.validation import check_bool, check_choice, invalid
 
 FILLS = (None, *choices.FILLS)  # None: NaN is an error
+DUPLICATES = choices.DUPLICATES
 
 
 @dataclass
@@ -73,6 +74,8 @@ class Panel:
         tz=INFER,
         na_values=None,
         infer_holidays=False,
+        sort=False,
+        duplicates="error",
     ):
         """Validates `df` and builds the panel of `columns`.
 
@@ -90,15 +93,22 @@ class Panel:
         infer_holidays: `freq` was inferred (by a forecaster's fit): if it is
             business days, the weekdays missing from `df` are holidays added
             to its own, not gaps.
+        sort: sort the rows of each series by time (else unsorted rows are
+            an error); duplicates: rows of one series at one timestamp are
+            an error ("error"), or one is kept: "first", "last" or "mean"
+            (`tsgate.data.frames.order_rows`).
         """
         check_frame(df, "df")
         check_choice("fill", fill, FILLS)
+        check_bool("sort", sort)
+        check_choice("duplicates", duplicates, DUPLICATES)
         sentinels = check_na_values(na_values)
         step = None if freq is None else check_freq(freq)
         times, zone = in_zone(check_timestamps(df, time_column, "df"), tz, "df")
         frame = df.reset_index(drop=True)
         columns, static_columns = list(columns), list(static_columns)
         check_columns(frame, columns + static_columns + ([series_column] if series_column else []), "df")
+        frame, times = order_rows(frame, times, series_column, sort, duplicates)
         for column in columns + static_columns:
             check_real(frame[column], column, "df")
         if series_column:
