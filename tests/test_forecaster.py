@@ -353,3 +353,13 @@ def test_a_forecaster_reads_every_frame_sorted_and_deduplicated_as_asked(tmp_pat
     assert (loaded.sort, loaded.duplicates) == (True, "last")
     with pytest.raises(ValueError, match="argument `duplicates`"):
         Forecaster("y", duplicates="max", **options).fit(df, epochs=1)
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
+@pytest.mark.parametrize("value", [1e20, 3e38])
+def test_a_huge_finite_target_in_the_validation_rows_is_named_not_called_a_divergence(value):
+    df = hourly(300)
+    df.loc[df.index[280], "y"] = value  # in the validation rows: the scaler never saw it
+    with pytest.raises(ValueError, match=r"Column 'y' holds .*e\+(20|38) at 2024-01-12 16:00:00, 1 value\(s\) beyond "
+                                         r".* Is it a sentinel"):
+        Forecaster("y", lookback=24, horizon=3, units=4).fit(df, epochs=1, verbose=0)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from tsgate.data import naive_utc
+from tsgate.scaling import SCALED_LIMIT
 from tsgate.transforms import transformed
 from tsgate.validation import warn
 
@@ -37,6 +38,18 @@ def check_transformable(panel, transform, n_target, fill, series_column):
                          f"{panel.columns[j]!r}{series} with values that target_transform={transform.method!r} "
                          f"cannot take (it needs {transform.domain()}), {example}; choose another `fill` "
                          "('ffill' or 'interpolate') or another transform.")
+
+
+def check_scaled(panel, scaled):
+    """A value whose scaled magnitude exceeds `SCALED_LIMIT` (its loss would
+    overflow float32) is an error naming its column, time and value."""
+    huge = np.abs(np.nan_to_num(scaled, nan=0.0)) > SCALED_LIMIT
+    if huge.any():
+        row, column = np.argwhere(huge)[0]
+        raise ValueError(f"Column {panel.columns[column]!r} holds {panel.values[row, column]:g} at "
+                         f"{panel.index()[row]}, {int(huge[:, column].sum())} value(s) beyond what its scaler (fitted "
+                         f"on the training rows) can take ({SCALED_LIMIT:g} standard units): a loss on it overflows. "
+                         "Is it a sentinel for missing values (pass `na_values`)?")
 
 
 def fitted_ends(panel, fit_end):

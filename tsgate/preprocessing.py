@@ -45,11 +45,11 @@ from tsgate import calibration, distributed
 from tsgate.arguments import check_arguments
 from tsgate.data import (INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json, from_utc_text, series_words,
                          utc_text)
-from tsgate.guards import check_transformable, warn_far_outside, warn_fitted_on
+from tsgate.guards import check_scaled, check_transformable, warn_far_outside, warn_fitted_on
 from tsgate.layout import column_names
 from tsgate.lookback import plan_panel
 from tsgate.raw_model import raw_unit_model
-from tsgate.scaling import AffineScaler
+from tsgate.scaling import SCALED_LIMIT, AffineScaler
 from tsgate.transforms import TargetTransform, transformed
 from tsgate.validation import warn
 from tsgate.windows import window_dataset
@@ -152,7 +152,9 @@ class Preprocessor:
         missing), batched."""
         n_target = len(layout.targets)
         ids = np.asarray(panel.series, dtype=object)[panel.series_index()]
-        arrays = layout.arrays(scaler.transform(transformed(panel.values, transform, n_target), ids), panel.index())
+        scaled = scaler.transform(transformed(panel.values, transform, n_target), ids)
+        check_scaled(panel, scaled)
+        arrays = layout.arrays(scaled, panel.index())
         labels = np.where(panel.observed[:, :n_target], arrays["target"], np.nan).astype("float32")
         static = scaler.transform_static(panel.static)
         return self._dataset(panel, arrays, starts, lookback, batch_size, shuffle, static, labels=labels)
@@ -394,6 +396,14 @@ class Preprocessor:
         """The forecast DataFrame of the raw-unit `outputs` of the windows at `starts`."""
         return self.layout_.frame(outputs, self.forecast_index(panel, starts, origins))
 
+    def input_limits(self):
+        """{raw-unit model input: the largest magnitude it takes}: what
+        `scaling.SCALED_LIMIT` allows through its largest scale (the
+        export's `input_limits`, checked in the served graph)."""
+        scaling = self.layout_.input_scaling(self.scaler_.scale_, self.scaler_.offset_, self.scaler_.static_scale_,
+                                             self.scaler_.static_offset_)
+        return {name: float(SCALED_LIMIT / max(np.abs(scale).max(), 1e-30)) for name, (scale, _) in scaling.items()}
+
     def raw_unit_model(self, model, per_window=False):
         """`model` (scaled units) wrapped in this fitted stage: raw inputs →
         transform → scale → model (→ calibrate) → inverse scale → inverse
@@ -444,4 +454,4 @@ class Preprocessor:
                 **self.layout_.metadata(*holidays_between), "quantiles": self.layout_.quantiles,
                 "scaler": state["scaler"], "target_transform": state["target_transform"],
                 "non_negative": self.non_negative, "categories": state["categories"],
-                "calibration": state["calibration"]}
+                "calibration": state["calibration"], "input_limits": self.input_limits()}

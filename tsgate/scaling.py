@@ -26,6 +26,7 @@ from tsgate.keras_compat import broadcast_add
 from tsgate.scaler_statistics import REDUCIBLE, moments, scaler_from_statistics, statistics
 from tsgate.validation import check_bool, invalid
 
+SCALED_LIMIT = 1e15  # the largest scaled magnitude taken: a batch's squared errors still sum finitely in float32
 SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
 
 

@@ -301,3 +301,23 @@ def test_transforms_categories_and_holidays_serve_without_tsgate(tmp_path):
     holidays = metadata["calendar"]["holiday"]
     assert holidays["calendar"] == "USFederalHolidayCalendar" and "2024-07-04" in holidays["dates"]
     assert "2034-12-25" in holidays["dates"]  # ten years ahead of the training data
+
+
+def test_a_huge_finite_input_is_refused_by_the_served_graph_naming_it(tmp_path):
+    import tensorflow as tf
+
+    df = two_series()
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4, series_column="site", future_covariates=["x"],
+                            static_covariates=["elevation"], seed=1).fit(df, epochs=1, verbose=0)
+    future = pd.concat([pd.DataFrame({"site": site, "x": 0.0}, index=pd.date_range(
+        df[df.site == site].index[-1] + pd.Timedelta(hours=1), periods=6, freq="h", name="time")) for site in "ab"])
+    inputs, _ = forecaster.serving_inputs(df, future=future)
+    serve = tf.saved_model.load(forecaster.export(tmp_path, version=1)).signatures["serving_default"]
+    for name in ("future_covariates", "static"):
+        huge = inputs[name].copy()
+        huge.flat[0] = 3e38
+        with pytest.raises(tf.errors.InvalidArgumentError, match=f"Input `{name}` holds a value beyond"):
+            serve(**{key: tf.constant(value) for key, value in {**inputs, name: huge}.items()})
+    served = serve(**{key: tf.constant(value) for key, value in inputs.items()})  # the same inputs, as they are
+    np.testing.assert_allclose(served["forecast"].numpy()[:, :, 0].ravel(),
+                               forecaster.predict(df, future=future)["y"].to_numpy(), rtol=1e-4, atol=1e-4)

@@ -26,12 +26,14 @@ def input_specs(model, batch=None):
     return {t.name: tf.TensorSpec((batch, *t.shape[1:]), t.dtype, name=t.name) for t in model.inputs}
 
 
-def checked_inputs(inputs, specs=None, n_series=None):
+def checked_inputs(inputs, specs=None, n_series=None, limits=None):
     """`inputs` ({name: tensor}, in a signature's graph) behind the checks
     TF Serving does not make from the signature (it feeds what it is sent):
     each input has the rank and the known dimensions of its spec in `specs`
     ({name: tf.TensorSpec}), every input the same batch size, floating inputs
-    are finite, `series_index` is a fitted row (`0 <= i < n_series`).
+    are finite and within their `limits` ({name: the largest magnitude},
+    beyond which scaling overflows), `series_index` is a fitted row
+    (`0 <= i < n_series`).
     A failed check stops the call with an InvalidArgumentError naming the
     input (what TF Serving returns as an INVALID_ARGUMENT status, HTTP 400
     over REST) before any of the model runs."""
@@ -58,6 +60,11 @@ def checked_inputs(inputs, specs=None, n_series=None):
             x = inputs[name]
             if x.dtype.is_floating:
                 value_checks.append(tf.debugging.assert_all_finite(x, message=f"Input `{name}` holds NaN or inf"))
+                if limits and name in limits:
+                    value_checks.append(tf.debugging.assert_less_equal(
+                        tf.reduce_max(tf.abs(x)), tf.constant(limits[name], x.dtype),
+                        message=f"Input `{name}` holds a value beyond {limits[name]:.3g}, far outside what the model "
+                                "was trained on: scaling it overflows"))
             elif name == "series_index" and n_series is not None:
                 value_checks.append(tf.debugging.assert_non_negative(
                     x, message="Input `series_index` holds a negative row"))
@@ -89,19 +96,21 @@ def export_forecast(raw_model, path, metadata, xla=False):
     `--xla_cpu_compilation_enabled`).
 
     Both signatures refuse, with an InvalidArgumentError naming the input,
-    inputs with NaN or inf, inputs of different batch sizes and a
-    `series_index` outside the fitted series (`checked_inputs`); the checks
+    inputs with NaN or inf or beyond `metadata["input_limits"]`, inputs of
+    different batch sizes and a `series_index` outside the fitted series
+    (`checked_inputs`); the checks
     run before the model, outside the XLA-compiled part. Written atomically
     to `path`, whose last component is the version (a positive integer)."""
     specs = input_specs(raw_model)
     text = json.dumps(metadata, indent=2)
     n_series = series_rows(metadata) if "series_index" in specs else None
+    limits = metadata.get("input_limits")
 
     def model(inputs):
         return raw_model(inputs, training=False)
 
     def serve(inputs):
-        return model(checked_inputs(inputs, specs, n_series))
+        return model(checked_inputs(inputs, specs, n_series, limits))
 
     def write(staging):
         archive = keras.export.ExportArchive()
@@ -112,7 +121,7 @@ def export_forecast(raw_model, path, metadata, xla=False):
             compiled = tf.function(model, jit_compile=True)
 
             def serve_xla(inputs):
-                return compiled(checked_inputs(inputs, specs, n_series))
+                return compiled(checked_inputs(inputs, specs, n_series, limits))
 
             archive.add_endpoint("serving_xla", tf.function(serve_xla, input_signature=[specs]))
         archive.add_endpoint("metadata", lambda: {"json": tf.constant(text)}, input_signature=[])
