@@ -86,6 +86,17 @@ def test_non_finite_values_are_refused_naming_the_input(served, data, name, valu
         serving.request_body(bad, data.draw(st.sampled_from(["instances", "inputs"])))
 
 
+@fuzz(40)
+@given(data=st.data(), name=st.sampled_from(["past_target", "past_covariates", "static"]),
+       value=st.floats(1e20, 3.4e38), sign=st.sampled_from([1, -1]))
+def test_huge_finite_values_are_refused_naming_the_input(served, data, name, value, sign):
+    _, signatures, inputs, _, _ = served
+    bad = {k: v.copy() for k, v in inputs.items()}
+    bad[name][data.draw(positions(bad[name].shape))] = sign * value  # finite, but scaling it overflows
+    for signature in ("serving_default", "serving_xla"):
+        assert f"Input `{name}` holds a value beyond" in refused(signatures[signature], bad)
+
+
 @fuzz(60)
 @given(name=st.sampled_from(sorted(SPECS)), shape=st.lists(st.integers(0, 14), max_size=4))
 def test_wrong_shapes_are_refused_naming_the_input(served, name, shape):
