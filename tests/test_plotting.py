@@ -38,7 +38,8 @@ def test_historical_forecast_plot_shows_forecasts_and_intervals_against_actuals(
     assert ax.get_title() == "y of series 'a': 12-step forecasts from rolling origins"
     assert len(bands(ax)) == origins and bands(ax)[0].get_label() == "0.1-0.9 interval"
     actual = ax.lines[0].get_ydata()
-    expected = df[(df["site"] == "a") & (df.index >= ax.lines[0].get_xdata()[0])]["y"].to_numpy()
+    drawn = ax.lines[0].get_xdata()
+    expected = df[(df["site"] == "a") & (df.index >= drawn[0]) & (df.index <= drawn[-1])]["y"].to_numpy()
     assert list(actual) == list(expected)  # the actuals drawn are series a's
     for line, band in zip(ax.lines[1:], bands(ax)):  # each band encloses its median forecast
         low, high = band.get_paths()[0].vertices[:, 1].min(), band.get_paths()[0].vertices[:, 1].max()
@@ -85,3 +86,21 @@ def test_forecast_plot_takes_future_covariates(tmp_path):
     assert list(forecast.get_ydata()) == pytest.approx(list(expected))
     with pytest.raises(ValueError, match="future"):
         forecaster.plot(past)
+
+
+def test_a_long_test_part_draws_the_first_origins_and_says_so_or_those_up_to_end(trained):
+    forecaster, df = trained
+    start = pd.Timestamp("2024-01-15")
+    every = plot_historical_forecasts(forecaster, df, start, series="a", origins=None).axes[0]
+    total = len(every.lines) - 1
+    three = plot_historical_forecasts(forecaster, df, start, series="a", origins=3).axes[0]
+    assert len(three.lines) - 1 == 3 < total
+    assert three.get_title().endswith(f"(the first 3 of {total}: pass origins= or end=)")
+    assert three.lines[0].get_xdata()[-1] == three.lines[-1].get_xdata()[-1]  # the actuals stop with the forecasts
+    end = three.lines[2].get_xdata()[-1]  # the second origin's last target
+    upto = plot_historical_forecasts(forecaster, df, start, series="a", end=end).axes[0]
+    assert len(upto.lines) - 1 == 2 and pd.Timestamp(upto.lines[-1].get_xdata()[-1]) <= pd.Timestamp(end)
+    with pytest.raises(ValueError, match="argument `origins`"):
+        plot_historical_forecasts(forecaster, df, start, origins=0)
+    with pytest.raises(ValueError, match="No forecast window between `start` and end="):
+        plot_historical_forecasts(forecaster, df, start, end=start)

@@ -5,13 +5,16 @@ forecasts are drawn with a band for each central interval (0.1-0.9, 0.25-0.75,
 ...), darker towards the median; `plot_calibration` shows whether they hold."""
 
 import numpy as np
+import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from tsgate.data import frame_times
 from tsgate.evaluation import central_intervals, interval_name
 from tsgate.layout import quantile_column
-from tsgate.validation import invalid
+from tsgate.validation import check_positive_int, invalid
+
+ORIGINS = 12  # plot_historical_forecasts: the origins drawn by default
 
 
 def _series_rows(forecaster, df, series):
@@ -79,30 +82,49 @@ def plot_forecast(forecaster, df, path=None, history=None, series=None, target=N
     return _save(fig, path)
 
 
-def plot_historical_forecasts(forecaster, df, start, path=None, series=None, target=None):
+def plot_historical_forecasts(forecaster, df, start, path=None, series=None, target=None, end=None,
+                              origins=ORIGINS):
     """What a backtest shows: the actual values of `target` (default the
     first) of `series` (default the first fitted one) from `start` on, and
     the forecasts made at origins one horizon apart (each drawn from its
     origin), with a band for each central quantile interval when the model
-    has quantiles; as a matplotlib Figure, saved as PNG when `path` is given."""
+    has quantiles; as a matplotlib Figure, saved as PNG when `path` is given.
+    end: the last target time drawn (a timestamp; default: the data's end).
+    origins: how many origins to draw, the first from `start` (default
+    `ORIGINS`, so that a year of daily forecasts stays readable; the title
+    says how many there were), or None for every one."""
     target = _target(forecaster, target)
+    if origins is not None:
+        check_positive_int("origins", origins)
     actual, series = _series_rows(forecaster, df, series)
     forecasts = forecaster.historical_forecasts(df, start)
     if series is not None:
         forecasts = forecasts.xs(series, level=0)
+    if end is not None:
+        times = forecasts.index.get_level_values("time")
+        end = pd.Timestamp(end)
+        end = end.tz_localize(times.tz) if times.tz is not None and end.tz is None else end
+        last = times.to_series().groupby(forecasts.index.get_level_values("origin")).transform("max")
+        forecasts = forecasts[(last <= end).to_numpy()]
+        if forecasts.empty:
+            raise ValueError(f"No forecast window between `start` and end={end!r}: give a later `end`.")
     quantiles = forecaster.layout_.quantiles
-    origins = forecasts.index.get_level_values("origin").unique()[:: forecaster.horizon]
+    every = forecasts.index.get_level_values("origin").unique()[:: forecaster.horizon]
+    drawn = every if origins is None else every[:origins]
+    forecasts = forecasts[forecasts.index.get_level_values("origin").isin(drawn)]
     times = frame_times(actual, forecaster.time_column)
-    shown = times >= origins[0]
+    shown = (times >= drawn[0]) & (times <= forecasts.index.get_level_values("time").max())
     fig = Figure(figsize=(12, 4))
     ax = fig.subplots()
     ax.plot(times[shown], np.asarray(actual[target])[shown], color="black", linewidth=1, label="actual")
-    for k, origin in enumerate(origins):
+    for k, origin in enumerate(drawn):
         window = forecasts.xs(origin, level="origin")
         ax.plot(window.index, window[target], color="tab:orange", label="forecast" if k == 0 else None)
         if quantiles:
             _bands(ax, window.index, window, target, quantiles, "tab:orange", label=k == 0)
-    ax.set(title=_title(target, series, f"{forecaster.horizon}-step forecasts from rolling origins"), ylabel=target)
+    some = "" if len(drawn) == len(every) else f" (the first {len(drawn)} of {len(every)}: pass origins= or end=)"
+    ax.set(title=_title(target, series, f"{forecaster.horizon}-step forecasts from rolling origins{some}"),
+           ylabel=target)
     ax.legend()
     fig.autofmt_xdate()
     return _save(fig, path)

@@ -134,6 +134,10 @@ def build_parser():
     plot.add_argument("--output", required=True, help="image file: .png, .pdf, .svg, ...")
     plot.add_argument("--start", type=cutoff,
                       help="forecasts of the windows after this cut-off (a fraction or a timestamp)")
+    plot.add_argument("--end", type=cutoff, help="with --start: the last forecast time drawn (a fraction of the span "
+                                                 "before the end, or a timestamp; default: the data's end)")
+    plot.add_argument("--origins", type=positive_int, default=12,
+                      help="with --start: how many rolling origins to draw, from --start (default 12)")
     plot.add_argument("--series", help="the series to draw (default: the first)")
     plot.add_argument("--target", help="the target column to draw (default: the first)")
     plot.add_argument("--history", type=positive_int, help="steps of history before the forecast (default 3 lookbacks)")

@@ -55,9 +55,11 @@ def plot(args):
         if args.start is None:
             forecaster.plot(df, args.output, history=args.history, series=series, target=args.target, future=future)
         else:
-            start = cutoff_time(frame_times(df, forecaster.time_column), args.start, "--start")
+            times = frame_times(df, forecaster.time_column)
+            start = cutoff_time(times, args.start, "--start")
+            end = None if args.end is None else cutoff_time(times, args.end, "--end")
             plotting.plot_historical_forecasts(forecaster, df, start, path=args.output, series=series,
-                                               target=args.target)
+                                               target=args.target, end=end, origins=args.origins)
     except OSError as error:
         raise CommandError(f"cannot write {args.output}: {error}") from error
     print(args.output)
