@@ -72,7 +72,8 @@ def test_choices_are_the_librarys_and_the_options_offer_them():
     expected = {"cell": choices.CELLS, "builder": choices.BUILDERS, "loss": choices.POINT_LOSSES,
                 "schedule": choices.SCHEDULES, "dtype_policy": choices.DTYPE_POLICIES, "scaler": choices.SCALERS,
                 "target_transform": choices.TRANSFORMS, "fill": choices.FILLS, "by": choices.GROUPS,
-                "calibration": choices.CALIBRATIONS, "duplicates": choices.DUPLICATES}
+                "calibration": choices.CALIBRATIONS, "duplicates": choices.DUPLICATES,
+                "units": choices.UNITS}
     parsers = cli.build_parser()._subparsers._group_actions[0].choices.values()
     offered = {action.dest: tuple(action.choices) for parser in parsers for action in parser._actions
                if action.choices and action.dest not in ("verbose", "preset")}

@@ -358,3 +358,19 @@ def test_a_short_lookback_with_a_long_season_scores_a_true_seasonal_baseline_and
     late = forecaster.evaluate(df.iloc[:200], test=df.index[12])  # the same windows
     np.testing.assert_allclose(early.loc["tsgate", "MASE"], late.loc["tsgate", "MASE"])
     assert np.isfinite(early.loc["tsgate", "MASE"])
+
+
+def test_metrics_in_the_scaled_units_are_the_raw_ones_times_the_scale():
+    df = hourly(400)
+    forecaster = Forecaster("y", lookback=12, horizon=3, units=4, quantiles=(0.1, 0.5, 0.9), seed=1)
+    forecaster.fit(df.iloc[:300], epochs=1, verbose=0)
+    raw = forecaster.evaluate(df, test=df.index[300])
+    scaled = forecaster.evaluate(df, test=df.index[300], units="scaled")
+    scale = forecaster.scaler_.scale_[0, 0]  # z = y * scale + offset: 1 / the training rows' std
+    np.testing.assert_allclose(scale, 1 / df["y"].iloc[:240].std(ddof=0), rtol=1e-6)  # validation 0.2 left out
+    for column in ("MAE", "RMSE", "width 0.1-0.9", "pinball"):
+        np.testing.assert_allclose(scaled[column].dropna(), raw[column].dropna() * scale, rtol=1e-5)
+    for column in ("MASE", "coverage 0.1-0.9", "below 0.9"):  # ratios and shares do not move
+        np.testing.assert_allclose(scaled[column].dropna(), raw[column].dropna(), rtol=1e-6)
+    with pytest.raises(ValueError, match="argument `units`"):
+        forecaster.evaluate(df, units="z")

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from tsgate._moved import lender
-from tsgate.choices import GROUPS  # what `by` may name
+from tsgate.choices import GROUPS, UNITS  # what `by` and `units` may name
 from tsgate.data import season_length
 from tsgate.layout import quantile_column
-from tsgate.validation import check_fitted, check_positive_int, invalid, warn
+from tsgate.validation import check_choice, check_fitted, check_positive_int, invalid, warn
 
 
 
@@ -122,14 +122,23 @@ def check_season(season):
     return None if season is None else check_positive_int("season", season)
 
 
-def _scores(forecaster, panel, forecasts, start, season, by):
+def _scores(forecaster, panel, forecasts, start, season, by, units="raw"):
     """The metrics table of `forecasts` (a `historical_forecasts` frame of
-    `panel` whose targets lie at or after `start`), grouped by `by`."""
+    `panel` whose targets lie at or after `start`), grouped by `by`, in
+    `units` ("raw", or "scaled": `Preprocessor.scaled_targets`)."""
     layout, series_column = forecaster.layout_, forecaster.series_column
     targets, levels = list(layout.targets), layout.quantiles
+
+    def in_units(values, index):  # values (rows, n_target, ...) of the rows of `index`
+        if units == "raw":
+            return values
+        series = index.get_level_values(series_column) if series_column else np.full(len(index), None)
+        return forecaster.preprocessor_.scaled_targets(values, series)
+
     observed = panel.frame(series_column)[targets]
+    observed = pd.DataFrame(in_units(observed.to_numpy("float64"), observed.index), observed.index, targets)
     actual, naive, seasonal = baselines(observed, forecasts, season, series_column)
-    models = {"tsgate": forecasts[targets].to_numpy("float64"), "naive": naive}
+    models = {"tsgate": in_units(forecasts[targets].to_numpy("float64"), forecasts.index), "naive": naive}
     if seasonal is None:
         warn(f"tsgate: the seasonal naive baseline ({season}) is left out: the first windows scored have fewer "
              f"than {season} rows before their targets in the frame; pass more rows before the test part, or "
@@ -145,7 +154,8 @@ def _scores(forecaster, panel, forecasts, start, season, by):
     quantiles = None
     if levels:
         columns = [quantile_column(t, q) for t in targets for q in levels]
-        quantiles = forecasts[columns].to_numpy("float64").reshape(rows * n_target, len(levels))
+        quantiles = forecasts[columns].to_numpy("float64").reshape(rows, n_target, len(levels))
+        quantiles = in_units(quantiles, forecasts.index).reshape(rows * n_target, len(levels))
 
     # MASE's scale: the in-sample naive MAE of the group's series and targets
     # before `start`, or before the first target scored when `start` comes
@@ -182,19 +192,20 @@ def _scores(forecaster, panel, forecasts, start, season, by):
     return frame
 
 
-def evaluate_forecasts(forecaster, df, test=0.2, by=None, season=None):
+def evaluate_forecasts(forecaster, df, test=0.2, by=None, season=None, units="raw"):
     """`evaluate`'s metrics table and the forecasts it scored (the
     `historical_forecasts` of the windows whose targets lie in the test part)."""
     check_fitted(forecaster)
     by, season = check_by(by, forecaster.series_column), check_season(season)
+    check_choice("units", units, UNITS)
     panel = forecaster.panel(df)
     cutoff = panel.cutoff(test, "test")
     forecasts = forecaster.forecast_windows(panel, cutoff, "evaluate", ("test", test))
     season = season_length(forecaster.freq_) if season is None else season
-    return _scores(forecaster, panel, forecasts, panel.timestamp(cutoff), season, by), forecasts
+    return _scores(forecaster, panel, forecasts, panel.timestamp(cutoff), season, by, units), forecasts
 
 
-def evaluate(forecaster, df, test=0.2, by=None, season=None):
+def evaluate(forecaster, df, test=0.2, by=None, season=None, units="raw"):
     """Metrics in raw units on the windows whose targets lie in the last
     `test` part of the time span (a fraction or a start timestamp), next to
     the naive and seasonal-naive baselines.
@@ -214,8 +225,13 @@ def evaluate(forecaster, df, test=0.2, by=None, season=None):
         of the group's series and targets.
     season: the seasonal-naive baseline's lag in steps (default
         `tsgate.data.season_length` of the forecaster's frequency).
+    units: "raw" (default), or "scaled": every value (actuals, forecasts,
+        baselines, quantiles) in the units the model was fitted in, the
+        target transform then the scaler fitted on the training rows; with
+        scaler="standard" and no transform, the z-scored scale on which
+        published long-horizon tables report MSE and MAE.
     """
-    return evaluate_forecasts(forecaster, df, test, by, season)[0]
+    return evaluate_forecasts(forecaster, df, test, by, season, units)[0]
 
 
 def actuals(forecaster, panel, forecasts):

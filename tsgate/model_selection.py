@@ -19,7 +19,8 @@ from sklearn.base import clone
 from tsgate.data import fraction_cutoff, frame_times
 from tsgate.evaluation import check_by, check_season, evaluate_forecasts
 from tsgate.preprocessing import Preprocessor
-from tsgate.validation import check_fraction, check_positive_int, invalid
+from tsgate.choices import UNITS
+from tsgate.validation import check_choice, check_fraction, check_positive_int, invalid
 
 NOT_INHERITED = ("checkpoint_dir", "callbacks", "verbose")  # fit options a backtest never takes from the last fit
 
@@ -69,7 +70,7 @@ def _fit_options(forecaster, fit_options):
     return {**defaults, **inherited, "verbose": 0, **fit_options}
 
 
-def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None, update_options=None,
+def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None, update_options=None, units="raw",
              **fit_options):
     """Rolling-origin evaluation on clones: the last `test` fraction of the
     span is cut into `folds` chunks; each fold fits a clone of `forecaster`
@@ -89,7 +90,7 @@ def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None
         same instances in every fold (Keras gives each fold's model to them
         by `set_model`): state they keep across fits, such as a log of
         epochs or a TensorBoard directory, spans every fold.
-    by, season: as in `evaluate`.
+    by, season, units: as in `evaluate`.
 
     Returns a `BacktestResult`: `folds` (boundaries), `forecasts`, `metrics`.
     """
@@ -101,6 +102,7 @@ def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None
     options = _fit_options(forecaster, fit_options)
     check_by(by, forecaster.series_column)
     check_season(season)
+    check_choice("units", units, UNITS)
     _, _, panel = Preprocessor.from_params(forecaster.get_params(deep=False)).fit_panel(df)  # every check first
     begin, end = fraction_cutoff(panel.time.min(), panel.time.max(), test), panel.time.max()
     steps = len(np.unique(panel.time[panel.time >= begin]))
@@ -116,7 +118,7 @@ def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None
             model = clone(forecaster).fit(train, **options) if trained == "fit" else model.update(train, **update_options)
             train_end = frame_times(train, forecaster.time_column).max()
         chunk = df[times < edges[k + 1]] if k < folds - 1 else df
-        table, forecast = evaluate_forecasts(model, chunk, edges[k], by, season)
+        table, forecast = evaluate_forecasts(model, chunk, edges[k], by, season, units)
         scored = forecast.index.get_level_values("time")
         bounds.append({"train_end": train_end, "test_start": scored.min(), "test_end": scored.max(),
                        "fitted": trained == "fit", "trained": trained})

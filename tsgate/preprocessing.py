@@ -396,6 +396,20 @@ class Preprocessor:
         """The forecast DataFrame of the raw-unit `outputs` of the windows at `starts`."""
         return self.layout_.frame(outputs, self.forecast_index(panel, starts, origins))
 
+    def scaled_targets(self, values, series):
+        """Target values `(rows, n_target, ...)` in raw units, row i of
+        series `series[i]`, in the units the model was fitted in: the target
+        transform, then the fitted scaler (z-scores with scaler="standard"
+        and no transform, the scale published long-horizon tables report)."""
+        values = np.moveaxis(np.asarray(values, "float64"), 1, -1)  # the targets last
+        if self.target_transform_ is not None:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                values = self.target_transform_.transform(values)
+        n_target, rows = len(self.layout_.targets), self.scaler_.group_positions(series)
+        shape = (len(rows),) + (1,) * (values.ndim - 2) + (n_target,)
+        scale = self.scaler_.scale_[rows, :n_target].reshape(shape)
+        return np.moveaxis(values * scale + self.scaler_.offset_[rows, :n_target].reshape(shape), -1, 1)
+
     def input_limits(self):
         """{raw-unit model input: the largest magnitude it takes}: what
         `scaling.SCALED_LIMIT` allows through its largest scale (the

@@ -134,7 +134,7 @@ def backtest(args):
     forecaster, _ = load_model(args.model)
     df = read_for(forecaster, args.data, args.time_column)
     refit = "update" if args.update else args.refit
-    result = forecaster.backtest(df, folds=args.folds, test=args.test, refit=refit, by=args.by,
+    result = forecaster.backtest(df, folds=args.folds, test=args.test, refit=refit, by=args.by, units=args.units,
                                  season=args.season, verbose=args.verbose, **fit_arguments(args))
     show(result.folds, None)
     show(result.metrics, args.output)

@@ -21,7 +21,7 @@ def evaluate(args):
     if trained_until is not None and test < cutoff_time(times, trained_until, "--test"):
         raise CommandError(f"--test {args.test} is before {trained_until}, where the model's training data ended: "
                            "the windows before it were fitted or validated on.")
-    show(forecaster.evaluate(df, test=test, by=args.by, season=args.season), args.output)
+    show(forecaster.evaluate(df, test=test, by=args.by, season=args.season, units=args.units), args.output)
 
 
 def forecast(args):

@@ -8,7 +8,7 @@ import math
 import os
 
 from tsgate.choices import (BUILDERS, CALIBRATIONS, CELLS, DTYPE_POLICIES, DUPLICATES, FILLS, GROUPS, POINT_LOSSES, SCALERS,
-                            SCHEDULES, TRANSFORMS)
+                            SCHEDULES, TRANSFORMS, UNITS)
 from tsgate.cli.errors import CommandError
 from tsgate.cli.files import TABLE_SUFFIXES
 
@@ -137,6 +137,9 @@ def add_scoring_options(command):
                          help="metrics per series, target and/or forecast step (default: pooled)")
     command.add_argument("--season", type=positive_int,
                          help="the seasonal-naive baseline's lag in steps (default: from the frequency)")
+    command.add_argument("--units", choices=UNITS, default="raw",
+                         help="metrics in raw units (default), or scaled: in the units the model was fitted in "
+                              "(z-scores with the standard scaler)")
 
 
 def add_fit_options(command, verbose=2):
