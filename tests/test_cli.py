@@ -336,6 +336,9 @@ def workspace(tmp_path_factory):
     forecaster = Forecaster("y", lookback=12, horizon=3, units=4)
     forecaster.fit(hourly(120), epochs=1, verbose=0).save(str(root / "model"))
     forecaster.export(str(root / "serving"), version=1)
+    hourly(120).iloc[::-1].reset_index().to_csv(root / "newest_first.csv", index=False)
+    hourly(120).tz_localize("UTC").reset_index().to_csv(root / "utc.csv", index=False)
+    pd.concat([hourly(120), hourly(120).iloc[[5]]]).reset_index().to_csv(root / "twice.csv", index=False)
     (root / "empty.csv").write_text("")
     (root / "header.csv").write_text("time,y\n")
     (root / "binary.csv").write_bytes(bytes(range(256)) * 4)
@@ -368,7 +371,12 @@ TRAIN = ["--target", "y", "--lookback", "12", "--horizon", "3", "--units", "4", 
     (["train", "{root}/data.csv", "--model", "{root}/m", "--config", "{root}/none.json", *TRAIN], "cannot read --config"),
     (["train", "{root}/data.csv", "--model", "{root}/m", "--target", "y"], r"train needs \['lookback', 'horizon'\]"),
     (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--target", "z"], "'z'"),
-    (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--quantiles", "0.1"], "argument `quantiles`"),
+    (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--quantiles", "0.1"], "option --quantiles"),
+    (["train", "{root}/newest_first.csv", "--model", "{root}/m", *TRAIN], "must be sorted: .* pass --sort to sort"),
+    (["train", "{root}/twice.csv", "--model", "{root}/m", *TRAIN, "--sort"],
+     r"Duplicate timestamp .* pass --duplicates \('first', 'last' or 'mean'\)"),
+    (["forecast", "{root}/utc.csv", "--model", "{root}/model"],
+     r"^tsgate: \S*utc.csv has timestamps in time zone 'UTC', but the forecaster was fitted on timestamps without"),
     (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--validation", "2024-01-01"],
      "Not enough data: 0 training and .* validation windows"),
     (["train", "{root}/data.csv", "--model", "{root}/m", *TRAIN, "--test", "2023-06-01"],

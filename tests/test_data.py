@@ -257,7 +257,7 @@ def test_sort_reads_a_newest_first_frame_as_the_sorted_one():
     panel = Panel.from_frame(shuffled, ["y", "x"], sort=True, **options)
     np.testing.assert_array_equal(panel.values, sorted_panel.values)
     np.testing.assert_array_equal(panel.time, sorted_panel.time)
-    with pytest.raises(ValueError, match="must be sorted in series .* pass sort=True"):
+    with pytest.raises(ValueError, match="must be sorted in series .* pass `sort=True`"):
         Panel.from_frame(shuffled, ["y", "x"], **options)
 
 
@@ -269,7 +269,7 @@ def test_duplicate_timestamps_keep_the_first_the_last_or_their_mean(duplicates, 
     panel = Panel.from_frame(pd.concat([df, extra]), ["y"], sort=True, duplicates=duplicates)
     assert len(panel.values) == 10 and panel.values[4, 0] == expected
     np.testing.assert_array_equal(np.delete(panel.values[:, 0], 4), np.delete(df["y"].to_numpy("float32"), 4))
-    with pytest.raises(ValueError, match="Duplicate timestamp .* pass duplicates='first', 'last' or 'mean'"):
+    with pytest.raises(ValueError, match="Duplicate timestamp .* pass `duplicates` \\('first', 'last' or 'mean'\\)"):
         Panel.from_frame(pd.concat([df, extra]), ["y"], sort=True)
     with pytest.raises(ValueError, match="argument `duplicates`"):
         Panel.from_frame(df, ["y"], duplicates="max")

@@ -27,7 +27,7 @@ import warnings
 
 from tsgate import presets
 from tsgate.cli import calibrating, fitting, forecasting, updating
-from tsgate.cli.errors import USAGE_STATUS, is_user_mistake, one_line
+from tsgate.cli.errors import USAGE_STATUS, in_command_terms, is_user_mistake, one_line
 from tsgate.cli.options import (add_data_options, add_fit_options, add_forecaster_options, add_scoring_options,
                                 add_table_output, cutoff, fraction, non_negative_int, positive_float, positive_int, share)
 
@@ -39,10 +39,12 @@ COMMANDS = {"demo": fitting.demo, "train": fitting.train, "backtest": fitting.ba
 
 def main(argv=None):
     """Runs the command; a user mistake exits with status 2 and one line on stderr."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    terms = command_terms(parser, args)
     try:
         with warnings.catch_warnings():
-            warnings.showwarning = show_warning
+            warnings.showwarning = lambda message, *_, **__: show_warning(message, terms)
             COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("tsgate: interrupted", file=sys.stderr)
@@ -50,13 +52,25 @@ def main(argv=None):
     except Exception as error:
         if not is_user_mistake(error):
             raise
-        print(f"tsgate: {one_line(error)}", file=sys.stderr)
+        print(f"tsgate: {in_command_terms(one_line(error), *terms)}", file=sys.stderr)
         raise SystemExit(USAGE_STATUS) from None
 
 
-def show_warning(message, category, filename, lineno, file=None, line=None):
-    """A warning on one line of stderr, `tsgate: warning: ...`, without the code that raised it."""
-    text = one_line(message)
+def command_terms(parser, args):
+    """({argument name: its option} of the command run, {argument name: the
+    file given}): how `in_command_terms` words the library's messages."""
+    command = parser._subparsers._group_actions[0].choices[args.command]
+    options = {action.dest: next(o for o in action.option_strings if o.startswith("--")) for action in command._actions
+               if any(o.startswith("--") for o in action.option_strings) and action.dest != "help"}
+    files = {name: str(getattr(args, source)) for name, source in (("df", "data"), ("future", "future"))
+             if getattr(args, source, None) is not None}
+    return options, files
+
+
+def show_warning(message, terms=({}, {})):
+    """A warning on one line of stderr, `tsgate: warning: ...`, without the
+    code that raised it, in the command's words."""
+    text = in_command_terms(one_line(message), *terms)
     print(f"tsgate: warning: {text.removeprefix('tsgate: ')}", file=sys.stderr)
 
 

@@ -1,6 +1,7 @@
 """What is a user mistake, and its one line: `tsgate: <what is wrong>`."""
 
 import os
+import re
 import traceback
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tsgate/
@@ -29,3 +30,18 @@ def is_user_mistake(error):
 
 def one_line(error):
     return " ".join(str(error).split()) or type(error).__name__
+
+
+def in_command_terms(text, options, files):
+    """`text`, a message of the library, in the command's words: each
+    `files` {argument name: the file the user gave} and each `options`
+    {argument name: its option, "--na-values"} written as the user wrote
+    them where the library names the argument in backquotes (`df`,
+    argument `na_values`, `freq=...`)."""
+    for name, path in files.items():
+        text = text.replace(f"`{name}`", path)
+    for name, option in options.items():
+        text = text.replace(f"argument `{name}`", f"option {option}")
+        text = re.sub(rf"`{name}(=([^`]*))?`", lambda m: option if not m.group(1) or m.group(2) == "True" else
+                      f"{option} {m.group(2).strip(chr(39))}", text)
+    return text

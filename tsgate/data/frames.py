@@ -264,11 +264,11 @@ def check_order(t, label):
     if (order < 0).any():
         i = int(np.argmax(order < 0)) + 1
         raise ValueError(f"Timestamps must be sorted{label}: row {i} ({t[i]}) comes after {t[i - 1]}; pass "
-                         "sort=True to sort them.")
+                         "`sort=True` to sort them.")
     if (order == 0).any():
         i = int(np.argmax(order == 0)) + 1
-        raise ValueError(f"Duplicate timestamp {t[i]}{label} at row {i}; pass duplicates='first', 'last' or 'mean' "
-                         "to keep one row of each timestamp.")
+        raise ValueError(f"Duplicate timestamp {t[i]}{label} at row {i}; pass `duplicates` ('first', 'last' or "
+                         "'mean') to keep one row of each timestamp.")
 
 
 def sentinels_to_nan(values, sentinels):
