@@ -100,3 +100,14 @@ def test_categorical_values_are_checked(values, message):
 def test_a_string_covariate_without_categorical_is_refused():
     forecaster = Forecaster("y", lookback=12, horizon=4, units=4, past_covariates=["wind"])
     clear_error(lambda: forecaster.fit(weather().query("site == 'a'"), epochs=1, verbose=0), ["'wind'"])
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
+def test_a_missing_column_is_named_among_the_users_columns_not_the_one_hot_ones():
+    df = weather().assign(temp=1.0)
+    forecaster = Forecaster("y", lookback=12, horizon=6, units=4, series_column="site", past_covariates=["wind", "temp"],
+                            categorical=["wind"]).fit(df, epochs=1, verbose=0)
+    for verb in (forecaster.predict, forecaster.fit):
+        with pytest.raises(ValueError, match=r"Column\(s\) \['temp'\] are missing from `df`; it has \[.*'wind'") as error:
+            verb(df.drop(columns="temp"))
+        assert "wind_E" not in str(error.value)

@@ -45,6 +45,7 @@ from tsgate import calibration, distributed
 from tsgate.arguments import check_arguments
 from tsgate.data import (INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json, from_utc_text, series_words,
                          utc_text)
+from tsgate.data.frames import check_columns
 from tsgate.guards import check_scaled, check_transformable, warn_far_outside, warn_fitted_on
 from tsgate.layout import column_names
 from tsgate.lookback import plan_panel
@@ -231,6 +232,7 @@ class Preprocessor:
         `df` (None without categorical columns) and the validated panel of a
         frame to fit on: every check of the frame, nothing fitted here."""
         encoder, layout = None, self.layout
+        self._check_columns(df)
         categorical = column_names("categorical", self.categorical)
         if categorical:
             encoder = CategoricalEncoder(categorical).fit(df)
@@ -250,10 +252,18 @@ class Preprocessor:
         """The validated `Panel` of `df` with the fitted columns (categorical
         ones one-hot encoded), frequency and time zone; targets that the
         target transform cannot take are an error naming column and time."""
+        self._check_columns(df)
         panel = self._panel(self._encode(df), self.layout_, self.freq_, self.tz_)
         check_transformable(panel, self.target_transform_, len(self.layout.targets), self.fill,
                            self.series_column)
         return panel
+
+    def _check_columns(self, df):
+        """The columns of the forecaster's arguments in `df`, by the user's
+        names (before any one-hot encoding): a missing one is named among
+        the frame's own."""
+        if isinstance(df, pd.DataFrame):
+            check_columns(df, [*self.layout.scaled, *self.layout.static], "df")
 
     def _encode(self, df, columns=None, name="df"):
         """`df` with the fitted encoder's categorical `columns` (default: all) one-hot."""
