@@ -180,10 +180,10 @@ def test_forecast_reads_future_covariates_and_writes_csv_or_parquet(sites_model)
                                       "--future", sites_model / "future.csv", "--output", sites_model / name)
         assert status == 0, err
     parquet = pd.read_parquet(sites_model / "f.parquet")
-    pd.testing.assert_frame_equal(parquet, expected)
-    assert parquet.index.names == ["site", "time"] and len(parquet) == 12
+    pd.testing.assert_frame_equal(parquet, expected.rename_axis(index={"time": "when"}))
+    assert parquet.index.names == ["site", "when"] and len(parquet) == 12  # the user's time column, by name
     with open(sites_model / "f.csv") as f:
-        assert f.readline().startswith("site,time,")
+        assert f.readline().startswith("site,when,")
     status, lines = run_in_process("forecast", sites_model / "sites.csv", "--model", sites_model / "m")
     assert status == 2 and "needs future covariates ['f']" in lines[0]
 
@@ -219,7 +219,7 @@ def test_backtest_fits_copies_and_writes_folds_metrics_and_forecasts(sites_model
     metrics = pd.read_csv(sites_model / "bt.csv")
     assert sorted(set(metrics["fold"])) == [0, 1] and "tsgate" in set(metrics["model"])
     forecasts = pd.read_parquet(sites_model / "bt.parquet")
-    assert forecasts.index.names[:2] == ["fold", "site"] and len(forecasts) > 0
+    assert forecasts.index.names == ["fold", "site", "origin", "when"] and len(forecasts) > 0
     assert (sites_model / "m" / "model.keras").read_bytes() == before
 
 
@@ -481,3 +481,15 @@ def test_only_errors_raised_by_tsgate_count_as_user_mistakes():
     assert not errors.is_user_mistake(RuntimeError("a bug"))
     assert not errors.is_user_mistake(ValueError("never raised"))
     assert errors.PACKAGE_DIR == os.path.dirname(inspect.getfile(Forecaster))  # tsgate/, not tsgate/cli/
+
+
+def test_forecasts_keep_the_users_time_column_name(tmp_path):
+    hourly(200).rename_axis("Date").reset_index().to_csv(tmp_path / "d.csv", index=False)
+    status, _, err = run_captured("train", tmp_path / "d.csv", "--model", tmp_path / "m", "--time-column", "Date",
+                                  "--target", "y", "--lookback", "12", "--horizon", "3", "--units", "4", "--epochs", "1",
+                                  "--verbose", "0")
+    assert status == 0, err
+    status, _, err = run_captured("forecast", tmp_path / "d.csv", "--model", tmp_path / "m", "--output",
+                                  tmp_path / "f.csv")
+    assert status == 0, err
+    assert (tmp_path / "f.csv").read_text().startswith("Date,y\n")

@@ -76,6 +76,12 @@ def write_table(frame, path):
         raise CommandError(f"cannot write {path}: {error}") from error
 
 
+def in_user_names(frame, forecaster):
+    """A forecast frame with its "time" level named as the user's time column."""
+    column = forecaster.time_column
+    return frame if column is None else frame.rename_axis(index={"time": column})
+
+
 def show(frame, output):
     """Writes `frame` to `output`, or prints it when no output is given."""
     if output:

@@ -6,7 +6,8 @@ import inspect
 
 from tsgate import presets
 from tsgate.cli.errors import CommandError
-from tsgate.cli.files import load_model, read_config, read_for, read_table, save_state, show, write_table
+from tsgate.cli.files import (in_user_names, load_model, read_config, read_for, read_table, save_state, show,
+                              write_table)
 from tsgate.cli.options import cutoff_time
 
 FIT_OPTIONS = ("validation", "epochs", "batch_size", "patience", "steps_per_epoch")
@@ -139,4 +140,4 @@ def backtest(args):
     show(result.folds, None)
     show(result.metrics, args.output)
     if args.forecasts:
-        write_table(result.forecasts, args.forecasts)
+        write_table(in_user_names(result.forecasts, forecaster), args.forecasts)

@@ -4,7 +4,7 @@ part, `forecast` after the data, `plot` and `export` for TF Serving."""
 import os
 
 from tsgate.cli.errors import CommandError
-from tsgate.cli.files import load_model, read_for, show
+from tsgate.cli.files import in_user_names, load_model, read_for, show
 from tsgate.cli.options import cutoff_time
 
 
@@ -28,7 +28,7 @@ def forecast(args):
     forecaster, _ = load_model(args.model)
     df = read_for(forecaster, args.data, args.time_column)
     future = None if args.future is None else read_for(forecaster, args.future, args.time_column)
-    show(forecaster.predict(df, future=future), args.output)
+    show(in_user_names(forecaster.predict(df, future=future), forecaster), args.output)
 
 
 def plot(args):
