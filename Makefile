@@ -11,7 +11,7 @@ OUT ?= demo_output
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,ray]'
+	$(PY) -m pip install --quiet -e '.[dev,ray,markets]'
 	touch $@
 
 demo: $(VENV)/.installed

@@ -100,3 +100,34 @@ def test_too_few_windows_name_the_frequency_the_gaps_and_the_fix():
     with pytest.raises(ValueError, match=r"No complete window.*custom business days \(Mon Tue Wed Thu Fri, \d+ "
                                          r"holidays.*\(inferred\); no window has a gap"):
         fitted.historical_forecasts(df.iloc[:24])
+
+
+def test_an_exchange_code_is_its_trading_days_with_the_2025_holidays():
+    from tsgate.data.frequency import check_freq
+
+    offset = check_freq("XNYS")
+    assert isinstance(offset, CustomBusinessDay) and offset.weekmask == "Mon Tue Wed Thu Fri"
+    holidays = {str(pd.Timestamp(day).date()) for day in offset.holidays if pd.Timestamp(day).year == 2025}
+    assert holidays == {"2025-01-01", "2025-01-09", "2025-01-20", "2025-02-17", "2025-04-18", "2025-05-26",
+                        "2025-06-19", "2025-07-04", "2025-09-01", "2025-11-27", "2025-12-25"}  # Jan 9: Carter's funeral
+    assert str(pd.Timestamp("2025-08-29") + offset) == "2025-09-02 00:00:00"  # over Labor Day
+    with pytest.raises(ValueError, match="`freq=XXXX` is neither a pandas frequency nor an exchange"):
+        check_freq("XXXX")
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the pipeline feeds Keras through tf.data")
+def test_an_exchange_calendar_forecasts_trading_days_through_save_load_and_export(tmp_path, monkeypatch):
+    from tsgate.data.frequency import check_freq
+
+    days = pd.date_range("2024-06-03", "2025-08-28", freq=check_freq("XNYS"))  # the trading days, as downloaded
+    df = pd.DataFrame({"p": 70 + np.sin(np.arange(len(days)) / 5)}, index=pd.DatetimeIndex(days, name="time"))
+    forecaster = Forecaster("p", lookback=20, horizon=5, units=4, freq="XNYS").fit(df, epochs=1, verbose=0)
+    assert [str(t.date()) for t in forecaster.predict(df).index] == [
+        "2025-08-29", "2025-09-02", "2025-09-03", "2025-09-04", "2025-09-05"]  # WTI's Labor Day forecast, skipped
+    loaded = Forecaster.load(forecaster.save(tmp_path / "f"))
+    assert loaded.get_params()["freq"] == "XNYS" and loaded.freq_ == forecaster.freq_
+    pd.testing.assert_frame_equal(loaded.predict(df), forecaster.predict(df))
+    exported = {}
+    monkeypatch.setattr(serving, "export_forecast", lambda model, path, metadata, xla: exported.update(metadata))
+    loaded.export(tmp_path / "served", version=1)
+    assert freq_from_json(exported["freq"]) == forecaster.freq_

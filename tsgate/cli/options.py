@@ -181,7 +181,8 @@ def add_forecaster_options(train):
     model.add_argument("--non-negative", action=argparse.BooleanOptionalAction,
                        help="clip the forecast and its quantiles at 0")
     model.add_argument("--series-column", help="column of series ids, for many series in one file")
-    model.add_argument("--freq", help="pandas frequency, e.g. h, D, B (default: inferred); "
+    model.add_argument("--freq", help="pandas frequency, e.g. h, D, B, or an exchange's trading days, e.g. XNYS "
+                       "(default: inferred); "
                        "--preset takes its season from it")
     model.add_argument("--fill", choices=FILLS,
                        help="fill missing values as inputs; missing targets stay out of the loss "

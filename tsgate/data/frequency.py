@@ -15,6 +15,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from tsgate.data.exchanges import exchange_offset, looks_like_exchange
+
 from tsgate.validation import invalid
 
 # Steps per season of calendar offsets (one step of each type): the cycle one level up.
@@ -81,9 +83,12 @@ def infer_freq(times):
 
 
 def check_freq(freq, name="freq"):
-    """A pandas frequency (str, DateOffset or Timedelta) as a positive DateOffset."""
+    """A pandas frequency (str, DateOffset or Timedelta), or an exchange's
+    code ("XNYS", `tsgate.data.exchanges`), as a positive DateOffset."""
     if isinstance(freq, bool) or not isinstance(freq, (str, pd.offsets.BaseOffset, pd.Timedelta)):
-        raise invalid(name, "a pandas frequency such as 'h', 'D' or 'B'", freq)
+        raise invalid(name, "a pandas frequency such as 'h', 'D' or 'B', or an exchange such as 'XNYS'", freq)
+    if looks_like_exchange(freq):
+        return exchange_offset(freq)
     try:
         offset = pd.tseries.frequencies.to_offset(freq)
         origin = pd.Timestamp("2000-01-01")
