@@ -493,3 +493,19 @@ def test_forecasts_keep_the_users_time_column_name(tmp_path):
                                   tmp_path / "f.csv")
     assert status == 0, err
     assert (tmp_path / "f.csv").read_text().startswith("Date,y\n")
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "{root}/data.csv", "--model", "{root}/m", "--target", "z", "--lookback", "3", "--horizon", "1"],
+    ["train", "{root}/nowhere.csv", "--model", "{root}/m", "--target", "y", "--lookback", "3", "--horizon", "1"],
+    ["forecast", "{root}/noy.csv", "--model", "{root}/model"],
+    ["update", "{root}/nowhere.csv", "--model", "{root}/model"],
+])
+def test_a_wrong_file_or_column_is_said_before_tensorflow_loads(workspace, argv):
+    code = ("import sys\nfrom tsgate.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as exit:\n"
+            "    print(exit.code, 'keras' in sys.modules, 'tensorflow' in sys.modules)\n")
+    pd.read_csv(workspace / "data.csv").drop(columns="y").to_csv(workspace / "noy.csv", index=False)
+    result = subprocess.run([sys.executable, "-c", code, *(a.format(root=workspace) for a in argv)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["2", "False", "False"], (result.stdout, result.stderr)
+    assert result.stderr.startswith("tsgate: ") and len(result.stderr.strip().split("\n")) == 1, result.stderr

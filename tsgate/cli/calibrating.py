@@ -3,7 +3,7 @@ forecaster's quantiles on the windows of a table (`Forecaster.calibrate`),
 or its adaptive calibration moved through their actuals
 (`Forecaster.adapt`), saved back in place of the model it read."""
 
-from tsgate.cli.files import load_model, read_for
+from tsgate.cli.files import model_and_table
 from tsgate.cli.options import cutoff_time
 
 
@@ -27,7 +27,6 @@ def _read(args):
     """The saved forecaster, the table laid out for it and `--start` as a timestamp (or None)."""
     from tsgate.data import frame_times
 
-    forecaster, _ = load_model(args.model)
-    df = read_for(forecaster, args.data, args.time_column)
+    forecaster, _, df = model_and_table(args)
     start = None if args.start is None else cutoff_time(frame_times(df, forecaster.time_column), args.start, "--start")
     return forecaster, df, start

@@ -47,12 +47,11 @@ def read_table(path, time_column):
     return frame
 
 
-def read_for(forecaster, path, time_column=None):
-    """The table at `path` laid out as `forecaster` reads it: its saved time
-    column (`time_column`, the file's name for it, if the file differs), or,
-    for a forecaster saved without one, a DatetimeIndex from `time_column`
-    (default "time")."""
-    saved = forecaster.time_column
+def read_for(saved, path, time_column=None):
+    """The table at `path` laid out as a forecaster whose time column is
+    `saved` reads it: that column (`time_column`, the file's name for it, if
+    the file differs), or, for a forecaster saved without one, a
+    DatetimeIndex from `time_column` (default "time")."""
     column = time_column or saved or "time"
     frame = read_table(path, column)
     if saved is None:
@@ -108,6 +107,38 @@ def read_config(path, names):
         raise CommandError(f"--config {path} has arguments Forecaster does not take: {unknown}; "
                            f"it takes {sorted(names)}.")
     return config
+
+
+def model_and_table(args):
+    """(the saved forecaster at `--model`, what `train` stored beside it,
+    the table `args.data` laid out for it). The table is read, and the
+    columns the model reads are checked in it, before TensorFlow loads
+    (seconds), so that a wrong file or column is said at once."""
+    config = saved_config(args.model)
+    df = read_for(config.get("time_column"), args.data, args.time_column)
+    columns = []
+    for name in ("target", "past_covariates", "future_covariates", "static_covariates"):
+        names = config.get(name) or []
+        names = names.get("__tuple__", []) if isinstance(names, dict) else names  # a tuple, as argument_json writes it
+        columns += [names] if isinstance(names, str) else [c for c in names if isinstance(c, str)]
+    columns += [config["series_column"]] if config.get("series_column") else []
+    missing = [c for c in dict.fromkeys(columns) if c not in df.columns]
+    if missing:
+        raise CommandError(f"column(s) {missing} that {args.model} reads are missing from {args.data}; its columns "
+                           f"are {[str(c) for c in df.columns][:20]}.")
+    forecaster, state = load_model(args.model)
+    return forecaster, state, df
+
+
+def saved_config(path):
+    """The Forecaster arguments in `path`/forecaster.json as JSON wrote them,
+    read without TensorFlow ({} if unreadable: the full load names why)."""
+    try:
+        with open(os.path.join(path, "forecaster.json"), encoding="utf-8") as f:
+            config = json.load(f).get("config")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return config if isinstance(config, dict) else {}
 
 
 def load_model(path):

@@ -6,7 +6,7 @@ import inspect
 
 from tsgate import presets
 from tsgate.cli.errors import CommandError
-from tsgate.cli.files import (in_user_names, load_model, read_config, read_for, read_table, save_state, show,
+from tsgate.cli.files import (in_user_names, model_and_table, read_config, read_table, save_state, show,
                               write_table)
 from tsgate.cli.options import cutoff_time
 
@@ -74,21 +74,25 @@ def fit_arguments(args, defaults=None):
 
 
 def train(args):
+    if args.select and not args.preset:
+        raise CommandError("--select chooses among a preset's candidates: give --preset too.")
+    if args.select and (args.distributed or args.checkpoint_dir):
+        raise CommandError("--select fits each candidate in this process: leave out --distributed and "
+                           "--checkpoint-dir.")
+    early = None if args.config else read_table(args.data, args.time_column or "time")  # before TensorFlow loads
+    if early is not None:
+        check_option_columns(early, args)
+
     import numpy as np
 
     from tsgate import distributed
     from tsgate.data import frame_times
     from tsgate.forecaster import Forecaster
 
-    if args.select and not args.preset:
-        raise CommandError("--select chooses among a preset's candidates: give --preset too.")
-    if args.select and (args.distributed or args.checkpoint_dir):
-        raise CommandError("--select fits each candidate in this process: leave out --distributed and "
-                           "--checkpoint-dir.")
     names = inspect.signature(Forecaster).parameters
     config = forecaster_arguments(args, names)
     fit = fit_arguments(args, presets.fit_options(args.preset) if args.preset else None)
-    df = read_table(args.data, config["time_column"])
+    df = early if early is not None else read_table(args.data, config["time_column"])
     test = None
     if args.test is not None:
         times = frame_times(df, config["time_column"])
@@ -121,6 +125,16 @@ def train(args):
     print(f"saved to {args.model}: {forecaster.windows_}{held_out}")
 
 
+def check_option_columns(df, args):
+    """The columns the options name (--target, the covariates, --series-column) in the table `args.data`."""
+    named = [*(args.target or []), *(args.past_covariates or []), *(args.future_covariates or []),
+             *(args.static_covariates or []), *([args.series_column] if args.series_column else [])]
+    missing = [c for c in dict.fromkeys(named) if c not in df.columns]
+    if missing:
+        raise CommandError(f"column(s) {missing} are missing from {args.data}; its columns are "
+                           f"{[str(c) for c in df.columns][:20]}.")
+
+
 def choose(args, forecaster, df, fit):
     """`train --select`: the best of the preset's candidates (`tsgate.selection.select`), its table printed."""
     from tsgate.selection import select
@@ -132,8 +146,7 @@ def choose(args, forecaster, df, fit):
 
 
 def backtest(args):
-    forecaster, _ = load_model(args.model)
-    df = read_for(forecaster, args.data, args.time_column)
+    forecaster, _, df = model_and_table(args)
     refit = "update" if args.update else args.refit
     result = forecaster.backtest(df, folds=args.folds, test=args.test, refit=refit, by=args.by, units=args.units,
                                  season=args.season, verbose=args.verbose, **fit_arguments(args))

@@ -4,15 +4,14 @@ part, `forecast` after the data, `plot` and `export` for TF Serving."""
 import os
 
 from tsgate.cli.errors import CommandError
-from tsgate.cli.files import in_user_names, load_model, read_for, show
+from tsgate.cli.files import in_user_names, model_and_table, read_for, show
 from tsgate.cli.options import cutoff_time
 
 
 def evaluate(args):
     from tsgate.data import frame_times
 
-    forecaster, state = load_model(args.model)
-    df = read_for(forecaster, args.data, args.time_column)
+    forecaster, state, df = model_and_table(args)
     trained_until, times = state.get("test"), frame_times(df, forecaster.time_column)
     if args.test is None and trained_until is None:
         raise CommandError(f"{args.model} was trained without --test: give `evaluate --test` a cut-off after the "
@@ -25,9 +24,8 @@ def evaluate(args):
 
 
 def forecast(args):
-    forecaster, _ = load_model(args.model)
-    df = read_for(forecaster, args.data, args.time_column)
-    future = None if args.future is None else read_for(forecaster, args.future, args.time_column)
+    forecaster, _, df = model_and_table(args)
+    future = None if args.future is None else read_for(forecaster.time_column, args.future, args.time_column)
     show(in_user_names(forecaster.predict(df, future=future), forecaster), args.output)
 
 
@@ -42,15 +40,14 @@ def plot(args):
     if suffix not in formats:
         raise CommandError(f"--output {args.output}: unknown image suffix {suffix or '(none)'!r}; "
                            f"write one of {sorted(formats)}.")
-    forecaster, _ = load_model(args.model)
-    df = read_for(forecaster, args.data, args.time_column)
+    forecaster, _, df = model_and_table(args)
     series = None
     if args.series is not None:
         ids = {str(sid): sid for sid in forecaster.series_}
         if args.series not in ids:
             raise CommandError(f"--series {args.series!r} is not a series of the model; it has {sorted(ids)[:20]}.")
         series = ids[args.series]
-    future = None if args.future is None else read_for(forecaster, args.future, args.time_column)
+    future = None if args.future is None else read_for(forecaster.time_column, args.future, args.time_column)
     try:
         if args.start is None:
             forecaster.plot(df, args.output, history=args.history, series=series, target=args.target, future=future)

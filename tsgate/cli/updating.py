@@ -2,12 +2,11 @@
 new rows of a table (`Forecaster.update`), saved back in place of the model
 it read; `tsgate export` then writes the next version beside the previous."""
 
-from tsgate.cli.files import load_model, read_for
+from tsgate.cli.files import model_and_table
 
 
 def update(args):
-    forecaster, _ = load_model(args.model)
-    df = read_for(forecaster, args.data, args.time_column)
+    forecaster, _, df = model_and_table(args)
     forecaster.update(df, epochs=args.epochs, learning_rate=args.learning_rate, replay=args.replay,
                       validation=args.validation, patience=args.patience, batch_size=args.batch_size,
                       verbose=args.verbose)
