@@ -20,7 +20,7 @@ def test_trained_forecaster_beats_the_naive_baseline(trained):
     forecaster, df = trained
     table = forecaster.evaluate(df, test=0.2)
     assert table.loc["tsgate", "MAE"] < 0.5 * table.loc["naive", "MAE"]
-    assert list(table.columns) == ["MAE", "RMSE", "MAPE", "sMAPE", "MASE", "pinball", "CRPS", "coverage 0.1-0.9",
+    assert list(table.columns) == ["MAE", "RMSE", "MAPE", "sMAPE", "MASE", "direction", "pinball", "CRPS", "coverage 0.1-0.9",
                                    "width 0.1-0.9", "below 0.1", "below 0.5", "below 0.9"]
     assert list(table.index) == ["tsgate", "naive", "seasonal naive (24)"]
     assert table.loc["naive", ["pinball", "coverage 0.1-0.9"]].isna().all()  # the baselines have no quantiles
@@ -298,7 +298,8 @@ def test_backtest_refuses_a_bad_frame_before_fitting():
 def test_backtest_of_a_zoned_frame():
     df = hourly(400).tz_localize("America/New_York")
     result = Forecaster("y", lookback=24, horizon=6, units=4, calendar=["hour"]).backtest(df, folds=2, test=0.3, epochs=1)
-    assert list(result.folds.index) == [0, 1] and np.isfinite(result.metrics.to_numpy()).all()
+    moving = result.metrics.drop(index="naive", level="model")  # the naive forecast has no direction
+    assert list(result.folds.index) == [0, 1] and np.isfinite(moving.to_numpy()).all()
     assert str(result.folds["test_start"].dt.tz) == "America/New_York"
 
 
@@ -374,3 +375,13 @@ def test_metrics_in_the_scaled_units_are_the_raw_ones_times_the_scale():
         np.testing.assert_allclose(scaled[column].dropna(), raw[column].dropna(), rtol=1e-6)
     with pytest.raises(ValueError, match="argument `units`"):
         forecaster.evaluate(df, units="z")
+
+
+def test_direction_is_the_share_of_moves_from_the_origin_called_right():
+    from tsgate.evaluation import metrics
+
+    actual, origin = np.array([2.0, 0.0, 1.0, 5.0]), np.array([1.0, 1.0, 1.0, 1.0])
+    forecast = np.array([3.0, 2.0, 7.0, 0.5])  # up (right), up (wrong), no actual move (left out), down (wrong)
+    assert metrics(actual, forecast, 1.0, origin)["direction"] == pytest.approx(100 / 3)
+    assert np.isnan(metrics(actual, origin, 1.0, origin)["direction"])  # the naive forecast never moves
+    assert "direction" not in metrics(actual, forecast, 1.0)

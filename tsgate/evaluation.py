@@ -18,14 +18,22 @@ from tsgate.validation import check_choice, check_fitted, check_positive_int, in
 
 
 
-def metrics(actual, forecast, scale):
-    """MAE, RMSE, MAPE (%), sMAPE (%) and MASE (MAE over `scale`, the
-    in-sample one-step naive MAE) of `forecast` against `actual` (arrays of
-    one shape), over the values whose actual is finite; NaN without any."""
+def metrics(actual, forecast, scale, origin=None):
+    """MAE, RMSE, MAPE (%), sMAPE (%), MASE (MAE over `scale`, the
+    in-sample one-step naive MAE) and, given the value at each forecast's
+    origin (`origin`, the last observed), direction (%): the share of
+    forecasts that move from it the way the actual moved,
+
+        direction = mean(sign(ŷ − y_origin) = sign(y − y_origin))   over y ≠ y_origin
+
+    (NaN for a forecast that never moves, as the naive one) of `forecast`
+    against `actual` (arrays of one shape), over the values whose actual is
+    finite; NaN without any."""
     keep = np.isfinite(actual)
     actual, forecast = actual[keep], forecast[keep]
+    names = ("MAE", "RMSE", "MAPE", "sMAPE", "MASE", "direction")
     if not actual.size:
-        return dict.fromkeys(("MAE", "RMSE", "MAPE", "sMAPE", "MASE"), float("nan"))
+        return dict.fromkeys(names[:5] if origin is None else names, float("nan"))
     error = forecast - actual
     mae = float(np.mean(np.abs(error)))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -33,7 +41,14 @@ def metrics(actual, forecast, scale):
         mape = float(np.mean(np.abs(error[nonzero] / actual[nonzero])) * 100) if nonzero.any() else float("nan")
         denominator = np.abs(actual) + np.abs(forecast)
         smape = float(np.mean(np.where(denominator > 0, 2 * np.abs(error) / denominator, 0.0)) * 100)
-    return {"MAE": mae, "RMSE": float(np.sqrt(np.mean(error**2))), "MAPE": mape, "sMAPE": smape, "MASE": mae / scale}
+    table = {"MAE": mae, "RMSE": float(np.sqrt(np.mean(error**2))), "MAPE": mape, "sMAPE": smape, "MASE": mae / scale}
+    if origin is not None:
+        start = origin[keep]
+        moved = (actual != start) & np.isfinite(start)
+        forecast_moves = np.sign(forecast - start)[moved]
+        table["direction"] = float(np.mean(forecast_moves == np.sign(actual - start)[moved]) * 100) \
+            if moved.any() and forecast_moves.any() else float("nan")
+    return table
 
 
 def central_intervals(levels):
@@ -180,7 +195,7 @@ def _scores(forecaster, panel, forecasts, start, season, by, units="raw"):
         scale = changes["change"].mean() if not own else scales.get(own[0] if len(own) == 1 else own, float("nan"))
         scale = float(scale) or 1.0  # NaN stays NaN
         for model, values in models.items():
-            row = metrics(actual.ravel()[positions], values.ravel()[positions], scale)
+            row = metrics(actual.ravel()[positions], values.ravel()[positions], scale, naive.ravel()[positions])
             if levels:
                 probabilistic = quantile_metrics(actual.ravel()[positions], quantiles[positions], levels)
                 row.update(probabilistic if model == "tsgate" else dict.fromkeys(probabilistic, float("nan")))
@@ -210,7 +225,7 @@ def evaluate(forecaster, df, test=0.2, by=None, season=None, units="raw"):
     `test` part of the time span (a fraction or a start timestamp), next to
     the naive and seasonal-naive baselines.
 
-    Columns: MAE, RMSE, MAPE, sMAPE, MASE (see `metrics`) and, for a
+    Columns: MAE, RMSE, MAPE, sMAPE, MASE, direction (see `metrics`) and, for a
     forecaster with quantiles, pinball, CRPS, coverage and width of each
     central interval and the share of actuals below each level (see
     `quantile_metrics`; NaN for the baselines): `by="horizon"` gives the
