@@ -71,3 +71,19 @@ def test_grid_search_and_cross_validate_tune_a_forecaster_on_its_windows():
                             cv=WindowSplit(n_splits=2, lookback=24, test=0.3), params={"epochs": 1, "verbose": 0},
                             error_score="raise")
     assert np.isfinite(result["test_score"]).all() and len(result["test_score"]) == 2
+
+
+def test_a_backtest_leaves_a_gap_before_each_fold_and_can_slide_its_training_window():
+    from tests.helpers import hourly
+
+    df = hourly(400)
+    result = Forecaster("y", lookback=12, horizon=3, units=4, seed=1).backtest(df, folds=2, test=0.3, epochs=1,
+                                                                              gap=10, window=150)
+    folds = result.folds
+    for k in range(2):  # the embargo: 10 hourly timestamps between the last training row and the first test target
+        assert folds["test_start"][k] - folds["train_end"][k] >= pd.Timedelta(hours=10)
+    assert (folds["train_end"].diff().dropna() > pd.Timedelta(0)).all()
+    with pytest.raises(ValueError, match=r"first fold has \d+ timestamps before its test part, fewer than gap=300"):
+        Forecaster("y", lookback=12, horizon=3).backtest(df, folds=2, test=0.3, gap=300)
+    with pytest.raises(ValueError, match="argument `window`"):
+        Forecaster("y", lookback=12, horizon=3).backtest(df, window=0)

@@ -20,7 +20,7 @@ from tsgate.data import fraction_cutoff, frame_times
 from tsgate.evaluation import check_by, check_season, evaluate_forecasts
 from tsgate.preprocessing import Preprocessor
 from tsgate.choices import UNITS
-from tsgate.validation import check_choice, check_fraction, check_positive_int, invalid
+from tsgate.validation import check_choice, check_fraction, check_non_negative_int, check_positive_int, invalid
 
 NOT_INHERITED = ("checkpoint_dir", "callbacks", "verbose")  # fit options a backtest never takes from the last fit
 
@@ -71,7 +71,7 @@ def _fit_options(forecaster, fit_options):
 
 
 def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None, update_options=None, units="raw",
-             **fit_options):
+             gap=0, window=None, **fit_options):
     """Rolling-origin evaluation on clones: the last `test` fraction of the
     span is cut into `folds` chunks; each fold fits a clone of `forecaster`
     (same configuration, scaler re-fitted) on everything before its chunk
@@ -91,6 +91,11 @@ def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None
         by `set_model`): state they keep across fits, such as a log of
         epochs or a TensorBoard directory, spans every fold.
     by, season, units: as in `evaluate`.
+    gap: timestamps left out between a fold's training rows and its test
+        chunk (an embargo: no training target lies within `gap` steps of a
+        scored one); window: None (expanding: every row before), or the
+        number of timestamps a fold trains on (sliding). Both count the
+        frame's distinct timestamps.
 
     Returns a `BacktestResult`: `folds` (boundaries), `forecasts`, `metrics`.
     """
@@ -103,6 +108,9 @@ def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None
     check_by(by, forecaster.series_column)
     check_season(season)
     check_choice("units", units, UNITS)
+    check_non_negative_int("gap", gap)
+    if window is not None:
+        check_positive_int("window", window)
     _, _, panel = Preprocessor.from_params(forecaster.get_params(deep=False)).fit_panel(df)  # every check first
     begin, end = fraction_cutoff(panel.time.min(), panel.time.max(), test), panel.time.max()
     steps = len(np.unique(panel.time[panel.time >= begin]))
@@ -110,11 +118,21 @@ def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None
         raise invalid("folds", f"a positive integer up to the {steps} time steps of the test part", folds)
     edges = [panel.timestamp(edge) for edge in chunk_edges(begin, end, folds)]
     times = frame_times(df, forecaster.time_column)
+    distinct = pd.DatetimeIndex(times.unique()).sort_values()
+    first = distinct.searchsorted(edges[0]) - gap - (window or 0)
+    if first < 0 or distinct.searchsorted(edges[0]) - gap < 1:
+        raise ValueError(f"backtest: the first fold has {distinct.searchsorted(edges[0])} timestamps before its test "
+                         f"part, fewer than gap={gap} + window={window} + 1 (`gap`, `window`); give a smaller one or "
+                         "a smaller `test`.")
     bounds, forecasts, tables, model, train_end = [], [], [], None, None
     for k in range(folds):
         trained = "fit" if model is None or refit is True else "update" if refit == "update" else "reused"
         if trained != "reused":
-            train = df[times < edges[k]]
+            stop = distinct.searchsorted(edges[k]) - gap  # the first timestamp left out of training
+            rows = times < distinct[stop]
+            if window is not None:
+                rows &= times >= distinct[stop - window]
+            train = df[np.asarray(rows)]
             model = clone(forecaster).fit(train, **options) if trained == "fit" else model.update(train, **update_options)
             train_end = frame_times(train, forecaster.time_column).max()
         chunk = df[times < edges[k + 1]] if k < folds - 1 else df

@@ -128,6 +128,10 @@ def build_parser():
                           help="fraction of the span cut into folds (default 0.2)")
     backtest.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
                           help="fit a copy for every fold (default), or only for the first")
+    backtest.add_argument("--gap", type=non_negative_int, default=0,
+                          help="timestamps left out between each fold's training rows and its test part (default 0)")
+    backtest.add_argument("--window", type=positive_int,
+                          help="train each fold on this many timestamps before it (default: every one)")
     backtest.add_argument("--update", action="store_true",
                           help="fit the first fold, then update its model on the rows since for each later fold")
     add_scoring_options(backtest)

@@ -149,6 +149,7 @@ def backtest(args):
     forecaster, _, df = model_and_table(args)
     refit = "update" if args.update else args.refit
     result = forecaster.backtest(df, folds=args.folds, test=args.test, refit=refit, by=args.by, units=args.units,
+                                 gap=args.gap, window=args.window,
                                  season=args.season, verbose=args.verbose, **fit_arguments(args))
     show(result.folds, None)
     show(result.metrics, args.output)
