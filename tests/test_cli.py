@@ -509,3 +509,18 @@ def test_a_wrong_file_or_column_is_said_before_tensorflow_loads(workspace, argv)
                             capture_output=True, text=True, timeout=120)
     assert result.stdout.split() == ["2", "False", "False"], (result.stdout, result.stderr)
     assert result.stderr.startswith("tsgate: ") and len(result.stderr.strip().split("\n")) == 1, result.stderr
+
+
+def test_tune_searches_the_space_and_saves_the_best_with_its_table(tmp_path):
+    hourly(300).reset_index().to_csv(tmp_path / "d.csv", index=False)
+    status, out, err = run_captured("tune", tmp_path / "d.csv", "--model", tmp_path / "m", "--target", "y",
+                                    "--lookback", "12", "--horizon", "3", "--units", "4", "--epochs", "2",
+                                    "--verbose", "0", "--space", "lookback=[12, 24]", "--space", "units=[4, 8]",
+                                    "--trials", "3")
+    assert status == 0, err
+    assert "validation_mse" in out and out.strip().split("\n")[-2].startswith("selected: ")
+    best = Forecaster.load(tmp_path / "m")
+    assert best.lookback in (12, 24) and best.units in (4, 8) and len(best.selection_) == 3 + 2 + 1
+    status, lines = run_in_process("tune", tmp_path / "d.csv", "--model", tmp_path / "m", "--target", "y",
+                                   "--lookback", "12", "--horizon", "3", "--space", "lookbak=[12]")
+    assert status == 2 and len(lines) == 1 and "option --space" in lines[0], lines

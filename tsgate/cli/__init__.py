@@ -17,7 +17,7 @@ Importing this package loads neither pandas nor TensorFlow: `tsgate --help`
 answers at once, each command imports what it uses. Here: `main` and the
 parser; `options` (argparse types, shared option groups), `files` (tables,
 `--config`, the saved forecaster), `errors` (what is a user mistake), the
-commands in `fitting` (train, backtest, demo) and `forecasting` (evaluate,
+commands in `fitting` (train, tune, backtest, demo) and `forecasting` (evaluate,
 forecast, plot, export), `calibrating` (calibrate, adapt) and `updating` (update).
 """
 
@@ -29,12 +29,13 @@ from tsgate import presets
 from tsgate.cli import calibrating, fitting, forecasting, updating
 from tsgate.cli.errors import USAGE_STATUS, in_command_terms, is_user_mistake, one_line
 from tsgate.cli.options import (add_data_options, add_fit_options, add_forecaster_options, add_scoring_options,
-                                add_table_output, cutoff, fraction, non_negative_int, positive_float, positive_int, share)
+                                add_table_output, cutoff, fraction, key_value, non_negative_int, positive_float,
+                                positive_int, share)
 
 COMMANDS = {"demo": fitting.demo, "train": fitting.train, "backtest": fitting.backtest,
             "evaluate": forecasting.evaluate, "forecast": forecasting.forecast, "plot": forecasting.plot,
             "export": forecasting.export, "calibrate": calibrating.calibrate, "adapt": calibrating.adapt,
-            "update": updating.update}
+            "update": updating.update, "tune": fitting.train}
 
 
 def main(argv=None):
@@ -81,18 +82,8 @@ class Parser(argparse.ArgumentParser):
         super().error(one_line(message))
 
 
-def build_parser():
-    parser = Parser(prog="tsgate", description=__doc__.split("\n\n")[0].replace("\n", " "))
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    demo = commands.add_parser("demo", help="train, evaluate, plot and export on the bundled sensor data",
-                               description="The README's main job on the bundled ETTh1 data.")
-    demo.add_argument("--output", default="demo_output", help="directory for the plot, report and models")
-    demo.add_argument("--epochs", type=positive_int, help="default: the long_horizon preset's")
-    demo.add_argument("--verbose", type=int, default=2, choices=[0, 1, 2])
-
-    train = commands.add_parser("train", help="fit a Forecaster on a table and save it",
-                                description="Fits a Forecaster and saves it to --model.")
+def add_train_options(train):
+    """The options of `train` and `tune`: the data, the Forecaster's arguments, fit's options."""
     add_data_options(train, "directory to save the Forecaster in")
     train.add_argument("--preset", choices=sorted(presets.PRESETS),
                        help="a recipe of tsgate.presets; --config and the options below override it")
@@ -107,9 +98,34 @@ def build_parser():
     train.add_argument("--distributed", action="store_true",
                        help="one worker of a data-parallel fit on the cluster TF_CONFIG names (give each worker its "
                             "own share of the series); only the chief saves --model")
+
+
+def build_parser():
+    parser = Parser(prog="tsgate", description=__doc__.split("\n\n")[0].replace("\n", " "))
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="train, evaluate, plot and export on the bundled sensor data",
+                               description="The README's main job on the bundled ETTh1 data.")
+    demo.add_argument("--output", default="demo_output", help="directory for the plot, report and models")
+    demo.add_argument("--epochs", type=positive_int, help="default: the long_horizon preset's")
+    demo.add_argument("--verbose", type=int, default=2, choices=[0, 1, 2])
+
+    train = commands.add_parser("train", help="fit a Forecaster on a table and save it",
+                                description="Fits a Forecaster and saves it to --model.")
+    add_train_options(train)
     train.add_argument("--select", action="store_true",
                        help="choose among the --preset's candidates (tsgate.presets.candidates) by successive "
                             "halving on the validation windows; prints and saves the table")
+    tuner = commands.add_parser("tune", help="search Forecaster arguments (lookback included) and save the best",
+                                description="Draws --trials configurations from --space, races them by successive "
+                                            "halving on the validation windows (tsgate.tuning), prints the table "
+                                            "and saves the best to --model; the other options as in train.")
+    add_train_options(tuner)
+    tuner.add_argument("--space", type=key_value, action="append", required=True, metavar="KEY=[VALUES]",
+                       help="an argument and the values to try, as a JSON list (repeat for more), e.g. "
+                            "lookback=[24,48,96]")
+    tuner.add_argument("--trials", type=positive_int, default=8, help="configurations tried, the given one "
+                                                                      "first (default 8)")
 
     evaluate = commands.add_parser("evaluate", help="metrics on the test part against the naive baselines",
                                    description="Scores the windows whose targets lie after the test cut-off.")

@@ -74,11 +74,12 @@ def fit_arguments(args, defaults=None):
 
 
 def train(args):
-    if args.select and not args.preset:
+    select = getattr(args, "select", False)
+    if select and not args.preset:
         raise CommandError("--select chooses among a preset's candidates: give --preset too.")
-    if args.select and (args.distributed or args.checkpoint_dir):
-        raise CommandError("--select fits each candidate in this process: leave out --distributed and "
-                           "--checkpoint-dir.")
+    if (select or args.command == "tune") and (args.distributed or args.checkpoint_dir):
+        raise CommandError(f"{'--select' if select else 'tune'} fits each candidate in this process: leave out "
+                           "--distributed and --checkpoint-dir.")
     early = None if args.config else read_table(args.data, args.time_column or "time")  # before TensorFlow loads
     if early is not None:
         check_option_columns(early, args)
@@ -114,7 +115,8 @@ def train(args):
         print(f"{args.preset}: {why}{given}")
     strategy = distributed.strategy_from_tf_config() if args.distributed else None
     forecaster = Forecaster(**config)
-    forecaster = choose(args, forecaster, df, fit) if args.select else forecaster.fit(
+    searching = args.command == "tune" or select
+    forecaster = choose(args, forecaster, df, fit) if searching else forecaster.fit(
         df, verbose=args.verbose, checkpoint_dir=args.checkpoint_dir, strategy=strategy, **fit)
     if not distributed.is_chief(strategy):
         print(f"worker {distributed.worker(strategy)[0]}: trained; the chief saves the model")
@@ -136,10 +138,15 @@ def check_option_columns(df, args):
 
 
 def choose(args, forecaster, df, fit):
-    """`train --select`: the best of the preset's candidates (`tsgate.selection.select`), its table printed."""
+    """`train --select`: the best of the preset's candidates (`tsgate.selection.select`); `tune`: the best of
+    `--trials` drawn from `--space` (`tsgate.tuning.tune`); its table printed."""
     from tsgate.selection import select
+    from tsgate.tuning import tune
 
-    best = select(forecaster, df, presets.candidates(args.preset), verbose=args.verbose, **fit)
+    if args.command == "tune":
+        best = tune(forecaster, df, dict(args.space), args.trials, args.seed or 0, verbose=args.verbose, **fit)
+    else:
+        best = select(forecaster, df, presets.candidates(args.preset), verbose=args.verbose, **fit)
     show(best.selection_, None)
     print(f"selected: {best.selection_['arguments'].iloc[-1]}")
     return best
