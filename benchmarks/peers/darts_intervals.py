@@ -3,10 +3,20 @@ benchmark (benchmarks/intervals.py): coverage and width of the 80 % and 90 %
 central intervals on the same chronological test part, a peer for the
 "before" / "conformal" / "adaptive" rows of benchmarks/results/intervals.md.
 
-Runs in the Darts environment, never tsgate's (it imports no tsgate):
+Runs in the Darts environment (darts 0.48.1 without torch, and lightgbm
+4.7.0), never tsgate's (it imports no tsgate):
 
     nice -n 10 /tmp/darts-env/bin/python benchmarks/peers/darts_intervals.py --data-dir ../shared/datasets \\
         --out benchmarks/results/darts_intervals.json --markdown benchmarks/results/darts_intervals.md
+    # ETTm1 (10 min on 2 cores), its records added to the file's others:
+    nice -n 10 /tmp/darts-env/bin/python benchmarks/peers/darts_intervals.py --data-dir ../shared/datasets \\
+        --datasets ETTm1 --no-quantile-regression \\
+        --out benchmarks/results/darts_intervals.json --markdown benchmarks/results/darts_intervals.md
+
+ETTm1 runs without the quantile model: on ETTh1 (2 cores, shared) its fit
+took 10 min and each ConformalQRModel pass 12 to 15 min (Darts draws 500
+samples of every base forecast); ETTm1 has 4 × the rows and horizon steps
+and 3.5 × the lags (and its samples would take 8.8 GB in float64).
 
 The split (`DATASETS`, `MONTH_ROWS`, `load`, `borders`) mirrors
 benchmarks/intervals.py: ETTh1 and ETTm1 (target OT, horizon 24 / 96) 12 / 4 / 4
@@ -28,20 +38,22 @@ LightGBM model and the conformal sampling below are seeded):
   rows and needs H × 5 fits (about 17 min or more on 2 cores), hence LightGBM.
 - Calibration: the conformal models get the series from `lags` rows before
   the validation start to the end, so the base model's first historical
-  forecast targets the validation start. For each forecast origin Darts
-  calibrates on the non-conformity scores of the base model's own historical
-  forecasts (stride 1) whose targets were known before that origin, per
-  horizon step (step h uses the forecasts whose step-h target precedes the
-  origin, the same number of scores for every step): at the first test window
-  these are the validation windows, and the test windows join them as their
-  actuals arrive. "expanding": `cal_length=None` (all of those scores);
-  "rolling": `cal_length` = the number of validation windows (the most recent
-  ones). Intervals: the ⌈(n + 1) q⌉-th smallest of the n scores
-  (`darts.models.forecasting.conformal_models._conformal_quantile`), with
-  symmetric scores (Darts' default): |error| around the point forecast
-  (`ConformalNaiveModel`), or the CQR score around the base quantiles
-  (`ConformalQRModel`, whose base quantiles Darts estimates from
-  `cal_num_samples=500` samples of the quantile model).
+  forecast targets the validation start. For each forecast origin (first
+  target), Darts calibrates each horizon step h on the scores of the base
+  model's own historical forecasts (stride 1) at step h whose target precedes
+  the origin, the most recent n of them, with the same n for every step: the
+  number of complete windows before the origin. At the first test window, n
+  is the number of validation windows, and step h uses the origins whose
+  step-h target lies in the validation rows, less the first H - h of them;
+  test scores join as their actuals arrive. "expanding": `cal_length=None`
+  (n grows); "rolling": `cal_length` = the number of validation windows (n
+  fixed, the most recent). Intervals: the ⌈(n + 1) q⌉-th smallest of the n
+  scores (`darts.models.forecasting.conformal_models._conformal_quantile`),
+  with symmetric scores (Darts' default): |error| around the point forecast
+  (`ConformalNaiveModel`, q = 0.8 and 0.9), or the CQR score
+  max(ŷ_lo - y, y - ŷ_hi) added to the base quantiles (`ConformalQRModel`,
+  whose base quantiles Darts estimates from `cal_num_samples=500` samples of
+  the quantile model's forecast).
 - Forecasts: `historical_forecasts(series, forecast_horizon=H, start=test
   start, stride=1, retrain=False, last_points_only=False,
   predict_likelihood_parameters=True)`: every window whose targets lie in the
@@ -124,9 +136,10 @@ def scores(forecasts, actual, test, horizon):
     return record
 
 
-def timed(fn):
+def timed(fn, *args, **kwargs):
+    """fn(*args, **kwargs)'s result and its wall seconds."""
     start = time.perf_counter()
-    out = fn()
+    out = fn(*args, **kwargs)
     return out, round(time.perf_counter() - start, 2)
 
 
@@ -136,7 +149,7 @@ def run(name, path, quantile_regression=True, threads=2):
     df = load(path, target)
     validation_start, test_start, end = borders(name, df)
     df = df.iloc[:end]
-    if freq and not (np.diff(df.index.asi8) == pd.Timedelta(pd.tseries.frequencies.to_offset(freq)).value).all():
+    if freq and not (df.index[1:] - df.index[:-1] == pd.Timedelta(pd.tseries.frequencies.to_offset(freq))).all():
         raise SystemExit(f"darts_intervals: {path} has gaps at frequency {freq!r}.")
     values = df[target].to_numpy("float64")
     validation, test = df.index.get_loc(validation_start), df.index.get_loc(test_start)
@@ -159,14 +172,14 @@ def run(name, path, quantile_regression=True, threads=2):
                           random_state=0, n_jobs=threads, verbose=-1), ConformalQRModel)
     records = []
     for base_name, (base, conformal) in bases.items():
-        _, fit_seconds = timed(lambda: base.fit(train))
+        _, fit_seconds = timed(base.fit, train)
         if base.supports_probabilistic_prediction:
-            own, seconds = timed(lambda: base.historical_forecasts(calibrated, show_warnings=False, **forecast))
+            own, seconds = timed(base.historical_forecasts, calibrated, show_warnings=False, **forecast)
             records.append({**common, "model": base_name, "intervals": "uncalibrated", "fit_seconds": round(
                 fit_seconds, 1), "seconds": seconds, **scores(own, values, test, horizon)})
         for calibration in CALIBRATIONS:
             model = conformal(base, quantiles=list(LEVELS), cal_length=cal_lengths[calibration], random_state=0)
-            out, seconds = timed(lambda: model.historical_forecasts(calibrated, **forecast))
+            out, seconds = timed(model.historical_forecasts, calibrated, **forecast)
             records.append({**common, "model": f"{conformal.__name__}({base_name})", "intervals": calibration,
                             "cal_length": cal_lengths[calibration], "fit_seconds": round(fit_seconds, 1),
                             "seconds": seconds, **scores(out, values, test, horizon)})
@@ -191,7 +204,10 @@ def markdown(records):
         "start, growing with the test windows as their actuals arrive (expanding: all of them; rolling: the last "
         "as many as there are validation windows). Coverage: the share of test actuals inside the interval, "
         "averaged over horizon steps (worst step in brackets); width and CRPS in the data's units; seconds: the "
-        "conformal (or uncalibrated) `historical_forecasts` call, fit apart. One run each (deterministic)."]) + "\n"
+        "conformal (or uncalibrated) `historical_forecasts` call, fit apart. One run each (deterministic)."]
+        + [f"{name}: no LightGBM quantile model (--no-quantile-regression)." for name in dict.fromkeys(
+            r["dataset"] for r in records) if not any(r["dataset"] == name and "LightGBM" in r["model"]
+                                                       for r in records)]) + "\n"
 
 
 def main(argv=None):
@@ -201,15 +217,18 @@ def main(argv=None):
     parser.add_argument("--no-quantile-regression", dest="quantile_regression", action="store_false",
                         help="only ConformalNaiveModel (skip the LightGBM quantile model and ConformalQRModel)")
     parser.add_argument("--threads", type=int, default=2, help="LightGBM's threads")
-    parser.add_argument("--out", default="darts_intervals.json", help="JSON of every record, rewritten per dataset")
+    parser.add_argument("--out", default="darts_intervals.json", help="JSON of every record, rewritten per dataset; "
+                        "the records of other datasets in it are kept")
     parser.add_argument("--markdown", help="also write the Markdown table here")
     args = parser.parse_args(argv)
-    records = []
+    previous = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else []
+    records = [r for r in previous if r["dataset"] not in args.datasets]  # rerun datasets are replaced
     for name in args.datasets:
         path = Path(args.data_dir) / f"{name}.csv"
         if not path.is_file():
             raise SystemExit(f"darts_intervals: {path} does not exist (--data-dir).")
         records += run(name, path, args.quantile_regression, args.threads)
+        records.sort(key=lambda r: list(DATASETS).index(r["dataset"]))  # stable: each dataset's rows stay in order
         Path(args.out).write_text(json.dumps(records, indent=1))
     table = markdown(records)
     if args.markdown:
