@@ -273,3 +273,11 @@ def test_duplicate_timestamps_keep_the_first_the_last_or_their_mean(duplicates, 
         Panel.from_frame(pd.concat([df, extra]), ["y"], sort=True)
     with pytest.raises(ValueError, match="argument `duplicates`"):
         Panel.from_frame(df, ["y"], duplicates="max")
+
+
+def test_averaged_duplicates_keep_the_last_one_hot_category_not_a_fraction():
+    df = hourly(10).assign(wind_E=1.0, wind_N=0.0)
+    extra = df.iloc[[4]].assign(y=3.0, wind_E=0.0, wind_N=1.0)
+    panel = Panel.from_frame(pd.concat([df, extra]), ["y", "wind_E", "wind_N"], sort=True, duplicates="mean",
+                             indicators=("wind_E", "wind_N"))
+    assert panel.values[4, 0] == np.float32((df["y"].iloc[4] + 3.0) / 2) and list(panel.values[4, 1:]) == [0.0, 1.0]

@@ -3,6 +3,7 @@ weights on new windows only, the fitted scaler kept, the record saved,
 save/load/export exact after an update, new series, an update undone, bad
 input named, `backtest(refit="update")` and `tsgate update`."""
 
+import json
 import os
 import warnings
 
@@ -147,7 +148,8 @@ def test_the_cli_updates_a_saved_model_in_place_and_an_interrupted_update_loses_
     from tests.test_cli import run_captured, train_on_old_rows
     from tsgate import updating
 
-    train_on_old_rows(tmp_path)
+    train_on_old_rows(tmp_path, "--test", "0.1")
+    assert json.loads((tmp_path / "m" / "cli.json").read_text())["test"] is not None
     files = {name: (tmp_path / "m" / name).read_bytes() for name in os.listdir(tmp_path / "m")}
 
     def interrupted(*args, **kwargs):
@@ -162,6 +164,7 @@ def test_the_cli_updates_a_saved_model_in_place_and_an_interrupted_update_loses_
     assert status == 0, err
     assert out.startswith("updated on ") and f"saved to {tmp_path / 'm'}" in out
     assert len(Forecaster.load(tmp_path / "m").updates_) == 1
+    assert json.loads((tmp_path / "m" / "cli.json").read_text())["test"] is None  # its rows were trained on now
     status, _, err = run_captured("update", tmp_path / "all.csv", "--model", tmp_path / "m")
     assert status == 2 and err.startswith("tsgate: Not enough new data") and len(err.strip().split("\n")) == 1
 

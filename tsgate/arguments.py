@@ -16,6 +16,7 @@ from tsgate.calibration import check_calibration
 from tsgate.choices import DTYPE_POLICIES, DUPLICATES, SCHEDULES
 from tsgate.lookback import is_auto
 from tsgate.data import FILLS, check_freq, check_na_values
+from tsgate.data.exchanges import looks_like_exchange
 from tsgate.layout import Layout, column_names
 from tsgate.models import BUILDERS, CELLS, POINT_LOSSES
 from tsgate.scaling import AffineScaler
@@ -50,7 +51,7 @@ def check_arguments(params):
     check_bool("sort", params["sort"])
     check_choice("duplicates", params["duplicates"], DUPLICATES)
     check_na_values(params["na_values"])
-    if params["freq"] is not None:
+    if params["freq"] is not None and not looks_like_exchange(params["freq"]):  # an exchange resolves at fit
         check_freq(params["freq"])
     check_optional_name("time_column", params["time_column"])
     check_optional_name("series_column", params["series_column"])

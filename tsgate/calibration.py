@@ -92,7 +92,7 @@ class Calibration:
     0.5), `shifts` `(horizon, n_target, n_levels)` in scaled units added to
     the model's quantiles (to its forecast, with `point`), the number of held-out
     `windows` and where they came from (`source`, words for the user).
-    Per series (a global model's): `series` the ids, in the order of the
+    Per series (a model of many series): `series` the ids, in the order of the
     raw-unit model's "series_index", and `series_shifts` `(n_series,
     horizon, n_target, n_levels)`, each series' own shift where it had
     enough windows, else the pooled one; index `n_series` is the pooled

@@ -243,7 +243,8 @@ class Forecaster(BaseEstimator):
         targets start at or after `start` (a timestamp, or a fraction of the
         span at the end; None: every window): a shift per horizon step,
         target and level (`tsgate.calibration`, split conformal), one pass
-        of the model over them. Give recent rows the model was not fitted on
+        of the model over them (and per series, where a series has enough
+        windows: `tsgate.calibration`). Give recent rows the model was not fitted on
         (windows fitted on are warned about: they make the band too narrow).
         `levels`: a point forecaster's quantile levels (default
         `tsgate.calibration.POINT_LEVELS`); a quantile head keeps its own.

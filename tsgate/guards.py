@@ -48,7 +48,7 @@ def check_scaled(panel, scaled):
         row, column = np.argwhere(huge)[0]
         raise ValueError(f"Column {panel.columns[column]!r} holds {panel.values[row, column]:g} at "
                          f"{panel.index()[row]}, {int(huge[:, column].sum())} value(s) beyond what its scaler (fitted "
-                         f"on the training rows) can take ({SCALED_LIMIT:g} standard units): a loss on it overflows. "
+                         f"on the training rows) can take ({SCALED_LIMIT:g} in scaled units): a loss on it overflows. "
                          "Is it a sentinel for missing values (pass `na_values`)?")
 
 

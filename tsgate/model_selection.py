@@ -122,7 +122,7 @@ def backtest(forecaster, df, folds=3, test=0.2, refit=True, by=None, season=None
     first = distinct.searchsorted(edges[0]) - gap - (window or 0)
     if first < 0 or distinct.searchsorted(edges[0]) - gap < 1:
         raise ValueError(f"backtest: the first fold has {distinct.searchsorted(edges[0])} timestamps before its test "
-                         f"part, fewer than gap={gap} + window={window} + 1 (`gap`, `window`); give a smaller one or "
+                         f"part, fewer than gap={gap} + window={window or 0} + 1 (`gap`, `window`); give a smaller one or "
                          "a smaller `test`.")
     bounds, forecasts, tables, model, train_end = [], [], [], None, None
     for k in range(folds):

@@ -43,8 +43,8 @@ import pandas as pd
 
 from tsgate import calibration, distributed
 from tsgate.arguments import check_arguments
-from tsgate.data import (INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json, from_utc_text, series_words,
-                         utc_text)
+from tsgate.data import (FLOAT32_MAX, INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json, from_utc_text,
+                         series_words, utc_text)
 from tsgate.data.frames import check_columns
 from tsgate.guards import check_scaled, check_transformable, warn_far_outside, warn_fitted_on
 from tsgate.layout import column_names
@@ -275,7 +275,7 @@ class Preprocessor:
         return Panel.from_frame(df, layout.scaled, freq=freq, time_column=self.time_column,
                                 series_column=self.series_column, static_columns=layout.static, fill=self.fill, tz=tz,
                                 na_values=self.na_values, infer_holidays=self.freq is None, sort=self.sort,
-                                duplicates=self.duplicates)
+                                duplicates=self.duplicates, indicators=layout.indicators)
 
     def origins(self, df, future=None):
         """The panel of `df` extended by the horizon (the future covariates
@@ -366,8 +366,8 @@ class Preprocessor:
                  labels=None, per_window=None):
         """`window_dataset` of this panel's windows; `static` the static
         covariates fed (default: the panel's raw values, which the raw-unit
-        model scales); `series_index` `(n_series,)` the scaler rows the
-        raw-unit model takes with per-series scaling; `labels` the targets
+        model scales); `series_index` `(n_series,)` the rows the raw-unit
+        model takes with per-series scaling or calibration (`series_rows`); `labels` the targets
         (NaN: missing)."""
         static = panel.static if static is None else static
         per_series = {"static": static} if static is not None else {}
@@ -421,12 +421,22 @@ class Preprocessor:
         return np.moveaxis(values * scale + self.scaler_.offset_[rows, :n_target].reshape(shape), -1, 1)
 
     def input_limits(self):
-        """{raw-unit model input: the largest magnitude it takes}: what
-        `scaling.SCALED_LIMIT` allows through its largest scale (the
-        export's `input_limits`, checked in the served graph)."""
+        """{raw-unit model input: the largest magnitude of each of its
+        columns, None for no limit}: what `scaling.SCALED_LIMIT` allows
+        through the column's largest scale over the series (and, for the
+        targets, the inverse target transform): the export's `input_limits`,
+        checked in the served graph."""
         scaling = self.layout_.input_scaling(self.scaler_.scale_, self.scaler_.offset_, self.scaler_.static_scale_,
                                              self.scaler_.static_offset_)
-        return {name: float(SCALED_LIMIT / max(np.abs(scale).max(), 1e-30)) for name, (scale, _) in scaling.items()}
+        limits = {}
+        for name, (scale, _) in scaling.items():
+            largest = np.abs(scale).reshape(-1, scale.shape[-1]).max(axis=0)
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                limit = SCALED_LIMIT / largest
+                if name == "past_target" and self.target_transform_ is not None:
+                    limit = self.target_transform_.inverse_transform(limit[None])[0]
+            limits[name] = [float(v) if np.isfinite(v) and v < FLOAT32_MAX else None for v in limit]
+        return limits
 
     def raw_unit_model(self, model, per_window=False):
         """`model` (scaled units) wrapped in this fitted stage: raw inputs →

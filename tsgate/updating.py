@@ -27,6 +27,7 @@ import time
 
 import keras
 import numpy as np
+import pandas as pd
 
 from tsgate.data import plain
 from tsgate.guards import fitted_ends
@@ -57,7 +58,8 @@ def update(forecaster, df, epochs=5, learning_rate=None, replay=0.0, validation=
         raise invalid("replay", "a share in [0, 1) of the windows trained on that are older ones", replay)
     if not isinstance(validation, (int, float)) or isinstance(validation, bool) or not 0 < validation < 1:
         raise invalid("validation", "a fraction in (0, 1) of the new windows' span", validation)
-    batch_size = check_positive_int("batch_size", batch_size or forecaster.fit_options_.get("batch_size", 32), LARGEST)
+    fitted_batch = (forecaster.fit_options_ or {}).get("batch_size", 32)  # None: saved before fit options were kept
+    batch_size = check_positive_int("batch_size", batch_size or fitted_batch, LARGEST)
     begun = time.perf_counter()
     preprocessor = forecaster.preprocessor_
     panel = preprocessor.panel(df)
@@ -95,10 +97,10 @@ def new_series(preprocessor, panel):
 def split_windows(preprocessor, panel, validation):
     """(the new windows to train on, the windows fitted on before, the new
     windows that validate) of `panel`, start rows: a window is new when a
-    target lies after its series' `fit_end_`; the new ones whose targets
-    start in the last `validation` share of the new targets' span validate,
-    those whose targets all lie before that train. Too few of either is an
-    error saying how many rows are needed."""
+    target lies after its series' `fit_end_`; in each series, the new ones
+    whose targets start in the last `validation` share of its new targets'
+    span validate, those whose targets all lie before that train. Too few
+    of either is an error saying how many rows are needed."""
     lookback, horizon = preprocessor.lookback_, preprocessor.horizon
     starts, dropped = panel.windows(lookback, horizon)
     ends = np.full(len(panel.series), np.datetime64("NaT"), "datetime64[ns]") if preprocessor.fit_end_ is None \
@@ -107,14 +109,12 @@ def split_windows(preprocessor, panel, validation):
     last_target = panel.time[starts + lookback + horizon - 1]
     new = np.isnat(series_end) | (last_target > series_end)
     seen, fresh = starts[~new], starts[new]
-    first_target = panel.time[fresh + lookback]
-    if len(fresh):
-        begin, end = first_target.min(), panel.time[fresh + lookback + horizon - 1].max()
-        cut = begin + (end - begin) * (1 - validation)
-        train_starts = fresh[panel.time[fresh + lookback + horizon - 1] < cut]
-        val_starts = fresh[first_target >= cut]
-    else:
-        train_starts = val_starts = fresh
+    first_target, last_target = panel.time[fresh + lookback], panel.time[fresh + lookback + horizon - 1]
+    series = panel.series_index()[fresh]
+    begin, end = (pd.Series(times).groupby(series).transform(how).to_numpy()
+                  for times, how in ((first_target, "min"), (last_target, "max")))
+    cut = begin + (end - begin) * (1 - validation)  # each series' own
+    train_starts, val_starts = fresh[last_target < cut], fresh[first_target >= cut]
     if len(train_starts) == 0 or len(val_starts) == 0:
         last = "" if preprocessor.fit_end_ is None else f" (the data fitted on ends {preprocessor.fit_end_.max()})"
         raise ValueError(f"Not enough new data to update on: {len(train_starts)} new windows to train on and "

@@ -321,3 +321,19 @@ def test_a_huge_finite_input_is_refused_by_the_served_graph_naming_it(tmp_path):
     served = serve(**{key: tf.constant(value) for key, value in inputs.items()})  # the same inputs, as they are
     np.testing.assert_allclose(served["forecast"].numpy()[:, :, 0].ravel(),
                                forecaster.predict(df, future=future)["y"].to_numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_each_column_has_its_own_input_limit_so_a_large_scale_column_serves(tmp_path):
+    import tensorflow as tf
+
+    df = two_series().assign(volume=lambda d: 1e8 + 1e6 * np.random.default_rng(0).normal(size=len(d)),
+                             rate=lambda d: 1e-8 * np.random.default_rng(1).normal(size=len(d)))
+    forecaster = Forecaster("y", lookback=24, horizon=6, units=4, series_column="site", seed=1,
+                            past_covariates=["volume", "rate"]).fit(df, epochs=1, verbose=0)
+    limits = forecaster.preprocessor_.input_limits()["past_covariates"]
+    assert limits[0] > 1e9 > limits[1]  # volume's scale is 1e-6, rate's 1e8: one limit for both would be 1e7
+    inputs, _ = forecaster.serving_inputs(df)
+    serve = tf.saved_model.load(forecaster.export(tmp_path, version=1)).signatures["serving_default"]
+    served = serve(**{key: tf.constant(value) for key, value in inputs.items()})  # volumes of 1e8 serve
+    np.testing.assert_allclose(served["forecast"].numpy()[:, :, 0].ravel(), forecaster.predict(df)["y"].to_numpy(),
+                               rtol=1e-4, atol=1e-4)

@@ -233,13 +233,14 @@ def check_static_row(values, columns, times, label):
     return values[0]
 
 
-def order_rows(frame, times, series_column, sort, duplicates):
+def order_rows(frame, times, series_column, sort, duplicates, kept=()):
     """(`frame`, `times`) with the rows in time order within each series
     (`sort`: a stable sort, so a newest-first download reads oldest-first)
     and rows sharing a series and timestamp kept as `duplicates` says:
     "error" (all kept, for `check_order` to refuse), "first", "last" (in
-    the frame's order) or "mean" (numeric columns averaged, the others'
-    last value)."""
+    the frame's order) or "mean" (numeric columns averaged but the `kept`
+    ones, one-hot categories, which keep their last value as the others
+    do)."""
     if sort:
         order = np.argsort(times.asi8, kind="stable")
         frame, times = frame.iloc[order].reset_index(drop=True), times[order]
@@ -250,8 +251,8 @@ def order_rows(frame, times, series_column, sort, duplicates):
         keep = ~keys.duplicated(keep=duplicates).to_numpy()
         return frame[keep].reset_index(drop=True), times[keep]
     groups = keys.groupby(["series", "time"], sort=False).ngroup().to_numpy()
-    numeric = [c for c in frame.columns if c != series_column and pd.api.types.is_numeric_dtype(frame[c])
-               and not pd.api.types.is_bool_dtype(frame[c])]
+    numeric = [c for c in frame.columns if c != series_column and c not in kept
+               and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
     merged = frame.groupby(groups, sort=False).last()  # the others' last value, NaN skipped as pandas does
     merged[numeric] = frame[numeric].groupby(groups, sort=False).mean()
     first = pd.Series(np.arange(len(groups))).groupby(groups, sort=False).first().to_numpy()

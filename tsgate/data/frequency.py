@@ -87,14 +87,15 @@ def check_freq(freq, name="freq"):
     code ("XNYS", `tsgate.data.exchanges`), as a positive DateOffset."""
     if isinstance(freq, bool) or not isinstance(freq, (str, pd.offsets.BaseOffset, pd.Timedelta)):
         raise invalid(name, "a pandas frequency such as 'h', 'D' or 'B', or an exchange such as 'XNYS'", freq)
-    if looks_like_exchange(freq):
-        return exchange_offset(freq)
     try:
         offset = pd.tseries.frequencies.to_offset(freq)
         origin = pd.Timestamp("2000-01-01")
         positive = origin + offset > origin
     except (ValueError, TypeError, OverflowError):
-        raise invalid(name, "a pandas frequency such as 'h', 'D' or 'B'", freq) from None
+        if looks_like_exchange(freq):  # not a pandas alias ("10MS", "CBME" are): an exchange's code
+            return exchange_offset(freq)
+        raise invalid(name, "a pandas frequency such as 'h', 'D' or 'B', or an exchange such as 'XNYS'",
+                      freq) from None
     if not positive:
         raise invalid(name, "a positive pandas frequency", freq)
     return offset

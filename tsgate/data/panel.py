@@ -76,6 +76,7 @@ class Panel:
         infer_holidays=False,
         sort=False,
         duplicates="error",
+        indicators=(),
     ):
         """Validates `df` and builds the panel of `columns`.
 
@@ -96,7 +97,8 @@ class Panel:
         sort: sort the rows of each series by time (else unsorted rows are
             an error); duplicates: rows of one series at one timestamp are
             an error ("error"), or one is kept: "first", "last" or "mean"
-            (`tsgate.data.frames.order_rows`).
+            (`tsgate.data.frames.order_rows`; the `indicators`, one-hot
+            columns, keep their last value).
         """
         check_frame(df, "df")
         check_choice("fill", fill, FILLS)
@@ -108,7 +110,7 @@ class Panel:
         frame = df.reset_index(drop=True)
         columns, static_columns = list(columns), list(static_columns)
         check_columns(frame, columns + static_columns + ([series_column] if series_column else []), "df")
-        frame, times = order_rows(frame, times, series_column, sort, duplicates)
+        frame, times = order_rows(frame, times, series_column, sort, duplicates, indicators)
         for column in columns + static_columns:
             check_real(frame[column], column, "df")
         if series_column:

@@ -6,6 +6,7 @@ import json
 import keras
 import tensorflow as tf
 
+from tsgate.data import FLOAT32_MAX
 from tsgate.serving.atomic import write_assets, write_directory_atomically
 
 
@@ -31,9 +32,9 @@ def checked_inputs(inputs, specs=None, n_series=None, limits=None):
     TF Serving does not make from the signature (it feeds what it is sent):
     each input has the rank and the known dimensions of its spec in `specs`
     ({name: tf.TensorSpec}), every input the same batch size, floating inputs
-    are finite and within their `limits` ({name: the largest magnitude},
-    beyond which scaling overflows), `series_index` is a fitted row
-    (`0 <= i < n_series`).
+    are finite and within their `limits` ({name: the largest magnitude of
+    each column, None for none}, beyond which scaling overflows),
+    `series_index` is a fitted row (`0 <= i < n_series`).
     A failed check stops the call with an InvalidArgumentError naming the
     input (what TF Serving returns as an INVALID_ARGUMENT status, HTTP 400
     over REST) before any of the model runs."""
@@ -60,11 +61,13 @@ def checked_inputs(inputs, specs=None, n_series=None, limits=None):
             x = inputs[name]
             if x.dtype.is_floating:
                 value_checks.append(tf.debugging.assert_all_finite(x, message=f"Input `{name}` holds NaN or inf"))
-                if limits and name in limits:
+                if limits and name in limits and any(v is not None for v in limits[name]):
+                    largest = [FLOAT32_MAX if v is None else v for v in limits[name]]
                     value_checks.append(tf.debugging.assert_less_equal(
-                        tf.reduce_max(tf.abs(x)), tf.constant(limits[name], x.dtype),
-                        message=f"Input `{name}` holds a value beyond {limits[name]:.3g}, far outside what the model "
-                                "was trained on: scaling it overflows"))
+                        tf.reduce_max(tf.reshape(tf.abs(x), [-1, len(largest)]), axis=0),
+                        tf.constant(largest, x.dtype),
+                        message=f"Input `{name}` holds a value beyond its column's limit (`input_limits` of the "
+                                "metadata), far outside what the model was trained on: scaling it overflows"))
             elif name == "series_index" and n_series is not None:
                 value_checks.append(tf.debugging.assert_non_negative(
                     x, message="Input `series_index` holds a negative row"))
