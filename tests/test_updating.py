@@ -180,3 +180,10 @@ def test_an_ensemble_in_bfloat16_updates_and_reloads_as_it_predicts(tmp_path):
     assert not np.allclose(after.to_numpy(), before.to_numpy())
     loaded = Forecaster.load(forecaster.save(str(tmp_path / "f")))
     np.testing.assert_array_equal(loaded.predict(df).to_numpy(), after.to_numpy())
+
+
+def test_a_few_new_rows_still_validate_on_their_last_window(stale_and_updated, tmp_path):
+    stale, _, df = stale_and_updated
+    forecaster = Forecaster.load(stale.save(str(tmp_path / "f"))).update(df.iloc[:1020])  # 20 new hours
+    record = forecaster.updates_[-1]  # a fifth of 24 h of new targets is shorter than the 6-step horizon
+    assert (record["windows"], record["validation"]) == (960 - 947 + 1, 1)

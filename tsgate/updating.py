@@ -99,8 +99,9 @@ def split_windows(preprocessor, panel, validation):
     windows that validate) of `panel`, start rows: a window is new when a
     target lies after its series' `fit_end_`; in each series, the new ones
     whose targets start in the last `validation` share of its new targets'
-    span validate, those whose targets all lie before that train. Too few
-    of either is an error saying how many rows are needed."""
+    span (or, when that share is shorter than a horizon, the last new
+    window) validate, those whose targets all lie before that train. Too
+    few of either is an error saying how many rows are needed."""
     lookback, horizon = preprocessor.lookback_, preprocessor.horizon
     starts, dropped = panel.windows(lookback, horizon)
     ends = np.full(len(panel.series), np.datetime64("NaT"), "datetime64[ns]") if preprocessor.fit_end_ is None \
@@ -111,9 +112,9 @@ def split_windows(preprocessor, panel, validation):
     seen, fresh = starts[~new], starts[new]
     first_target, last_target = panel.time[fresh + lookback], panel.time[fresh + lookback + horizon - 1]
     series = panel.series_index()[fresh]
-    begin, end = (pd.Series(times).groupby(series).transform(how).to_numpy()
-                  for times, how in ((first_target, "min"), (last_target, "max")))
-    cut = begin + (end - begin) * (1 - validation)  # each series' own
+    begin, end, last_start = (pd.Series(times).groupby(series).transform(how).to_numpy()
+                              for times, how in ((first_target, "min"), (last_target, "max"), (first_target, "max")))
+    cut = np.minimum(begin + (end - begin) * (1 - validation), last_start)  # each series' own, a window at least
     train_starts, val_starts = fresh[last_target < cut], fresh[first_target >= cut]
     if len(train_starts) == 0 or len(val_starts) == 0:
         last = "" if preprocessor.fit_end_ is None else f" (the data fitted on ends {preprocessor.fit_end_.max()})"
