@@ -45,7 +45,7 @@ from tsgate import calibration, distributed
 from tsgate.arguments import check_arguments
 from tsgate.data import (FLOAT32_MAX, INFER, CategoricalEncoder, Panel, freq_from_json, freq_to_json, from_utc_text,
                          series_words, utc_text)
-from tsgate.data.frames import check_columns
+from tsgate.data.frames import check_columns, check_frame
 from tsgate.guards import check_scaled, check_transformable, warn_far_outside, warn_fitted_on
 from tsgate.layout import column_names
 from tsgate.lookback import plan_panel
@@ -262,8 +262,8 @@ class Preprocessor:
         """The columns of the forecaster's arguments in `df`, by the user's
         names (before any one-hot encoding): a missing one is named among
         the frame's own."""
-        if isinstance(df, pd.DataFrame):
-            check_columns(df, [*self.layout.scaled, *self.layout.static], "df")
+        check_frame(df, "df")
+        check_columns(df, [*self.layout.scaled, *self.layout.static], "df")
 
     def _encode(self, df, columns=None, name="df"):
         """`df` with the fitted encoder's categorical `columns` (default: all) one-hot."""
