@@ -29,7 +29,7 @@ def metrics(actual, forecast, scale, origin=None):
     (NaN for a forecast that never moves, as the naive one) of `forecast`
     against `actual` (arrays of one shape), over the values whose actual is
     finite; NaN without any."""
-    keep = np.isfinite(actual)
+    keep = np.isfinite(actual) & ~np.isnan(forecast)  # a baseline without a value there scores the others
     actual, forecast = actual[keep], forecast[keep]
     names = ("MAE", "RMSE", "MAPE", "sMAPE", "MASE", "direction")
     if not actual.size:
@@ -102,7 +102,7 @@ def _keys(index, level, series_column):
 def baselines(observed, forecasts, season, series_column=None):
     """Actual values and the naive (last observed value) and seasonal-naive
     (the same phase of the last season before the origin, in the rows of
-    `observed`, however long the lookback; None when a window's season lies
+    `observed`, however long the lookback; NaN where a window's season lies
     before its series' first row) forecasts, each `(rows, n_target)`, for
     the rows of a `historical_forecasts` frame. `observed`: the targets on
     their regular grid, indexed like `Panel.frame`, NaN where missing: the
@@ -116,7 +116,8 @@ def baselines(observed, forecasts, season, series_column=None):
     step = at_time - at_origin  # 1 .. horizon: the grid is regular within a series
     back = season * -(-step // season)
     row_in_series = observed.groupby(level=0).cumcount().to_numpy() if series_column else np.arange(len(observed))
-    seasonal = values[at_time - back] if (row_in_series[at_time] >= back).all() else None
+    reached = row_in_series[at_time] >= back
+    seasonal = np.where(reached[:, None], values[np.where(reached, at_time - back, 0)], np.nan)
     return actual[at_time], naive, seasonal
 
 
@@ -154,11 +155,15 @@ def _scores(forecaster, panel, forecasts, start, season, by, units="raw"):
     observed = pd.DataFrame(in_units(observed.to_numpy("float64"), observed.index), observed.index, targets)
     actual, naive, seasonal = baselines(observed, forecasts, season, series_column)
     models = {"tsgate": in_units(forecasts[targets].to_numpy("float64"), forecasts.index), "naive": naive}
-    if seasonal is None:
-        warn(f"tsgate: the seasonal naive baseline ({season}) is left out: the first windows scored have fewer "
-             f"than {season} rows before their targets in the frame; pass more rows before the test part, or "
-             "`season`.")
+    short = np.isnan(seasonal).all(axis=1)  # a row whose season lies before its series' first row
+    if short.all():
+        warn(f"tsgate: the seasonal naive baseline ({season}) is left out: the windows scored have fewer than "
+             f"{season} rows before their targets in the frame; pass more rows before the test part, or `season`.")
     else:
+        if short.any():
+            warn(f"tsgate: the seasonal naive baseline ({season}) scores {int((~short).sum())} of {len(short)} "
+                 f"forecast rows: the others have fewer than {season} rows of their series before them in the "
+                 "frame; pass more rows before the test part, or `season`.")
         models[f"seasonal naive ({season})"] = seasonal
     rows, n_target = actual.shape
     keys = {  # one value per forecast value, rows × targets in C order
