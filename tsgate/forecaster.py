@@ -274,17 +274,9 @@ class Forecaster(BaseEstimator):
 
     def update(self, df, epochs=5, learning_rate=None, replay=0.0, validation=0.2, patience=2, batch_size=None,
                verbose=0):
-        """Trains the fitted model on from its current weights on the
-        windows of `df` with a target after the data fitted on (new rows,
-        or series a global model never saw), the scaler, encoder, transform
-        and layout kept (`tsgate.updating`): the last `validation` share of
-        the new span validates (early stopping; an update that does not
-        improve on it is undone), `replay` is the share of the windows
-        trained on drawn from the older windows of `df` (against
-        forgetting). learning_rate: default a tenth of the forecaster's.
-        batch_size: default fit's. Each update is recorded in `updates_`
-        (saved with the forecaster) and `fit_end_` moves to the end of `df`.
-        Returns self."""
+        """`tsgate.updating.update`: the fitted model trained on from its
+        weights on the windows of `df` after the data fitted on, the fitted
+        stage kept; recorded in `updates_`. Returns self."""
         updating.update(self, df, epochs, learning_rate, replay, validation, patience, batch_size, verbose)
         return self
 

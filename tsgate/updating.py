@@ -48,7 +48,12 @@ def update(forecaster, df, epochs=5, learning_rate=None, replay=0.0, validation=
     `fit_end_` moves to the end of `df`'s rows. Returns the record (a dict:
     the windows trained on, replayed and validated, the epochs, the
     learning rate, the validation loss before and after, whether it was
-    kept, the series added, the wall time in seconds)."""
+    kept, the series added, the wall time in seconds).
+
+    learning_rate: default `UPDATE_RATE` times the forecaster's. replay: the
+    share of the windows trained on drawn from the older windows of `df`.
+    validation: the last share of each series' new span that validates
+    (early stopping). batch_size: default fit's."""
     check_fitted(forecaster)
     epochs = check_positive_int("epochs", epochs, LARGEST)
     patience = check_non_negative_int("patience", patience)

@@ -6,10 +6,10 @@ central intervals on the same chronological test part, a peer for the
 Runs in the Darts environment (darts 0.48.1 without torch, and lightgbm
 4.7.0), never tsgate's (it imports no tsgate):
 
-    nice -n 10 /tmp/darts-env/bin/python benchmarks/peers/darts_intervals.py --data-dir ../shared/datasets \\
+    nice -n 10 /tmp/darts-env/bin/python -m benchmarks.peers.darts_intervals --data-dir ../shared/datasets \\
         --out benchmarks/results/darts_intervals.json --markdown benchmarks/results/darts_intervals.md
     # ETTm1 (10 min on 2 cores), its records added to the file's others:
-    nice -n 10 /tmp/darts-env/bin/python benchmarks/peers/darts_intervals.py --data-dir ../shared/datasets \\
+    nice -n 10 /tmp/darts-env/bin/python -m benchmarks.peers.darts_intervals --data-dir ../shared/datasets \\
         --datasets ETTm1 --no-quantile-regression \\
         --out benchmarks/results/darts_intervals.json --markdown benchmarks/results/darts_intervals.md
 
@@ -18,8 +18,9 @@ took 10 min and each ConformalQRModel pass 12 to 15 min (Darts draws 500
 samples of every base forecast); ETTm1 has 4 × the rows and horizon steps
 and 3.5 × the lags (and its samples would take 8.8 GB in float64).
 
-The split (`DATASETS`, `MONTH_ROWS`, `load`, `borders`) mirrors
-benchmarks/intervals.py: ETTh1 and ETTm1 (target OT, horizon 24 / 96) 12 / 4 / 4
+The split (`DATASETS`, `load`, `borders`) is imported from
+benchmarks/intervals.py, which imports no tsgate at module level (run this
+as a module from the repository root): ETTh1 and ETTm1 (target OT, horizon 24 / 96) 12 / 4 / 4
 months of 30 days, vix-daily (CLOSE, horizon 5) 60 / 20 / 20 % of the rows.
 The series is indexed by row position (vix's trading days are irregular; the
 ETT files are checked to have no gap), so windows are rows, as in tsgate.
@@ -80,33 +81,11 @@ import pandas as pd
 from darts import TimeSeries
 from darts.models import ConformalNaiveModel, ConformalQRModel, LightGBMModel, LinearRegressionModel
 
+from benchmarks.intervals import DATASETS, borders, load  # the split itself, not a copy of it
+
 LEVELS = (0.05, 0.1, 0.5, 0.9, 0.95)
 INTERVALS = {"80": (0.1, 0.9), "90": (0.05, 0.95)}
-MONTH_ROWS = {"h": 30 * 24, "15min": 30 * 96}
-DATASETS = {  # file stem: (target, horizon, frequency, split), as benchmarks/intervals.py
-    "ETTh1": ("OT", 24, "h", "ett"),
-    "ETTm1": ("OT", 96, "15min", "ett"),
-    "vix-daily": ("CLOSE", 5, None, "rows"),
-}
 CALIBRATIONS = ("expanding", "rolling")
-
-
-def load(path, target):
-    """The target column of the CSV at `path`, indexed by its first column's timestamps."""
-    frame = pd.read_csv(path)
-    time_column = frame.columns[0]
-    return frame[[target]].set_index(pd.DatetimeIndex(pd.to_datetime(frame[time_column]), name="time"))
-
-
-def borders(name, df):
-    """(validation start, test start, end) timestamps of `name`'s split."""
-    target, horizon, freq, split = DATASETS[name]
-    if split == "ett":
-        month = MONTH_ROWS[freq]
-        rows = (12 * month, 16 * month, 20 * month)
-    else:
-        rows = (int(len(df) * 0.6), int(len(df) * 0.8), len(df))
-    return df.index[rows[0]], df.index[rows[1]], rows[2]
 
 
 def lags_for(horizon, freq):
