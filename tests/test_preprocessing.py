@@ -37,7 +37,8 @@ def test_fit_transform_cuts_windows_at_the_cutoff_and_scales_on_training_rows_on
     assert inputs["past_target"].shape == (16, 24, 1) and targets.shape == (16, 6, 1)
     np.testing.assert_allclose(stage.scaler_.inverse_transform(np.zeros((1, 1)))[0, 0], mean, rtol=1e-5)
     np.testing.assert_allclose(stage.scaler_.inverse_transform(np.ones((1, 1)))[0, 0] - mean, std, rtol=1e-5)
-    assert stage.fit_end_.iloc[0] == df.index[-1] and stage.series_ == [None]
+    assert stage.fit_end_ == df.index[-1] and stage.series_ == [None]  # one series: a Timestamp
+    assert stage.series_ends_.tolist() == [df.index[-1]]
 
 
 def test_missing_targets_are_nan_labels_but_filled_inputs():
@@ -73,8 +74,9 @@ def test_forecaster_reads_its_fitted_state_through_the_preprocessor():
     assert not hasattr(forecaster, "scaler_") and not hasattr(forecaster, "layout_")
     forecaster.fit(hourly(200), epochs=1, verbose=0)
     stage = forecaster.preprocessor_
-    for name in ("layout_", "scaler_", "encoder_", "target_transform_", "freq_", "tz_", "series_", "fit_end_"):
+    for name in ("layout_", "scaler_", "encoder_", "target_transform_", "freq_", "tz_", "series_"):
         assert getattr(forecaster, name) is getattr(stage, name), name
+    assert forecaster.fit_end_ == stage.fit_end_ == stage.series_ends_.iloc[0]
     with pytest.raises(AttributeError):
         forecaster.scaler_ = None  # one owner: the preprocessor's state is not replaced through the facade
 

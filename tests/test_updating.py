@@ -45,7 +45,7 @@ def test_an_update_trains_on_the_new_windows_only_with_the_fitted_scaler(stale_a
     assert record["kept"] and record["validation_loss"][1] < record["validation_loss"][0]
     np.testing.assert_array_equal(updated.scaler_.scale_, stale.scaler_.scale_)
     np.testing.assert_array_equal(updated.scaler_.offset_, stale.scaler_.offset_)
-    assert updated.fit_end_.iloc[0] == df.index[1299] and stale.fit_end_.iloc[0] == df.index[999]
+    assert updated.fit_end_ == df.index[1299] and stale.fit_end_ == df.index[999]  # one series: a Timestamp
     assert not all(np.array_equal(a, b) for a, b in zip(updated.model_.get_weights(), stale.model_.get_weights()))
 
 
@@ -61,7 +61,7 @@ def test_an_update_follows_a_change_the_stale_model_misses(stale_and_updated):
 def test_save_load_and_the_export_serve_the_updated_model_exactly(stale_and_updated, tmp_path):
     _, updated, df = stale_and_updated
     loaded = Forecaster.load(updated.save(str(tmp_path / "f")))
-    assert loaded.updates_ == updated.updates_ and loaded.fit_end_.equals(updated.fit_end_)
+    assert loaded.updates_ == updated.updates_ and loaded.fit_end_ == updated.fit_end_
     np.testing.assert_allclose(loaded.predict(df).to_numpy(), updated.predict(df).to_numpy(), rtol=1e-6)
     inputs, _ = updated.serving_inputs(df)
     served = serving.serve_in_fresh_process(updated.export(tmp_path / "models", version=2), inputs)

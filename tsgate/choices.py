@@ -11,7 +11,8 @@ POINT_LOSSES = ("mse", "mae", "huber")  # `loss`: Keras losses by name (a quanti
 SCHEDULES = ("constant", "cosine")  # `schedule`: the learning-rate schedule
 DTYPE_POLICIES = ("float32", "mixed_bfloat16")  # `dtype_policy`: the Keras dtype policy the model computes in
 SCALERS = ("standard", "minmax", "robust")  # `scaler`: the scikit-learn scalers of tsgate.scaling.SCALERS
-TRANSFORMS = ("log1p", "boxcox")  # `target_transform`, applied before scaling (or None)
+RETURNS = ("log_return", "pct_change", "diff")  # the `target_transform`s that forecast returns from the origin
+TRANSFORMS = ("log1p", "boxcox", *RETURNS)  # `target_transform`, applied before scaling (or None)
 UNITS = ("raw", "scaled")  # `evaluate(units=...)`: metrics in raw units, or in the units the model was fitted in
 DUPLICATES = ("error", "first", "last", "mean")  # `duplicates`: rows of one timestamp refused, or which to keep
 FILLS = ("ffill", "interpolate", "zero")  # `fill`: how missing inputs are filled (or None: NaN is an error)

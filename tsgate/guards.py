@@ -94,15 +94,18 @@ def warn_far_outside(panel, starts, lookback, horizon, layout, scaler, transform
     read[_covered(len(read), starts + lookback, horizon), known:] = True
     read[:, np.isin(panel.columns, layout.indicators)] = False  # one-hot: 1 is no extrapolation
     n_target = len(layout.targets)
-    far = scaler.far_outside(transformed(panel.values, transform, n_target)) & read & panel.observed
-    bounds = scaler.range_
-    if far.any() and transform is not None:  # the range in raw units
+    values = transformed(panel.values, transform, n_target, panel.follows())
+    far = scaler.far_outside(values) & read & panel.observed
+    bounds, shown, kind = scaler.range_, panel.values, [""] * panel.values.shape[1]
+    if transform is not None and transform.relative:  # returns: their range, in their units
+        shown, kind[:n_target] = values, [f" one-step {transform.method}"] * n_target
+    elif far.any() and transform is not None:  # the range in raw units
         bounds = np.concatenate([transform.inverse_transform(bounds[:, :n_target]), bounds[:, n_target:]], axis=1)
     for j in np.flatnonzero(far.any(axis=0)):
         row = int(np.flatnonzero(far[:, j])[0])
         low, high = bounds[:, j]
-        warn(f"tsgate: column {panel.columns[j]!r} has {int(far[:, j].sum())} value(s) far outside its training "
-             f"range [{low:g}, {high:g}], e.g. {panel.values[row, j]:g} at {panel.index()[row]}; {consequence}")
+        warn(f"tsgate: column {panel.columns[j]!r} has {int(far[:, j].sum())}{kind[j]} value(s) far outside its "
+             f"training range [{low:g}, {high:g}], e.g. {shown[row, j]:g} at {panel.index()[row]}; {consequence}")
 
 
 def _covered(rows, starts, length):

@@ -21,8 +21,9 @@ Fitted state, set together by `fit_transform` (or `load_json`): `layout_`
 (categorical columns as their one-hot columns), `encoder_`
 (`CategoricalEncoder` or None), `target_transform_` (`TargetTransform` or
 None), `scaler_` (`AffineScaler`), `freq_` (a pandas offset), `tz_`,
-`series_` (ids), `fit_end_` (a Series: the last timestamp of each series in
-the frame fitted on, None when unknown), `lookback_` (planned for
+`series_` (ids), `series_ends_` (a Series by series id: the last timestamp
+of each series in the frame fitted on, None when unknown; `fit_end_` shows
+it to the user, a Timestamp for a forecaster of one series), `lookback_` (planned for
 `lookback="auto"`, `tsgate.lookback`), `recipe_` (that plan, else None);
 and, once the model is fitted, `calibration_` (`tsgate.calibration.Calibration`
 or None; a point forecaster's `layout_` then holds its levels as quantiles).
@@ -130,7 +131,7 @@ class Preprocessor:
         if transform is not None:
             transform.fit(observed[train_rows, :n_target])
         scaler = AffineScaler(self.scaler, self.scale_per_series).fit(
-            transformed(observed, transform, n_target)[train_rows], ids[train_rows], layout.scaled,
+            transformed(observed, transform, n_target, panel.follows())[train_rows], ids[train_rows], layout.scaled,
             static=None if panel.static is None else panel.static[np.unique(panel.series_index()[train_rows])],
             passthrough=np.isin(layout.scaled, layout.indicators),
             reduce=None if strategy is None else distributed.reduce_statistics(strategy))
@@ -150,15 +151,22 @@ class Preprocessor:
     def _scaled_windows(self, panel, starts, batch_size, shuffle, layout, transform, scaler, lookback):
         """The model's `(inputs, labels)` of the windows at `starts` in scaled
         units (`transform` and `scaler` applied; labels NaN where a target was
-        missing), batched."""
+        missing), batched. A returns transform reads the targets of each
+        window from its origin as it is gathered (`window_dataset`'s `returns`)."""
         n_target = len(layout.targets)
         ids = np.asarray(panel.series, dtype=object)[panel.series_index()]
-        scaled = scaler.transform(transformed(panel.values, transform, n_target), ids)
+        scaled = scaler.transform(transformed(panel.values, transform, n_target, panel.follows()), ids)
         check_scaled(panel, scaled)
         arrays = layout.arrays(scaled, panel.index())
+        returns = None
+        if transform is not None and transform.relative:
+            arrays["target"] = panel.values[:, :n_target]
+            rows = scaler.group_positions(panel.series)
+            returns = (transform.method, scaler.scale_[rows, :n_target], scaler.offset_[rows, :n_target])
         labels = np.where(panel.observed[:, :n_target], arrays["target"], np.nan).astype("float32")
         static = scaler.transform_static(panel.static)
-        return self._dataset(panel, arrays, starts, lookback, batch_size, shuffle, static, labels=labels)
+        return self._dataset(panel, arrays, starts, lookback, batch_size, shuffle, static, labels=labels,
+                             returns=returns)
 
     def calibrate(self, model, method, windows=None, window_series=None, panel=None, after=None, argument=None,
                   levels=None, source=None):
@@ -206,14 +214,14 @@ class Preprocessor:
                                     self.scaler_, self.lookback_)
 
     def extend_fitted(self, panel):
-        """`fit_end_` moved to the last timestamp of each series of `panel`
+        """`series_ends_` moved to the last timestamp of each series of `panel`
         (a series never fitted on added to `series_`): what an update fitted on."""
-        ends = {} if self.fit_end_ is None else dict(self.fit_end_.items())
+        ends = {} if self.series_ends_ is None else dict(self.series_ends_.items())
         for sid, rows in zip(panel.series, panel.series_slices()):
             last = panel.timestamp(panel.time[rows.stop - 1])
             ends[sid] = max(ends.get(sid, last), last)
-        self.fit_end_ = pd.Series(pd.DatetimeIndex(list(ends.values())), name="fit_end",
-                                  index=pd.Index(list(ends), dtype=object, name=self.series_column))
+        self.series_ends_ = pd.Series(pd.DatetimeIndex(list(ends.values())), name="fit_end",
+                                      index=pd.Index(list(ends), dtype=object, name=self.series_column))
         self.series_ = [*self.series_, *[sid for sid in panel.series if sid not in set(self.series_)]]
 
     @staticmethod
@@ -244,8 +252,17 @@ class Preprocessor:
         self.layout_, self.encoder_, self.target_transform_, self.scaler_ = layout, encoder, transform, scaler
         self.freq_, self.tz_, self.series_, self.lookback_, self.recipe_ = freq, tz, series, lookback, recipe
         self.calibration_ = None  # set by `calibrate`, after the model is fitted
-        self.fit_end_ = None if fit_end is None else pd.Series(
+        self.series_ends_ = None if fit_end is None else pd.Series(
             pd.DatetimeIndex(fit_end), index=pd.Index(series, dtype=object, name=self.series_column), name="fit_end")
+
+    @property
+    def fit_end_(self):
+        """The end of the data fitted on, validation included: the last
+        timestamp of each series (`series_ends_`), a Timestamp without a
+        `series_column` (None when unknown)."""
+        if self.series_ends_ is None or self.series_column:
+            return self.series_ends_
+        return self.series_ends_.iloc[0]
 
     # ----------------------------------------------------------- later frames
     def panel(self, df):
@@ -311,7 +328,7 @@ class Preprocessor:
             where = "" if argument is None or argument[1] is None else f" after `{argument[0]}`={argument[1]!r}"
             raise ValueError(f"No complete window of lookback {self.lookback_} + horizon {self.horizon} "
                              f"has its targets{where}. {panel.shortage()}")
-        warn_fitted_on(panel, starts, self.lookback_, self.fit_end_, verb, None if argument is None else argument[0],
+        warn_fitted_on(panel, starts, self.lookback_, self.series_ends_, verb, None if argument is None else argument[0],
                        effect)
         return starts
 
@@ -363,19 +380,19 @@ class Preprocessor:
                                                        f"to {panel.timestamp(last)}")
 
     def _dataset(self, panel, arrays, starts, lookback, batch_size, shuffle=False, static=None, series_index=None,
-                 labels=None, per_window=None):
+                 labels=None, per_window=None, returns=None):
         """`window_dataset` of this panel's windows; `static` the static
         covariates fed (default: the panel's raw values, which the raw-unit
         model scales); `series_index` `(n_series,)` the rows the raw-unit
         model takes with per-series scaling or calibration (`series_rows`); `labels` the targets
-        (NaN: missing)."""
+        (NaN: missing); `returns` as `window_dataset`'s."""
         static = panel.static if static is None else static
         per_series = {"static": static} if static is not None else {}
         if series_index is not None:
             per_series["series_index"] = series_index
         return window_dataset(arrays, starts, lookback, self.horizon, batch_size, shuffle=shuffle,
                               seed=self.seed, per_series=per_series, series_of_row=panel.series_index(),
-                              labels=labels, per_window=per_window)
+                              labels=labels, per_window=per_window, returns=returns)
 
     # ---------------------------------------------------------------- outputs
     def check_finite(self, panel, starts, outputs):
@@ -411,6 +428,10 @@ class Preprocessor:
         series `series[i]`, in the units the model was fitted in: the target
         transform, then the fitted scaler (z-scores with scaler="standard"
         and no transform, the scale published long-horizon tables report)."""
+        if self.target_transform_ is not None and self.target_transform_.relative:
+            raise ValueError(f"units='scaled' scores in the units the model was fitted in, which for "
+                             f"target_transform={self.target_transform_.method!r} are returns from each forecast "
+                             "origin, not values of the target; score the target itself with units='raw'.")
         values = np.moveaxis(np.asarray(values, "float64"), 1, -1)  # the targets last
         if self.target_transform_ is not None:
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -424,7 +445,8 @@ class Preprocessor:
         """{raw-unit model input: the largest magnitude of each of its
         columns, None for no limit}: what `scaling.SCALED_LIMIT` allows
         through the column's largest scale over the series (and, for the
-        targets, the inverse target transform): the export's `input_limits`,
+        targets, the inverse target transform; none for returns, which the
+        scale does not bound in raw units): the export's `input_limits`,
         checked in the served graph."""
         scaling = self.layout_.input_scaling(self.scaler_.scale_, self.scaler_.offset_, self.scaler_.static_scale_,
                                              self.scaler_.static_offset_)
@@ -434,7 +456,8 @@ class Preprocessor:
             with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
                 limit = SCALED_LIMIT / largest
                 if name == "past_target" and self.target_transform_ is not None:
-                    limit = self.target_transform_.inverse_transform(limit[None])[0]
+                    limit = np.full_like(limit, np.inf) if self.target_transform_.relative else \
+                        self.target_transform_.inverse_transform(limit[None])[0]
             limits[name] = [float(v) if np.isfinite(v) and v < FLOAT32_MAX else None for v in limit]
         return limits
 
@@ -454,7 +477,7 @@ class Preprocessor:
                 "scaler": self.scaler_.to_json(),
                 "categories": None if self.encoder_ is None else self.encoder_.to_json(),
                 "target_transform": None if self.target_transform_ is None else self.target_transform_.to_json(),
-                "fit_end": None if self.fit_end_ is None else [utc_text(t) for t in self.fit_end_],
+                "fit_end": None if self.series_ends_ is None else [utc_text(t) for t in self.series_ends_],
                 "recipe": self.recipe_,
                 "calibration": None if self.calibration_ is None else self.calibration_.to_json()}
 
@@ -482,7 +505,7 @@ class Preprocessor:
         HOLIDAY_YEARS after it), quantiles, `non_negative` and the fitted
         state (`to_json`, but the series and their ends)."""
         state = self.to_json()
-        ends = pd.DatetimeIndex([pd.Timestamp.now()] if self.fit_end_ is None else self.fit_end_)
+        ends = pd.DatetimeIndex([pd.Timestamp.now()] if self.series_ends_ is None else self.series_ends_)
         holidays_between = f"{ends.min().year - 1}-01-01", f"{ends.max().year + HOLIDAY_YEARS}-12-31"
         return {"lookback": self.lookback_, "horizon": self.horizon, "freq": state["freq"], "tz": state["tz"],
                 **self.layout_.metadata(*holidays_between), "quantiles": self.layout_.quantiles,

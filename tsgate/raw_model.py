@@ -19,7 +19,8 @@ def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_ne
     per-series calibration; the same rows for both) to
     {"forecast" `(b, horizon, n_target)` [, "quantiles" `(b, horizon, n_target, q)`]}
     in raw units. `transform`: a fitted `TargetTransform` applied to
-    "past_target" before the scaler and inverted after it; `non_negative`:
+    "past_target" before the scaler and inverted after it (a returns
+    transform from the origin, the last row of "past_target"); `non_negative`:
     the forecast clipped at 0, `max(ŷ, 0)` (increasing, so quantiles stay
     ordered); `calibration`: a `tsgate.calibration.Calibration` whose shifts
     are added to the scaled quantiles (or make them of a point forecast,
@@ -45,7 +46,8 @@ def raw_unit_model(model, layout, scaler, quantiles=None, transform=None, non_ne
     raw = Affine(scaler.scale_[:, :n_target], scaler.offset_[:, :n_target], axis=axis,
                  inverse=True, name="unscale_forecast")(forecast, scaler_group)
     if transform is not None:
-        raw = transform.layer(inverse=True, axis=axis, name="untransform_forecast")(raw)
+        origin = {"past_target": inputs["past_target"]} if transform.relative else {}  # returns are read from it
+        raw = transform.layer(inverse=True, axis=axis, name="untransform_forecast")(raw, **origin)
     if non_negative:
         raw = keras.layers.ReLU(dtype="float32", name="non_negative")(raw)
     outputs = {"forecast": raw} if not quantiles else {"forecast": raw[..., list(quantiles).index(0.5)], "quantiles": raw}

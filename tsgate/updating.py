@@ -109,8 +109,8 @@ def split_windows(preprocessor, panel, validation):
     few of either is an error saying how many rows are needed."""
     lookback, horizon = preprocessor.lookback_, preprocessor.horizon
     starts, dropped = panel.windows(lookback, horizon)
-    ends = np.full(len(panel.series), np.datetime64("NaT"), "datetime64[ns]") if preprocessor.fit_end_ is None \
-        else fitted_ends(panel, preprocessor.fit_end_)
+    ends = np.full(len(panel.series), np.datetime64("NaT"), "datetime64[ns]") if preprocessor.series_ends_ is None \
+        else fitted_ends(panel, preprocessor.series_ends_)
     series_end = ends[panel.series_index()[starts]]
     last_target = panel.time[starts + lookback + horizon - 1]
     new = np.isnat(series_end) | (last_target > series_end)
@@ -122,7 +122,7 @@ def split_windows(preprocessor, panel, validation):
     cut = np.minimum(begin + (end - begin) * (1 - validation), last_start)  # each series' own, a window at least
     train_starts, val_starts = fresh[last_target < cut], fresh[first_target >= cut]
     if len(train_starts) == 0 or len(val_starts) == 0:
-        last = "" if preprocessor.fit_end_ is None else f" (the data fitted on ends {preprocessor.fit_end_.max()})"
+        last = "" if preprocessor.series_ends_ is None else f" (the data fitted on ends {preprocessor.series_ends_.max()})"
         raise ValueError(f"Not enough new data to update on: {len(train_starts)} new windows to train on and "
                          f"{len(val_starts)} to validate of lookback {lookback} + horizon {horizon}{last}; each "
                          f"series needs its last {lookback} rows fitted on and new rows for at least "

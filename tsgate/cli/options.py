@@ -177,7 +177,9 @@ def add_forecaster_options(train):
     model.add_argument("--quantiles", nargs="*", type=float, metavar="Q", help="e.g. 0.1 0.5 0.9 (must hold 0.5)")
     model.add_argument("--calibration", choices=CALIBRATIONS,
                        help="calibrate the quantiles (a point model gets them) on the validation windows")
-    model.add_argument("--target-transform", choices=TRANSFORMS, help="applied before scaling, inverted after")
+    model.add_argument("--target-transform", choices=TRANSFORMS,
+                       help="log1p, boxcox: applied before scaling, inverted after; log_return, pct_change, diff: "
+                            "returns from each forecast origin, turned back into prices")
     model.add_argument("--non-negative", action=argparse.BooleanOptionalAction,
                        help="clip the forecast and its quantiles at 0")
     model.add_argument("--series-column", help="column of series ids, for many series in one file")

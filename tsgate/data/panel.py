@@ -174,6 +174,14 @@ class Panel:
         """`(rows,)` the position of each row's series."""
         return np.repeat(np.arange(len(self.series)), np.diff(self.offsets))
 
+    def follows(self):
+        """`(rows,)` bool: the row before is the previous step of the same
+        series on its grid (both rows valid): where a one-step change is defined."""
+        follows = np.zeros(len(self.valid), bool)
+        follows[1:] = self.valid[1:] & self.valid[:-1]
+        follows[self.offsets[:-1][self.offsets[:-1] < len(follows)]] = False
+        return follows
+
     def index(self):
         """The timestamps of the rows, in the panel's zone, named "time"."""
         index = pd.DatetimeIndex(self.time, name="time")
