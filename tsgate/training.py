@@ -61,7 +61,7 @@ def resolve_verbose(verbose):
 @keras.saving.register_keras_serializable(package="tsgate")
 class MaskedLoss(keras.losses.Loss):
     """`loss` averaged over the observed targets: a NaN in `y_true`
-    `(b, horizon, n_target)` is a missing target that adds nothing to the
+    `(b, horizon, n_target)` (or a field's `(b, horizon, *grid, channels)`) is a missing target that adds nothing to the
     loss or its gradient, whatever the forecast there.
 
     loss: a Keras loss that reduces the last axis ("mse", "mae", "huber", or
@@ -84,10 +84,10 @@ class MaskedLoss(keras.losses.Loss):
     def mean_and_count(self, y_true, y_pred):
         """The batch's loss (the mean over its observed targets, 0 without
         any) and the number of observed targets (of every member), a float."""
-        observed = ops.logical_not(ops.isnan(y_true))  # (b, h, n)
+        observed = ops.logical_not(ops.isnan(y_true))  # (b, h, n), or (b, h, *grid, channels) of fields
         y_true = ops.expand_dims(ops.where(observed, y_true, ops.zeros_like(y_true)), (0, -1))  # (1, b, h, n, 1)
         y_pred = ops.reshape(y_pred, (-1, ops.shape(observed)[0], *y_pred.shape[1:]))  # (k, b, h, n[, q])
-        y_pred = ops.expand_dims(y_pred, 4)  # (k, b, h, n, 1[, q])
+        y_pred = ops.expand_dims(y_pred, len(observed.shape) + 1)  # (k, b, h, n, 1[, q])
         loss = self.loss.call if isinstance(self.loss, keras.losses.Loss) else self.loss
         values = ops.reshape(loss(y_true, y_pred), (-1, *ops.shape(observed)))  # (k, b, h, n)
         weights = ops.cast(ops.broadcast_to(observed, ops.shape(values)), values.dtype)
