@@ -11,7 +11,7 @@ OUT ?= demo_output
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,ray,markets]'
+	$(PY) -m pip install --quiet -e '.[dev,ray,markets,fields]'
 	touch $@
 
 demo: $(VENV)/.installed

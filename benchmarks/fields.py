@@ -9,10 +9,11 @@ seed 1 (the last fifth of them validating, for early stopping) and are
 scored on `--test` sequences of seed 2: other digits, speeds and starting
 positions. With `--real`, also the annual air-temperature field of
 `tsgate.datasets.load_air_temperature` (240 frames of 37×49; 10 in, 5 out;
-the last 20 % of the years tested).
+the last 20 % of the years tested), with and without `residual`.
 
 Models:
-- tsgate: `FieldForecaster(10, 10, filters=(16, 32))`, the ConvGRU
+- tsgate: `FieldForecaster(10, 10, filters=(16, 32))` (and the filters of
+  `--tsgate-filters`), the ConvGRU
   encoder–forecaster, MSE, forecasting the 10 frames at once.
 - keras ConvLSTM: the keras-io example (examples/vision/conv_lstm.py):
   ConvLSTM2D(F, 5×5) → BN → ConvLSTM2D(F, 3×3) → BN → ConvLSTM2D(F, 1×1) →
@@ -28,7 +29,7 @@ per pixel, values in [0, 1]; × 4096 gives the per-frame sums of published
 Moving MNIST tables), their mean over leads, the ratio to persistence,
 training seconds per epoch and parameters.
 
-    python -m benchmarks.fields --sequences 1000 --test 200 --epochs 10 \\
+    python -m benchmarks.fields --sequences 1000 --test 200 --epochs 10 --tsgate-filters 16,32 8,16 \\
         --out benchmarks/results/fields.json --markdown benchmarks/results/fields.md
 """
 
@@ -96,11 +97,11 @@ def lead_scores(actual, forecast):
     return {"MSE": table["MSE"].tolist(), "SSIM": table["SSIM"].tolist()}
 
 
-def run_tsgate(train, test, epochs, seed):
+def run_tsgate(train, test, epochs, seed, filters):
     from tsgate.fields import FieldForecaster
 
     clock = EpochTimes()
-    forecaster = FieldForecaster(LOOKBACK, HORIZON, filters=(16, 32), seed=seed)
+    forecaster = FieldForecaster(LOOKBACK, HORIZON, filters=filters, seed=seed)
     forecaster.fit(train, validation=0.2, epochs=epochs, patience=epochs, verbose=0, callbacks=[clock])
     test_sequences = sequences_of(test)
     forecast = forecaster.raw_model_.predict({"frames": test_sequences[:, :LOOKBACK]}, verbose=0)["forecast"]
@@ -140,11 +141,15 @@ def run_real(epochs, seed):
 
     field = datasets.load_air_temperature()
     test_start = int(len(field) * 0.8)
-    forecaster = FieldForecaster(LOOKBACK, 5, filters=(16, 32), seed=seed)
-    forecaster.fit(field.values[:test_start], validation=0.2, epochs=epochs, patience=10, verbose=0)
-    table = forecaster.evaluate(field, test=test_start)
-    return {model: rows.droplevel("model")[["MSE", "SSIM"]].to_dict("list")
-            for model, rows in table.groupby(level="model", sort=False)}
+    scores = {}
+    for residual in (False, True):
+        forecaster = FieldForecaster(LOOKBACK, 5, filters=(16, 32), residual=residual, seed=seed)
+        forecaster.fit(field.values[:test_start], validation=0.2, epochs=epochs, patience=10, verbose=0)
+        table = forecaster.evaluate(field, test=test_start)
+        for model, rows in table.groupby(level="model", sort=False):
+            name = f"tsgate, residual={residual}" if model == "tsgate" else model
+            scores[name] = rows.droplevel("model")[["MSE", "SSIM"]].to_dict("list")
+    return scores
 
 
 def markdown(record):
@@ -177,6 +182,8 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keras-filters", type=int, default=64)
+    parser.add_argument("--tsgate-filters", nargs="+", default=["16,32"],
+                        help="the filters of each tsgate model, e.g. 16,32 8,16")
     parser.add_argument("--models", nargs="+", default=["tsgate", "keras"], choices=["tsgate", "keras"])
     parser.add_argument("--real", action="store_true", help="also the air-temperature field (tsgate[fields])")
     parser.add_argument("--out", default="fields.json")
@@ -190,9 +197,11 @@ def main(argv=None):
         "size": args.size, "sequences": args.sequences, "test": args.test, "epochs": args.epochs,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores", "models": {}}
     record["models"].setdefault("persistence", run_persistence(test))
-    runs = {"tsgate": lambda: run_tsgate(train, test, args.epochs, args.seed),
-            f"keras ConvLSTM ({args.keras_filters} filters)":
-                lambda: run_keras(train, test, args.epochs, args.seed, args.keras_filters)}
+    runs = {f"tsgate ({text.replace(',', ', ')} filters)": (lambda f=tuple(map(int, text.split(","))):
+                                                          run_tsgate(train, test, args.epochs, args.seed, f))
+            for text in args.tsgate_filters}
+    runs[f"keras ConvLSTM ({args.keras_filters} filters)"] = \
+        lambda: run_keras(train, test, args.epochs, args.seed, args.keras_filters)
     for name, run in runs.items():
         if name.split()[0] in args.models and name not in record["models"]:
             record["models"][name] = run()

@@ -29,7 +29,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from benchmarks.intervals import load
 

@@ -37,3 +37,15 @@ def test_forecasting_examples_run(script, args, expected, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     for text in expected:
         assert text in result.stdout
+
+
+def test_field_forecast_example_runs(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "field_forecast.py"), "--epochs", "1", "--sequences", "20", "--size", "16",
+         "--real", "--plots", str(tmp_path)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for text in ("moving digits (another seed)", "air temperature", "persistence", "climatology", "TF Lite"):
+        assert text in result.stdout
+    assert (tmp_path / "digits_frames.png").exists() and (tmp_path / "digits_mse.png").exists()

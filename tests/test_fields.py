@@ -212,3 +212,27 @@ def test_moving_digits_are_seeded_bounded_and_differ_between_seeds():
     assert one.values.min() == 0 and 0.9 < one.values.max() <= 1
     moved = np.abs(np.diff(one.values[:5], axis=0)).sum(axis=(1, 2, 3))
     assert (moved > 0).all()  # the digits move every frame
+
+
+@tensorflow_only
+def test_a_residual_model_adds_its_change_to_the_last_frame_and_reloads(tmp_path):
+    field = waves(frames=24)
+    forecaster = FieldForecaster(LOOKBACK, HORIZON, filters=(4,), residual=True).fit(field, epochs=1, verbose=0)
+    out = forecaster.model_.get_layer("frames_out")
+    out.set_weights([np.zeros_like(w) for w in out.get_weights()])  # no change: persistence exactly
+    forecast = forecaster.predict(field)
+    np.testing.assert_allclose(forecast[0], np.repeat(field.values[None, -1], HORIZON, axis=0), rtol=1e-5, atol=1e-5)
+    loaded = FieldForecaster.load(forecaster.save(str(tmp_path / "residual")))
+    assert loaded.residual and np.array_equal(loaded.predict(field), forecast)
+
+
+@tensorflow_only
+def test_bfloat16_training_forecasts_in_float32_raw_units():
+    field = waves(frames=24)
+    forecaster = FieldForecaster(LOOKBACK, HORIZON, filters=(4,), dtype_policy="mixed_bfloat16")
+    forecaster.fit(field, epochs=1, verbose=0)
+    assert forecaster.model_.get_layer("encoder_0").compute_dtype == "bfloat16"
+    forecast = forecaster.predict(field)
+    assert forecast.dtype == np.float32 and np.isfinite(forecast).all()
+    clear_error(lambda: FieldForecaster(LOOKBACK, HORIZON, missing="drop").fit(field, epochs=1, verbose=0),
+                ["missing", "'drop'"], every=True)

@@ -33,7 +33,7 @@ from tsgate.fields.model import build_field_model
 from tsgate.files import staged
 from tsgate.scaling import Affine
 from tsgate.training import FitOptions, fit_model, with_dtype_policy
-from tsgate.validation import check_choice, check_fitted, check_positive_int, invalid
+from tsgate.validation import check_bool, check_choice, check_fitted, check_positive_int, invalid
 
 MISSING = ("error", "mask")  # `missing`: NaN pixels refused, or left out of the loss
 MODEL_FILE, META_FILE = "model.keras", "field_forecaster.json"
@@ -75,6 +75,8 @@ class FieldForecaster(BaseEstimator):
         filters: ConvGRU2D filters of each level (each halves the grid).
         kernel_size: of every convolution. cell_options: more ConvGRU2D
             arguments (`{"zoneout": 0.1}`, `{"reset_after": False}`).
+        residual: forecast changes from the last input frame (persistence
+            plus a learned change), for slowly varying fields.
         loss: "mse", "mae" or "huber", over the observed pixels.
         learning_rate: Adam's. seed: weights and shuffling.
         missing: "error" (NaN pixels refused, naming the frames) or "mask"
@@ -88,9 +90,10 @@ class FieldForecaster(BaseEstimator):
     `channels_`, `windows_`, `history_`, `fit_options_`.
     """
 
-    def __init__(self, lookback, horizon, filters=(16, 32), kernel_size=3, cell_options=None, loss="mse",
-                 learning_rate=1e-3, missing="error", seed=0, dtype_policy="float32"):
+    def __init__(self, lookback, horizon, filters=(16, 32), kernel_size=3, cell_options=None, residual=False,
+                 loss="mse", learning_rate=1e-3, missing="error", seed=0, dtype_policy="float32"):
         self.lookback, self.horizon, self.filters, self.kernel_size = lookback, horizon, filters, kernel_size
+        self.residual = residual
         self.cell_options, self.loss, self.learning_rate = cell_options, loss, learning_rate
         self.missing, self.seed, self.dtype_policy = missing, seed, dtype_policy
 
@@ -106,6 +109,7 @@ class FieldForecaster(BaseEstimator):
             raise invalid("filters", "a positive int or a non-empty tuple of them", self.filters)
         for size in filters:
             check_positive_int("filters", size)
+        check_bool("residual", self.residual)
         check_choice("loss", self.loss, choices.POINT_LOSSES)
         check_choice("missing", self.missing, MISSING)
         check_choice("dtype_policy", self.dtype_policy, choices.DTYPE_POLICIES)
@@ -145,7 +149,7 @@ class FieldForecaster(BaseEstimator):
 
         def build():
             return with_dtype_policy(self.dtype_policy, build_field_model, self.lookback, self.horizon, field.grid,
-                                     filters, self.kernel_size, self.cell_options)
+                                     filters, self.kernel_size, self.cell_options, self.residual)
 
         model, history = fit_model(build, self.loss, self.learning_rate, "constant", windows, options,
                                    self.get_params())
@@ -221,8 +225,9 @@ class FieldForecaster(BaseEstimator):
         """Metrics by lead time (`tsgate.fields.metrics`: MSE, MAE, SSIM, and
         CSI and HSS at each of `thresholds`, raw units) of the windows whose
         targets start in the last `test` part of `field` (as `start` of
-        `historical_forecasts`), next to persistence and climatology: a
-        DataFrame indexed by ("lead", "model")."""
+        `historical_forecasts`; None: every window, for a field held out
+        whole), next to persistence and climatology: a DataFrame indexed by
+        ("lead", "model")."""
         scored = self.historical_forecasts(field, test)
         models = {"tsgate": scored.forecasts,
                   **metrics.baselines(scored.inputs, self.horizon, self.climatology_)}

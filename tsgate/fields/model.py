@@ -6,7 +6,7 @@
       encoder, level k = 1 .. n:  Conv2D stride 2 (ReLU) per frame → ConvGRU2D(f_k) ──► state s_k
       forecaster, level k = n .. 1: ConvGRU2D(f_k) from s_k over the horizon
                                     (level n reads no input: zeros) → Conv2DTranspose stride 2 (ReLU)
-      → Conv2D 1×1 to C channels per frame → crop → (b, horizon, H, W, C)
+      → Conv2D 1×1 to C channels per frame → crop [→ + the last input frame] → (b, horizon, H, W, C)
 
 No layer mixes frames over time except the recurrences, and the forecaster
 reads only the encoder's states: no target frame reaches a forecast (the leak
@@ -20,6 +20,7 @@ import keras
 from keras import layers, ops
 
 from tsgate.cells.conv_gru import ConvGRU2D
+from tsgate.keras_compat import broadcast_add
 
 
 @keras.saving.register_keras_serializable(package="tsgate")
@@ -42,13 +43,27 @@ class LeadSteps(keras.layers.Layer):
         return {**super().get_config(), "horizon": self.horizon}
 
 
-def build_field_model(lookback, horizon, grid, filters=(16, 32), kernel_size=3, cell_options=None):
+@keras.saving.register_keras_serializable(package="tsgate")
+class PlusLastFrame(keras.layers.Layer):
+    """`forecast + frames[:, -1:]`: forecasts `(b, horizon, ...)` as changes
+    from the last input frame `(b, lookback, ...)` (persistence plus a
+    learned change, for slowly varying fields)."""
+
+    def call(self, forecast, frames):
+        return broadcast_add(forecast, frames[:, -1:])
+
+    def compute_output_shape(self, forecast_shape, frames_shape):
+        return forecast_shape
+
+
+def build_field_model(lookback, horizon, grid, filters=(16, 32), kernel_size=3, cell_options=None, residual=False):
     """The encoder–forecaster over frames `(b, lookback, height, width,
     channels)` (`grid` = `(height, width, channels)`, scaled units), input
     "frames", output `(b, horizon, height, width, channels)`. `filters`: the
     ConvGRU2D filters of each level, each level halving the grid;
     `kernel_size`: of every convolution; `cell_options`: more ConvGRU2D
-    arguments (e.g. `{"zoneout": 0.1}`)."""
+    arguments (e.g. `{"zoneout": 0.1}`); `residual`: the forecast is the
+    last input frame plus the network's output (`PlusLastFrame`)."""
     height, width, channels = grid
     levels, options = len(filters), dict(cell_options or {})
     step = 2**levels
@@ -71,4 +86,6 @@ def build_field_model(lookback, horizon, grid, filters=(16, 32), kernel_size=3, 
     x = layers.TimeDistributed(layers.Conv2D(channels, 1), name="frames_out")(x)
     if any(pad):
         x = layers.Cropping3D(((0, 0), (0, pad[0]), (0, pad[1])), name="crop")(x)
+    if residual:
+        x = PlusLastFrame(name="plus_last_frame")(x, frames)
     return keras.Model({"frames": frames}, x, name="field_encoder_forecaster")

@@ -8,10 +8,12 @@ from tsgate.serving.saved_model import input_specs
 
 
 def export_tflite(raw_model, path):
-    """`tsgate.raw_model.raw_unit_model` as TF Lite with batch 1 and builtin ops
-    only (the time loop is lowered, the weights frozen to constants), written
-    atomically to `path`; its `serving_default` signature takes the same
-    named raw-unit inputs, one series at a time.
+    """A Keras model with named inputs (`tsgate.raw_model.raw_unit_model`, a
+    field forecaster's, or any model of tsgate cells) as TF Lite with batch
+    1 and builtin ops only (the time loop is lowered, the weights frozen to
+    constants: the stock converter fails on a recurrent loop's
+    `tf.TensorListReserve`), written atomically to `path`; its
+    `serving_default` signature takes the same named inputs, one window at a time.
 
     Unlike the SavedModel, the flatbuffer does not check its inputs: TF
     Lite's builtin ops have neither Assert nor CheckNumerics. Callers must
