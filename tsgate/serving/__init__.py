@@ -9,6 +9,7 @@ from tsgate.serving.saved_model import export_forecast, export_saved_model
 from tsgate.serving.streaming import export_streaming
 from tsgate.serving.tflite import export_tflite
 from tsgate.serving.verify import ServingError, serve_in_fresh_process
+from tsgate.serving.warmup import read_warmup_requests
 
 __all__ = [
     "ServingError",
@@ -17,6 +18,7 @@ __all__ = [
     "export_saved_model",
     "export_streaming",
     "export_tflite",
+    "read_warmup_requests",
     "request_body",
     "response_frame",
     "response_outputs",

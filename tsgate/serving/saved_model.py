@@ -8,18 +8,22 @@ import tensorflow as tf
 
 from tsgate.data import FLOAT32_MAX
 from tsgate.serving.atomic import write_assets, write_directory_atomically
+from tsgate.serving.warmup import saved_signatures, write_warmup_requests
 
 
 def export_saved_model(model, path, input_signature=None):
     """`model.export(path)` made safe for serving: written to a staging
     directory outside the model base path, checked by `check_portable`, then
     renamed into place, so `path` either holds a complete portable SavedModel
-    or nothing. The last component of `path` is the version: a positive
+    or nothing, with TF Serving warm-up records for each of its signatures
+    (`tsgate.serving.warmup`). The last component of `path` is the version: a positive
     integer, as TF Serving loads only those."""
-    return write_directory_atomically(
-        path,
-        lambda staging: model.export(staging, format="tf_saved_model", input_signature=input_signature, verbose=False),
-    )
+
+    def write(staging):
+        model.export(staging, format="tf_saved_model", input_signature=input_signature, verbose=False)
+        write_warmup_requests(staging, saved_signatures(staging))
+
+    return write_directory_atomically(path, write)
 
 
 def input_specs(model, batch=None):
@@ -102,8 +106,10 @@ def export_forecast(raw_model, path, metadata, xla=False):
     inputs with NaN or inf or beyond `metadata["input_limits"]`, inputs of
     different batch sizes and a `series_index` outside the fitted series
     (`checked_inputs`); the checks
-    run before the model, outside the XLA-compiled part. Written atomically
-    to `path`, whose last component is the version (a positive integer)."""
+    run before the model, outside the XLA-compiled part. TF Serving warm-up
+    records (`tsgate.serving.warmup`: each signature at batch 1 and 64) are
+    in `assets.extra/`. Written atomically to `path`, whose last component
+    is the version (a positive integer)."""
     specs = input_specs(raw_model)
     text = json.dumps(metadata, indent=2)
     n_series = series_rows(metadata) if "series_index" in specs else None
@@ -130,5 +136,6 @@ def export_forecast(raw_model, path, metadata, xla=False):
         archive.add_endpoint("metadata", lambda: {"json": tf.constant(text)}, input_signature=[])
         archive.write_out(staging, verbose=False)
         write_assets(staging, text)
+        write_warmup_requests(staging, {"serving_default": specs, **({"serving_xla": specs} if xla else {})})
 
     return write_directory_atomically(path, write)

@@ -8,6 +8,7 @@ import tensorflow as tf
 from tsgate.cells.sequence import SequenceLayer
 from tsgate.serving.atomic import write_assets, write_directory_atomically
 from tsgate.serving.saved_model import checked_inputs
+from tsgate.serving.warmup import write_warmup_requests
 
 
 def export_streaming(model, path):
@@ -19,7 +20,8 @@ def export_streaming(model, path):
     is in `assets/tsgate.json`), and feeding a sequence in chunks gives exactly
     the outputs of the whole sequence. Inputs with NaN or inf, or `inputs`
     and `state` of different batch sizes, are refused with an
-    InvalidArgumentError naming the input. Written atomically to `path`,
+    InvalidArgumentError naming the input. TF Serving warm-up records
+    (`tsgate.serving.warmup`) are in `assets.extra/`. Written atomically to `path`,
     whose last component is the version (a positive integer).
 
     model: a `keras.Sequential` of tsgate sequence layers with
@@ -71,5 +73,6 @@ def export_streaming(model, path):
         archive.add_endpoint("serving_default", serve, input_signature=[spec])
         archive.write_out(staging, verbose=False)
         write_assets(staging, text)
+        write_warmup_requests(staging, {"serving_default": spec})
 
     return write_directory_atomically(path, write)
