@@ -187,3 +187,21 @@ def test_a_few_new_rows_still_validate_on_their_last_window(stale_and_updated, t
     forecaster = Forecaster.load(stale.save(str(tmp_path / "f"))).update(df.iloc[:1020])  # 20 new hours
     record = forecaster.updates_[-1]  # a fifth of 24 h of new targets is shorter than the 6-step horizon
     assert (record["windows"], record["validation"]) == (960 - 947 + 1, 1)
+
+
+def test_an_update_stopped_part_way_leaves_the_weights_as_they_were(stale_and_updated, tmp_path, monkeypatch):
+    import tsgate.updating
+
+    stale, _, df = stale_and_updated
+    forecaster = Forecaster.load(stale.save(str(tmp_path / "f")))
+    before = forecaster.model_.get_weights()
+
+    def interrupted(model, *args, **kwargs):  # a Ctrl-C after the weights moved
+        model.set_weights([w + 1 for w in model.get_weights()])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tsgate.updating, "train", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        forecaster.update(df.iloc[:1300])
+    assert all(np.array_equal(a, b) for a, b in zip(forecaster.model_.get_weights(), before))
+    assert forecaster.updates_ == [] and forecaster.fit_end_ == stale.fit_end_

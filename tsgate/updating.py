@@ -134,13 +134,18 @@ def split_windows(preprocessor, panel, validation):
 def _train(forecaster, datasets, rate, epochs, patience, verbose):
     """Trains the forecaster's model on `datasets` (train, validation) from
     its weights with Adam at `rate`: ([validation loss before, best after],
-    the epochs run, whether the new weights were kept)."""
+    the epochs run, whether the new weights were kept). An update stopped
+    part-way (an error, Ctrl-C) leaves the weights as they were."""
     model = forecaster.model_
     before = model.get_weights()
     compile_masked(model, keras.optimizers.Adam(rate),
                    training_loss(forecaster.loss, forecaster.preprocessor_.layout.quantiles))
     initial = float(model.evaluate(datasets[1], verbose=0, return_dict=True)["observed_loss"])
-    history, early_stopping = train(model, *datasets, epochs, patience, verbose)
+    try:
+        history, early_stopping = train(model, *datasets, epochs, patience, verbose)
+    except BaseException:
+        model.set_weights(before)
+        raise
     best = early_stopping.best
     diverged = best is None or not math.isfinite(best) or not all(np.isfinite(w).all() for w in model.get_weights())
     kept = not diverged and best < initial
