@@ -112,11 +112,14 @@ def test_windows_never_span_two_sequences_and_missing_pixels_leave_the_loss():
     assert inputs["frames"][2, 2, 2, 3, 0] == inputs["frames"][3, 1, 2, 3, 0] == 0  # the channel's mean, scaled
     assert np.isnan(labels[2, 1, 2, 3, 0]) and np.isnan(labels[3, 0, 2, 3, 0]) and np.isnan(labels).sum() == 2
     assert np.isfinite(forecaster.history_.history["loss"]).all()
-    assert np.isfinite(forecaster.predict(field)).all()
+    forecast = forecaster.predict(field)
+    for k, (start, stop) in enumerate(zip(field.offsets[:-1], field.offsets[1:])):  # each sequence on its own
+        alone = Field.from_array(np.nan_to_num(field.values[start:stop], nan=float(forecaster._mean()[0])))
+        np.testing.assert_allclose(forecast[k], forecaster.predict(alone)[0], rtol=1e-5, atol=1e-6)
 
 
 @tensorflow_only
-def test_a_forecast_reads_no_frame_after_its_origin(fitted):
+def test_historical_windows_read_their_inputs_and_score_their_targets(fitted):
     forecaster, field = fitted
     before = forecaster.historical_forecasts(field, start=0.5)
     values = field.values.copy()
@@ -151,22 +154,40 @@ def test_evaluate_scores_by_lead_against_persistence_and_climatology(fitted):
         assert table.loc[(lead, "climatology"), "MSE"] == pytest.approx(climatology, rel=1e-6)
 
 
-def test_metrics_against_hand_counts():
+def test_metrics_against_hand_worked_values():
     rng = np.random.default_rng(3)
     actual = rng.uniform(0, 1, (4, 2, 9, 9, 1))
     assert metrics.scores(actual, actual, [1.0])["SSIM"] == pytest.approx([1.0, 1.0])
-    assert (metrics.scores(actual, actual + rng.normal(0, 0.3, actual.shape), [1.0])["SSIM"] < 0.9).all()
+    flat_a, flat_f = np.full((1, 1, 9, 9, 1), 300.4), np.full((1, 1, 9, 9, 1), 300.2)  # no variance: luminance only
+    c1 = (0.01 * 2.0) ** 2
+    assert metrics.scores(flat_a, flat_f, [2.0])["SSIM"][0] == pytest.approx(
+        (2 * 300.4 * 300.2 + c1) / (300.4**2 + 300.2**2 + c1), rel=1e-9)  # float64: large values stay exact
+    assert metrics.scores(actual, 1 - actual, [1.0])["SSIM"].max() < 0  # the pattern reversed
+    # events "≥ 0.5" in 8 pixels: 2 hits, 1 false alarm, 1 miss, 4 correct negatives
+    a = np.array([0.9, 0.8, 0.1, 0.7, 0.2, 0.3, 0.1, 0.0]).reshape(1, 1, 2, 4, 1)
+    f = np.array([0.6, 0.9, 0.7, 0.2, 0.1, 0.0, 0.4, 0.3]).reshape(1, 1, 2, 4, 1)
+    table = metrics.scores(a, f, [1.0], thresholds=(0.5,))
+    assert table["CSI@0.5"][0] == pytest.approx(2 / 4) and table["HSS@0.5"][0] == pytest.approx(14 / 30)
+    assert metrics.scores(a, a, [1.0], thresholds=(0.5,))["HSS@0.5"][0] == pytest.approx(1.0)
+    assert metrics.scores(a, np.zeros_like(a), [1.0], thresholds=(0.5,))["HSS@0.5"][0] == 0
     forecast = actual + rng.normal(0, 0.2, actual.shape)
-    table = metrics.scores(actual, forecast, [1.0], thresholds=(0.5,))
-    a, f = actual[:, 0] >= 0.5, forecast[:, 0] >= 0.5
-    hits, false, misses, negatives = (a & f).sum(), (~a & f).sum(), (a & ~f).sum(), (~a & ~f).sum()
-    assert table["CSI@0.5"][0] == pytest.approx(hits / (hits + false + misses))
-    expected = 2 * (hits * negatives - false * misses) / ((hits + misses) * (misses + negatives)
-                                                          + (hits + false) * (false + negatives))
-    assert table["HSS@0.5"][0] == pytest.approx(expected)
     actual[0, 1, 3, 3, 0] = np.nan  # a missing actual: out of MSE; its frame out of SSIM
     errors = np.where(np.isnan(actual), 0, forecast - np.nan_to_num(actual)) ** 2
     assert metrics.scores(actual, forecast, [1.0])["MSE"][1] == pytest.approx(errors[:, 1].sum() / (4 * 81 - 1))
+    actual[:, 1] = np.nan  # a lead with no actual: NaN, not a perfect 0
+    assert np.isnan(metrics.scores(actual, forecast, [1.0])["MSE"][1])
+
+
+@tensorflow_only
+def test_the_masked_loss_of_fields_is_the_mean_over_observed_pixels():
+    from tsgate.training import MaskedLoss
+
+    rng = np.random.default_rng(5)
+    y_true, y_pred = rng.normal(size=(3, 2, 5, 6, 2)), rng.normal(size=(3, 2, 5, 6, 2))
+    y_true[rng.uniform(size=y_true.shape) < 0.3] = np.nan
+    expected = np.nanmean((y_pred - y_true) ** 2)
+    assert float(MaskedLoss("mse")(y_true.astype("float32"), y_pred.astype("float32"))) == \
+        pytest.approx(expected, rel=1e-5)
 
 
 # --------------------------------------------------------- save, export
@@ -236,3 +257,45 @@ def test_bfloat16_training_forecasts_in_float32_raw_units():
     assert forecast.dtype == np.float32 and np.isfinite(forecast).all()
     clear_error(lambda: FieldForecaster(LOOKBACK, HORIZON, missing="drop").fit(field, epochs=1, verbose=0),
                 ["missing", "'drop'"], every=True)
+
+
+def test_cut_offs_read_numbers_and_times_in_the_clocks_terms():
+    field = Field.from_array(np.zeros((10, 2, 2)), time=pd.date_range("2024-01-01", periods=10, tz="Europe/Berlin"))
+    assert field.cutoff(np.float32(0.2), "validation") == field.time[8]  # any real number in (0, 1): a fraction
+    assert field.cutoff(np.int64(3), "validation") == field.time[3]
+    assert field.cutoff(pd.Timestamp("2024-01-04", tz="UTC"), "test") == np.datetime64("2024-01-04")
+    for bad in (1.0, 0.0, 1.5, True, "soon", 10):
+        clear_error(lambda: field.cutoff(bad, "validation"), ["validation"], every=True)
+    dst = Field.from_array(np.zeros((5, 2, 2)), time=pd.date_range("2024-10-27", periods=5, freq="h",
+                                                                     tz="Europe/Berlin"))
+    assert (np.diff(dst.time) == np.timedelta64(1, "h")).all()  # naive UTC: the repeated wall hour is no step back
+
+
+def test_frames_in_the_wrong_shape_or_order_are_named():
+    class DataArray:
+        dims, values = ("step", "y", "x"), np.zeros((3, 2, 2))
+        coords = {"step": type("Coord", (), {"values": np.array([0, 6, 12])})()}
+
+    clear_error(lambda: Field.from_array(DataArray()), ["'step'", "int64", "time="], every=True)
+    times = [pd.date_range("2024-02-01", periods=4), pd.date_range("2024-01-01", periods=4)]
+    clear_error(lambda: Field.from_sequences(np.zeros((2, 4, 3, 3)), times=times), ["Sequence 1", "time order"],
+                every=True)
+    long = pd.DataFrame({"row": [0, 1], "col": [0, 0], "v": [1.0, 2.0]})
+    clear_error(lambda: Field.from_frame(long, "row", "col"), ["DatetimeIndex", "time_column"], every=True)
+    clear_error(lambda: Field.from_frame(long, "row", "row"), ["'row'", "two position columns"], every=True)
+    text = long.assign(time=pd.Timestamp("2024-01-01"), v=["a", "b"])
+    clear_error(lambda: Field.from_frame(text, "row", "col", values="v", time_column="time"), ["'v'"], every=True)
+
+
+@tensorflow_only
+def test_a_fitted_forecaster_names_swapped_channels_bad_options_and_saves_numpy_numbers(fitted, tmp_path):
+    forecaster, field = fitted
+    swapped = Field.from_array(field.values[..., ::-1], time=field.time, channels=["c1", "c0"])
+    clear_error(lambda: forecaster.predict(swapped), ["['c1', 'c0']", "['c0', 'c1']"], every=True)
+    clear_error(lambda: forecaster.evaluate(field, thresholds=0.5), ["thresholds"], every=True)
+    clear_error(lambda: forecaster.evaluate(field, test=1000), ["test"], every=True)
+    clear_error(lambda: FieldForecaster(LOOKBACK, HORIZON, cell_options={"padding": "valid"}).fit(field, epochs=1),
+                ["'padding'", "cell_options"], every=True)
+    numpy_args = FieldForecaster(np.int64(LOOKBACK), np.int64(HORIZON), filters=(np.int64(2),))
+    numpy_args.fit(field, epochs=1, verbose=0)
+    assert FieldForecaster.load(numpy_args.save(str(tmp_path / "numpy"))).lookback == LOOKBACK

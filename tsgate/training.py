@@ -247,7 +247,9 @@ class FitOptions:
         """`fit_options_`: validation (a fraction, or the time as ISO text),
         epochs, batch_size, patience, steps_per_epoch."""
         validation = self.validation
-        if isinstance(validation, numbers.Real):
+        if isinstance(validation, numbers.Integral):  # a field's frame position
+            validation = int(validation)
+        elif isinstance(validation, numbers.Real):
             validation = float(validation)
         elif not isinstance(validation, str):
             validation = pd.Timestamp(validation).isoformat()

@@ -13,12 +13,13 @@ in the array. Whether a model may take them is the forecaster's choice
 (`missing=`), not the data's.
 """
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from tsgate.data.frames import check_frame, fraction_cutoff, plain
+from tsgate.data.frames import check_frame, check_real, check_timestamps, fraction_cutoff, naive_utc, plain
 from tsgate.validation import invalid
 
 
@@ -40,10 +41,16 @@ class Field:
     def from_array(cls, values, time=None, channels=None):
         """One sequence of frames: `values` `(time, height, width[, channels])`
         (a NumPy array, a list of frames, or an xarray-like DataArray whose
-        first dimension is time, its `coords["time"]` taken when `time` is
-        None); `time` the timestamps of the frames (or None)."""
+        first dimension is time, its datetime64 coordinate taken when `time`
+        is None); `time` the timestamps of the frames (or None)."""
         if time is None and hasattr(values, "coords") and hasattr(values, "dims") and len(values.dims):
-            time = values.coords[values.dims[0]].values if values.dims[0] in values.coords else None
+            axis = values.dims[0]
+            coordinate = np.asarray(values.coords[axis].values) if axis in values.coords else None
+            if coordinate is not None and not np.issubdtype(coordinate.dtype, np.datetime64):
+                raise ValueError(f"The first dimension of `values`, {axis!r}, must be time: its coordinate holds "
+                                 f"{coordinate.dtype} values, not datetime64. Transpose time first, or pass "
+                                 "`time=` (e.g. converted cftime dates).")
+            time = coordinate
         values = _frames(values.values if hasattr(values, "coords") else values, "values")
         return cls._checked(values, np.array([0, len(values)]), time, channels)
 
@@ -53,7 +60,7 @@ class Field:
         channels])` on one grid (an array `(n, time, height, width[,
         channels])` or a list; their lengths may differ), stacked in order:
         windows never span two. `times`: one timestamp array per sequence, or None."""
-        sequences = [_frames(s, f"sequence {k}") for k, s in enumerate(sequences)]
+        sequences = [_frames(s, f"sequence {k}") for k, s in enumerate(sequences)]  # (n, t, ...) arrays iterate too
         if not sequences:
             raise ValueError("`sequences` is empty: a field needs at least one sequence of frames.")
         for k, sequence in enumerate(sequences[1:], 1):
@@ -62,7 +69,12 @@ class Field:
                                  f"sequence 0 of {sequences[0].shape[1:]} (height, width, channels); every "
                                  "frame needs one grid.")
         offsets = np.concatenate([[0], np.cumsum([len(s) for s in sequences])])
-        time = None if times is None else np.concatenate([np.asarray(pd.DatetimeIndex(t)) for t in times])
+        time = None if times is None else np.concatenate([naive_utc(pd.DatetimeIndex(t)) for t in times])
+        late = None if time is None or len(time) != offsets[-1] else time[offsets[1:-1]] <= time[offsets[1:-1] - 1]
+        if late is not None and late.any():
+            k = int(np.argmax(late)) + 1
+            raise ValueError(f"Sequence {k} starts at or before the end of sequence {k - 1}: give the sequences in "
+                             "time order (the splits cut the clock of the stacked frames).")
         return cls._checked(np.concatenate(sequences), offsets, time, channels)
 
     @classmethod
@@ -74,17 +86,28 @@ class Field:
         with no row at a time is a missing pixel; a cell given twice at a
         time is an error naming it."""
         check_frame(df, "df")
-        times = pd.DatetimeIndex(df[time_column] if time_column else df.index)
-        used = {row, column, time_column}
-        missing = [name for name in (row, column, time_column) if name is not None and name not in df.columns]
+        if row == column:
+            raise ValueError(f"`row` and `column` are both {row!r}: the grid needs two position columns.")
+        missing = [name for name in (row, column) if name not in df.columns]
         if missing:
             raise ValueError(f"`df` has no column {missing[0]!r} (its columns: {list(df.columns)}).")
+        times = pd.DatetimeIndex(naive_utc(check_timestamps(df, time_column, "df")))
+        used = {row, column, time_column}
         names = [c for c in df.columns if c not in used and pd.api.types.is_numeric_dtype(df[c])] \
             if values is None else [values] if isinstance(values, str) else list(values)
         absent = [name for name in names if name not in df.columns]
         if absent or not names:
             raise ValueError(f"`df` has no value column {absent[0]!r} (its columns: {list(df.columns)})." if absent
                              else "`df` has no numeric value column besides the time, row and column.")
+        for name in names:
+            check_real(df[name], name, "df")
+        for name in (row, column):
+            labels = df[name]
+            if labels.isna().any():
+                raise ValueError(f"Position column {name!r} of `df` has {int(labels.isna().sum())} missing value(s).")
+            if labels.map(type).nunique() > 1:
+                raise ValueError(f"Position column {name!r} of `df` mixes types ({sorted({type(v).__name__ for v in labels})}); "
+                                 "one type of label per axis.")
         keys = pd.DataFrame({"time": times, "row": df[row].to_numpy(), "column": df[column].to_numpy()})
         twice = keys.duplicated(keep=False).to_numpy()
         if twice.any():
@@ -105,14 +128,15 @@ class Field:
             frame = int(np.argwhere(np.isinf(values))[0][0])
             raise ValueError(f"Frame {frame} holds inf: a field's values are finite, or NaN for a missing pixel.")
         if time is not None:
-            time = np.asarray(pd.DatetimeIndex(time).tz_localize(None) if pd.DatetimeIndex(time).tz is not None
-                              else pd.DatetimeIndex(time), "datetime64[ns]")
+            time = np.asarray(naive_utc(pd.DatetimeIndex(time)), "datetime64[ns]")
             if len(time) != len(values):
                 raise ValueError(f"`time` has {len(time)} timestamps for {len(values)} frames.")
             for start, stop in zip(offsets[:-1], offsets[1:]):
                 if (np.diff(time[start:stop]) <= np.timedelta64(0)).any():
                     raise ValueError("The timestamps of a sequence are not increasing at frame "
                                      f"{start + int(np.argmax(np.diff(time[start:stop]) <= np.timedelta64(0))) + 1}.")
+        if isinstance(channels, str):
+            channels = (channels,)
         channels = tuple(f"channel {k}" for k in range(values.shape[-1])) if channels is None and \
             values.shape[-1] > 1 else ("value",) if channels is None else tuple(channels)
         if len(channels) != values.shape[-1]:
@@ -131,22 +155,26 @@ class Field:
 
     def cutoff(self, value, name):
         """A split point on the clock: `value` a fraction in (0, 1) of the
-        span at its end (the first frame at or after it), a timestamp (with
-        `time`), or a frame position (an int)."""
+        span at its end (the first frame at or after it), a frame position
+        (an int), or a timestamp (with `time`; text, datetime or Timestamp,
+        a zoned one converted to UTC as the clock is)."""
         clock = self.clock()
-        if isinstance(value, float) and 0 < value < 1:
-            return fraction_cutoff(clock[0], clock[-1], value, clock)
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        kinds = "a fraction in (0, 1), a frame position" + (" or a timestamp" if self.time is not None else "")
+        if isinstance(value, bool):
+            raise invalid(name, kinds, value)
+        if isinstance(value, numbers.Integral):
             if not 0 <= value < len(clock):
                 raise invalid(name, f"a frame position in [0, {len(clock)})", value)
-            return clock[value]
-        if self.time is not None:
+            return clock[int(value)]
+        if isinstance(value, numbers.Real):
+            if not 0 < value < 1:
+                raise invalid(name, kinds, value)
+            return fraction_cutoff(clock[0], clock[-1], float(value), clock)
+        if self.time is not None and (isinstance(value, (str, np.datetime64)) or hasattr(value, "isoformat")):
             try:
-                return np.datetime64(pd.Timestamp(value).tz_localize(None) if pd.Timestamp(value).tz else
-                                     pd.Timestamp(value), "ns")
+                return np.datetime64(naive_utc(pd.DatetimeIndex([pd.Timestamp(value)]))[0], "ns")
             except (TypeError, ValueError):
                 pass
-        kinds = "a fraction in (0, 1), a frame position" + (" or a timestamp" if self.time is not None else "")
         raise invalid(name, kinds, value)
 
     def window_starts(self, lookback, horizon, after=None, before=None):
@@ -171,16 +199,19 @@ class Field:
             raise ValueError(f"lookback {lookback} + horizon {horizon} needs {lookback + horizon} frames in a "
                              f"sequence; the longest has {longest}.")
 
-    def check_missing(self, allowed):
-        """Without `allowed`, NaN pixels are an error naming the frames that hold them."""
+    def check_missing(self, allowed, fitted=False):
+        """Without `allowed`, NaN pixels are an error naming the frames that
+        hold them (`fitted`: said to a forecaster fitted with missing="error")."""
         missing = np.isnan(self.values).reshape(len(self.values), -1).any(axis=1)
         if missing.any() and not allowed:
             frames = np.flatnonzero(missing)
             where = [str(pd.Timestamp(self.time[f])) if self.time is not None else str(f) for f in frames[:3]]
+            fix = "this forecaster was fitted with missing='error': fill them (e.g. with the channel's training " \
+                  "mean, -offset_ / scale_), or fit with missing='mask'" if fitted else \
+                "pass missing='mask' to the forecaster to leave them out of the loss (filled with the channel's " \
+                "training mean as inputs), or fill them"
             raise ValueError(f"{len(frames)} frame(s) hold NaN pixels (frames {', '.join(where)}"
-                             f"{', ...' if len(frames) > 3 else ''}); pass missing='mask' to the forecaster to "
-                             "leave them out of the loss (filled with the channel's training mean as inputs), "
-                             "or fill them.")
+                             f"{', ...' if len(frames) > 3 else ''}); {fix}.")
 
     def __len__(self):
         return len(self.values)

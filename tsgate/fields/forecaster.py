@@ -36,6 +36,7 @@ from tsgate.training import FitOptions, fit_model, with_dtype_policy
 from tsgate.validation import check_bool, check_choice, check_fitted, check_positive_int, invalid
 
 MISSING = ("error", "mask")  # `missing`: NaN pixels refused, or left out of the loss
+OWN_OPTIONS = ("filters", "kernel_size", "padding", "return_sequences", "return_state", "name")  # the model's own
 MODEL_FILE, META_FILE = "model.keras", "field_forecaster.json"
 CHUNK = 256  # frames read at a time when fitting the scaler
 
@@ -115,7 +116,11 @@ class FieldForecaster(BaseEstimator):
         check_choice("dtype_policy", self.dtype_policy, choices.DTYPE_POLICIES)
         if self.cell_options is not None and not isinstance(self.cell_options, dict):
             raise invalid("cell_options", "None or a dict of ConvGRU2D arguments", self.cell_options)
-        return tuple(filters)
+        taken = [key for key in (self.cell_options or {}) if key in OWN_OPTIONS]
+        if taken:
+            raise ValueError(f"cell_options sets {taken[0]!r}, which the field model sets itself (it sets "
+                             f"{list(OWN_OPTIONS)}); use `filters` and `kernel_size` for the sizes.")
+        return tuple(int(size) for size in filters)
 
     # -------------------------------------------------------------------- fit
     def fit(self, field, validation=0.2, epochs=20, batch_size=16, patience=5, checkpoint_dir=None, verbose="auto",
@@ -141,6 +146,10 @@ class FieldForecaster(BaseEstimator):
                              f"{len(field)}; give more frames or move `validation`.")
         training_frames = field.values[field.clock() < cut]
         scale, offset, climatology, bounds = _statistics(training_frames)
+        empty = np.flatnonzero(~np.isfinite(offset))
+        if len(empty):
+            raise ValueError(f"Channel {field.channels[empty[0]]!r} has no observed pixel in the training frames "
+                             "(before the validation cut-off): nothing to scale it by.")
         keras.utils.set_random_seed(self.seed)
         windows = FieldWindows(
             *[self._dataset(field, starts, options.batch_size, shuffle, scale, offset)
@@ -166,24 +175,19 @@ class FieldForecaster(BaseEstimator):
         self.windows_, self.fit_options_ = dict(counts), dict(fit_options)
         self.raw_model_ = raw_unit_field_model(model, self.scale_, self.offset_)
 
-    def _dataset(self, field, starts, batch_size, shuffle, scale, offset, raw=False):
+    def _dataset(self, field, starts, batch_size, shuffle, scale, offset):
         """The windows at `starts` as a tf.data dataset of batches: frames
         gathered by index (`tsgate.windows.window_dataset`), then scaled
         (inputs NaN-free: a missing pixel is its channel's mean, 0 scaled;
-        labels NaN where missing); with `raw`, ({"frames"}, actuals) in raw
-        units, missing input pixels at the channel's training mean."""
+        labels NaN where missing)."""
         import tensorflow as tf
 
         from tsgate.windows import window_dataset
 
         scale_t, offset_t = tf.constant(scale, "float32"), tf.constant(offset, "float32")
-        mean = tf.constant(-np.asarray(offset) / np.asarray(scale), "float32")
 
         def scaled(inputs, targets):
-            frames = inputs["past_target"]
-            if raw:
-                return {"frames": tf.where(tf.math.is_nan(frames), mean, frames)}, targets
-            frames = frames * scale_t + offset_t
+            frames = inputs["past_target"] * scale_t + offset_t
             return {"frames": tf.where(tf.math.is_nan(frames), tf.zeros_like(frames), frames)}, \
                 targets * scale_t + offset_t
 
@@ -196,6 +200,7 @@ class FieldForecaster(BaseEstimator):
         """The `horizon` frames after the last frame of each sequence of
         `field`, raw units: `(sequences, horizon, height, width, channels)`."""
         field = self._checked(field)
+        batch_size = check_positive_int("batch_size", batch_size)
         lengths = np.diff(field.offsets)
         if (lengths < self.lookback).any():
             k = int(np.argmax(lengths < self.lookback))
@@ -205,16 +210,18 @@ class FieldForecaster(BaseEstimator):
         frames = np.where(np.isnan(frames), self._mean(), frames).astype("float32")
         return self._run({"frames": frames}, batch_size)
 
-    def historical_forecasts(self, field, start=None, batch_size=64):
+    def historical_forecasts(self, field, start=None, batch_size=64, name="start"):
         """The forecast of every window of `field` whose targets start at or
         after `start` (a fraction, a timestamp or a frame position; None:
-        every window), with its actuals and inputs (`FieldForecasts`)."""
+        every window), with its actuals and inputs (`FieldForecasts`);
+        `name`: the argument that gave `start`, for its errors."""
         field = self._checked(field)
-        after = None if start is None else field.cutoff(start, "start")
+        batch_size = check_positive_int("batch_size", batch_size)
+        after = None if start is None else field.cutoff(start, name)
         starts = field.window_starts(self.lookback, self.horizon, after=after)
         if len(starts) == 0:
             raise ValueError(f"No window of lookback {self.lookback} + horizon {self.horizon} has its targets "
-                             f"after `start`={start!r}.")
+                             f"after `{name}`={start!r}.")
         inputs = field.values[starts[:, None] + np.arange(self.lookback)]
         inputs = np.where(np.isnan(inputs), self._mean(), inputs).astype("float32")
         actuals = field.values[starts[:, None] + self.lookback + np.arange(self.horizon)]
@@ -228,7 +235,8 @@ class FieldForecaster(BaseEstimator):
         `historical_forecasts`; None: every window, for a field held out
         whole), next to persistence and climatology: a DataFrame indexed by
         ("lead", "model")."""
-        scored = self.historical_forecasts(field, test)
+        thresholds = metrics.check_thresholds(thresholds)
+        scored = self.historical_forecasts(field, test, name="test")
         models = {"tsgate": scored.forecasts,
                   **metrics.baselines(scored.inputs, self.horizon, self.climatology_)}
         return metrics.lead_table(scored.actuals, models, self.range_[1] - self.range_[0], thresholds)
@@ -239,7 +247,11 @@ class FieldForecaster(BaseEstimator):
         if field.grid != self.grid_:
             raise ValueError(f"The frames have shape {field.grid} (height, width, channels); this forecaster was "
                              f"fitted on {self.grid_}.")
-        field.check_missing(self.missing == "mask")
+        if field.channels != self.channels_ and field.channels != ("value",) * len(field.channels) and \
+                not all(c.startswith("channel ") for c in field.channels):
+            raise ValueError(f"The frames' channels are {list(field.channels)}; this forecaster was fitted on "
+                             f"{list(self.channels_)}, in that order.")
+        field.check_missing(self.missing == "mask", fitted=True)
         return field
 
     def _mean(self):
@@ -267,7 +279,7 @@ class FieldForecaster(BaseEstimator):
         with staged(os.path.join(path, META_FILE)) as meta_file, staged(os.path.join(path, MODEL_FILE)) as model_file:
             self.model_.save(model_file)
             with open(meta_file, "w", encoding="utf-8") as f:
-                json.dump(meta, f)
+                json.dump(meta, f, default=_number)
         return path
 
     @classmethod
@@ -282,11 +294,12 @@ class FieldForecaster(BaseEstimator):
                 meta = json.load(f)
             params = {**meta["params"], "filters": tuple(meta["params"]["filters"])}
             forecaster = cls(**params)
+            state = [meta[key] for key in ("scale", "offset", "climatology", "range", "grid", "channels", "windows",
+                                           "fit_options")]
         except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{meta_path} is not a field forecaster's state ({error}).") from None
+            raise ValueError(f"{meta_path} is not a field forecaster's state ({error!r}).") from None
         model = with_dtype_policy(forecaster.dtype_policy, keras.saving.load_model, model_path, compile=False)
-        forecaster._set_fitted(model, meta["scale"], meta["offset"], meta["climatology"], meta["range"],
-                               meta["grid"], meta["channels"], meta["windows"], meta["fit_options"])
+        forecaster._set_fitted(model, *state)
         return forecaster
 
     def export(self, path, version=None, xla=False):
@@ -322,6 +335,13 @@ def raw_unit_field_model(model, scale, offset):
     scaled = Affine(scale, offset, name="scale_frames")(frames)
     forecast = Affine(scale, offset, inverse=True, name="unscale_forecast")(model({"frames": scaled}))
     return keras.Model({"frames": frames}, {"forecast": forecast}, name="raw_unit_field")
+
+
+def _number(value):
+    """JSON of a NumPy number among the arguments (`save`)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{value!r} cannot be saved as JSON")
 
 
 def as_field(field):

@@ -21,15 +21,28 @@ where an 11-pixel window does not fit), skips frames with missing pixels,
 and adds no dependency.
 """
 
+import numbers
+
 import numpy as np
 import pandas as pd
 from scipy.ndimage import gaussian_filter
+
+from tsgate.validation import invalid
+
+
+def check_thresholds(thresholds):
+    """`thresholds`: a list or tuple of finite numbers (the events "value ≥ t")."""
+    if not isinstance(thresholds, (list, tuple)) or not all(
+            isinstance(t, numbers.Real) and not isinstance(t, bool) and np.isfinite(t) for t in thresholds):
+        raise invalid("thresholds", "a list or tuple of finite numbers", thresholds)
+    return tuple(float(t) for t in thresholds)
 
 
 def ssim(actual, forecast, data_range):
     """SSIM of each frame and channel: `actual`, `forecast` `(..., height,
     width, channels)`, `data_range` `(channels,)`; returns `(...,
     channels)`."""
+    actual, forecast = np.asarray(actual, "float64"), np.asarray(forecast, "float64")  # E[x²] − E[x]² needs it
     sigma = (0,) * (actual.ndim - 3) + (1.5, 1.5, 0)
 
     def blur(x):
@@ -60,8 +73,9 @@ def scores(actual, forecast, data_range, thresholds=()):
     observed = np.isfinite(actual)
     error = np.where(observed, forecast - actual, 0.0)
     axes = tuple(axis for axis in range(actual.ndim) if axis != 1)
-    count = np.maximum(observed.sum(axis=axes), 1)
-    table = {"MSE": (error**2).sum(axis=axes) / count, "MAE": np.abs(error).sum(axis=axes) / count}
+    count = observed.sum(axis=axes)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a lead with no observed actual: NaN
+        table = {"MSE": (error**2).sum(axis=axes) / count, "MAE": np.abs(error).sum(axis=axes) / count}
     whole = observed.reshape(*observed.shape[:2], -1).all(axis=-1)  # (windows, horizon): frames with every pixel
     frames = ssim(np.nan_to_num(actual), forecast, np.asarray(data_range, "float64")).mean(axis=-1)
     table["SSIM"] = np.where(whole.any(axis=0), (frames * whole).sum(axis=0) / np.maximum(whole.sum(axis=0), 1),

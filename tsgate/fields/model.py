@@ -47,7 +47,13 @@ class LeadSteps(keras.layers.Layer):
 class PlusLastFrame(keras.layers.Layer):
     """`forecast + frames[:, -1:]`: forecasts `(b, horizon, ...)` as changes
     from the last input frame `(b, lookback, ...)` (persistence plus a
-    learned change, for slowly varying fields)."""
+    learned change, for slowly varying fields). In float32 whatever the
+    dtype policy, like `tsgate.scaling.Affine`: bfloat16 would move the
+    last frame by its rounding."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
 
     def call(self, forecast, frames):
         return broadcast_add(forecast, frames[:, -1:])

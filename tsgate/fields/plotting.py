@@ -5,7 +5,7 @@ and the actual at each lead time) and a metric by lead time."""
 import numpy as np
 from matplotlib.figure import Figure
 
-from tsgate.validation import check_positive_int, invalid
+from tsgate.validation import check_choice, check_positive_int, invalid
 
 
 def _save(fig, path):
@@ -14,11 +14,13 @@ def _save(fig, path):
     return fig
 
 
-def plot_frames(forecasts, window=-1, channel=0, inputs=4, path=None):
+def plot_frames(forecasts, window=-1, channel=0, inputs=4, path=None, origin="upper"):
     """Three rows of frames for one window of `forecasts` (a
     `FieldForecasts`): its last `inputs` input frames, then the forecast
     and the actual at each lead time, one colour scale for all; missing
-    actual pixels are blank. Returns the Figure (saved to `path` if given)."""
+    actual pixels are blank. `origin`: matplotlib's, "lower" for a grid
+    whose first row is the south (latitudes increasing). Returns the Figure
+    (saved to `path` if given)."""
     count = len(forecasts.forecasts)
     if not isinstance(window, (int, np.integer)) or not -count <= window < count:
         raise invalid("window", f"a window position in [-{count}, {count})", window)
@@ -26,6 +28,7 @@ def plot_frames(forecasts, window=-1, channel=0, inputs=4, path=None):
     if not isinstance(channel, (int, np.integer)) or not 0 <= channel < channels:
         raise invalid("channel", f"a channel position in [0, {channels})", channel)
     inputs = min(check_positive_int("inputs", inputs), forecasts.inputs.shape[1])
+    check_choice("origin", origin, ("upper", "lower"))
     rows = {"inputs": forecasts.inputs[window, -inputs:, ..., channel],
             "forecast": forecasts.forecasts[window, ..., channel],
             "actual": forecasts.actuals[window, ..., channel]}
@@ -43,7 +46,7 @@ def plot_frames(forecasts, window=-1, channel=0, inputs=4, path=None):
             if c >= len(frames):
                 ax.set_axis_off()
                 continue
-            image = ax.imshow(frames[c], vmin=low, vmax=high, cmap="viridis")
+            image = ax.imshow(frames[c], vmin=low, vmax=high, cmap="viridis", origin=origin)
             label = f"t{c - len(frames) + 1:+d}" if name == "inputs" else f"lead {c + 1}"
             ax.set_title(label, fontsize=8)
             if c == 0:
