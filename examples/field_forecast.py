@@ -24,7 +24,7 @@ import tempfile
 import numpy as np
 
 from tsgate import datasets, serving
-from tsgate.fields import FieldForecaster
+from tsgate.fields import Field, FieldForecaster
 from tsgate.fields.plotting import plot_frames, plot_leads
 
 
@@ -73,7 +73,8 @@ def main(argv=None):
         field = datasets.load_air_temperature()
         test_start = int(len(field) * 0.8)
         temperature = FieldForecaster(10, 5, filters=(16, 32), residual=True, seed=1)  # changes from the last year
-        temperature.fit(field.values[:test_start], epochs=args.epochs * 5, patience=10, verbose=0)
+        training = Field.from_array(field.values[:test_start], time=field.time[:test_start], channels=field.channels)
+        temperature.fit(training, epochs=args.epochs * 5, patience=10, verbose=0)
         report("air temperature (K², the last fifth of the years)", temperature.evaluate(field, test=test_start))
         with tempfile.TemporaryDirectory() as directory:
             check_exports(temperature, field, directory)

@@ -299,3 +299,9 @@ def test_a_fitted_forecaster_names_swapped_channels_bad_options_and_saves_numpy_
     numpy_args = FieldForecaster(np.int64(LOOKBACK), np.int64(HORIZON), filters=(np.int64(2),))
     numpy_args.fit(field, epochs=1, verbose=0)
     assert FieldForecaster.load(numpy_args.save(str(tmp_path / "numpy"))).lookback == LOOKBACK
+
+
+@tensorflow_only
+def test_an_array_is_read_in_the_fitted_channels_order(fitted):
+    forecaster, field = fitted
+    np.testing.assert_array_equal(forecaster.predict(field.values), forecaster.predict(field))

@@ -247,8 +247,7 @@ class FieldForecaster(BaseEstimator):
         if field.grid != self.grid_:
             raise ValueError(f"The frames have shape {field.grid} (height, width, channels); this forecaster was "
                              f"fitted on {self.grid_}.")
-        if field.channels != self.channels_ and field.channels != ("value",) * len(field.channels) and \
-                not all(c.startswith("channel ") for c in field.channels):
+        if field.channels != self.channels_ and not (_unnamed(field.channels) or _unnamed(self.channels_)):
             raise ValueError(f"The frames' channels are {list(field.channels)}; this forecaster was fitted on "
                              f"{list(self.channels_)}, in that order.")
         field.check_missing(self.missing == "mask", fitted=True)
@@ -335,6 +334,11 @@ def raw_unit_field_model(model, scale, offset):
     scaled = Affine(scale, offset, name="scale_frames")(frames)
     forecast = Affine(scale, offset, inverse=True, name="unscale_forecast")(model({"frames": scaled}))
     return keras.Model({"frames": frames}, {"forecast": forecast}, name="raw_unit_field")
+
+
+def _unnamed(channels):
+    """Whether `channels` are the names `Field` gives when none are given (an array's)."""
+    return channels == ("value",) or all(name == f"channel {k}" for k, name in enumerate(channels))
 
 
 def _number(value):
