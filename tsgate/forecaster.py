@@ -77,9 +77,8 @@ class Forecaster(BaseEstimator):
             "boxcox" (λ per target fitted on the training rows, targets > 0),
             applied to the targets before the scaler and inverted on the
             forecast, in `predict` and in the exported graph alike; or, for
-            prices, "log_return", "pct_change" (prices > 0) or "diff": each
-            window read as returns from its origin, the forecast returns
-            turned back into prices (`tsgate.transforms.TargetTransform`).
+            prices, "log_return", "pct_change" (prices > 0) or "diff": returns from
+            each window's origin, turned back into prices (`transforms.TargetTransform`).
         non_negative: clip the forecast and its quantiles at 0 in raw units.
         quantiles: e.g. (0.1, 0.5, 0.9) for a pinball-loss quantile head; must
             hold 0.5, the point forecast.
@@ -137,9 +136,8 @@ class Forecaster(BaseEstimator):
     `scaler_`, `layout_` (the one-hot columns in place of each categorical
     one), `freq_` (a pandas offset; custom business days keep their
     holidays), `tz_` (the time zone of the training timestamps, None if
-    naive), `series_`, `fit_end_` (the last timestamp of the frame fitted on,
-    validation included: a Timestamp, or with a `series_column` a Series
-    of each series' own), `encoder_` (the
+    naive), `series_`, `fit_end_` (the end of the frame fitted on: a Timestamp, or
+    with a `series_column` a Series of each series' own), `encoder_` (the
     `CategoricalEncoder`, or None), `target_transform_` (the fitted
     `TargetTransform`, or None), `lookback_` (the lookback, planned for
     "auto"), `recipe_` (the plan of an "auto" lookback, else None),
