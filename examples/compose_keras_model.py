@@ -3,9 +3,10 @@ bidirectional layer-normalised LSTM, attention pooling and a GRU, trained with
 plain `model.fit` on windows from `keras.utils.timeseries_dataset_from_array`
 (fine here: the series has no gaps), then saved, reloaded and exported.
 
-    python examples/compose_keras_model.py
+    python examples/compose_keras_model.py [--epochs 2] [--rows 4000]
 """
 
+import argparse
 import tempfile
 
 import keras
@@ -25,15 +26,21 @@ def build(lookback, features, horizon):
 
 
 def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--rows", type=int, default=4000, help="rows of the sensor data; the first 3/4 train")
+    args = parser.parse_args(argv)
     keras.utils.set_random_seed(0)
-    values = datasets.load_sensor().to_numpy("float32")[:4000]
-    values = (values - values[:3000].mean(0)) / values[:3000].std(0)  # training rows only
+    values = datasets.load_sensor().to_numpy("float32")[: args.rows]
+    split = len(values) * 3 // 4
+    values = (values - values[:split].mean(0)) / values[:split].std(0)  # training rows only
     lookback, horizon = 48, 12
     target = np.lib.stride_tricks.sliding_window_view(values[lookback:, -1], horizon)
-    train = keras.utils.timeseries_dataset_from_array(values[:3000 - horizon], target[:3000 - lookback - horizon + 1], lookback, batch_size=64)
+    train = keras.utils.timeseries_dataset_from_array(values[:split - horizon], target[:split - lookback - horizon + 1],
+                                                      lookback, batch_size=64)
     model = build(lookback, values.shape[1], horizon)
     model.compile(optimizer="adam", loss="mse")
-    model.fit(train, epochs=2, verbose=2)
+    model.fit(train, epochs=args.epochs, verbose=2)
     with tempfile.TemporaryDirectory() as tmp:
         model.save(f"{tmp}/model.keras")
         reloaded = keras.saving.load_model(f"{tmp}/model.keras")

@@ -30,6 +30,24 @@ def test_chunks_of_a_frame_and_of_parquet_equal_predict(fitted, tmp_path):
     pd.testing.assert_frame_equal(predict_chunked(forecaster, str(tmp_path / "panel.parquet"), 5), expected)
 
 
+def test_chunks_read_their_series_future_covariates_from_one_frame():
+    """Rows of the series interleaved, `future` holding every series and one
+    never forecast: each chunk reads its own series' rows of both."""
+    times = pd.date_range("2024-01-01", periods=60, freq="h")
+    df = pd.concat([pd.DataFrame({"time": times, "site": f"s{k}", "y": np.sin(np.arange(60) / 4 + k),
+                                  "temp": np.cos(np.arange(60) / 5 + k)}) for k in range(5)])
+    df = df.sort_values("time", kind="stable")
+    forecaster = Forecaster(target="y", future_covariates=["temp"], lookback=8, horizon=3, units=4,
+                            series_column="site", time_column="time", seed=0).fit(df, epochs=1, verbose=0)
+    ahead = pd.date_range(times[-1], periods=4, freq="h")[1:]
+    future = pd.DataFrame({"time": np.tile(ahead, 6), "site": np.repeat([f"s{k}" for k in (5, 4, 3, 2, 1, 0)], 3),
+                           "temp": np.arange(18) / 18})
+    expected = forecaster.predict(df, future=future)
+    pd.testing.assert_frame_equal(predict_chunked(forecaster, df, 2, future=future), expected)
+    with pytest.raises(ValueError, match="`future` has no series column 'site'"):
+        predict_chunked(forecaster, df, 2, future=future.drop(columns="site"))
+
+
 def test_bad_batch_arguments_are_named(fitted):
     forecaster, df = fitted
     with pytest.raises(ValueError, match="`series_per_chunk`"):

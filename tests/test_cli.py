@@ -275,9 +275,9 @@ def test_cli_trains_a_preset_with_overrides(tmp_path):
 
 def test_cli_select_chooses_among_the_presets_candidates_and_saves_the_table(tmp_path):
     csv = tmp_path / "series.csv"
-    hourly(300).reset_index().to_csv(csv, index=False)
+    hourly(200).reset_index().to_csv(csv, index=False)
     status, out, err = run_captured("train", csv, "--model", tmp_path / "m", "--preset", "long_horizon", "--target",
-                                    "y", "--lookback", "48", "--horizon", "12", "--units", "4", "--epochs", "2",
+                                    "y", "--lookback", "24", "--horizon", "6", "--units", "4", "--epochs", "2",
                                     "--steps-per-epoch", "2", "--members", "2", "--select", "--verbose", "0")
     assert status == 0, err
     assert "validation_mse" in out and "selected: " in out

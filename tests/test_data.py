@@ -281,3 +281,68 @@ def test_averaged_duplicates_keep_the_last_one_hot_category_not_a_fraction():
     panel = Panel.from_frame(pd.concat([df, extra]), ["y", "wind_E", "wind_N"], sort=True, duplicates="mean",
                              indicators=("wind_E", "wind_N"))
     assert panel.values[4, 0] == np.float32((df["y"].iloc[4] + 3.0) / 2) and list(panel.values[4, 1:]) == [0.0, 1.0]
+
+
+def _series_frames(freq, tz, fill, seed=0):
+    """Six series of different starts, lengths and missing timestamps (NaN
+    values too with `fill`), a static column, one frame per series."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k in range(6):
+        stamps = pd.date_range(pd.Timestamp("2024-01-01") + pd.Timedelta(days=5 * k), periods=30 + 7 * k, freq=freq,
+                               tz=tz)
+        keep = rng.random(len(stamps)) > 0.2
+        keep[[0, -1]] = True
+        values = rng.normal(size=(len(stamps), 2))
+        if fill:
+            values[rng.random(values.shape) < 0.1] = np.nan
+            values[[0, -1], 0] = [np.inf, 1.0]
+        parts.append(pd.DataFrame({"time": stamps, "site": f"s{k}", "a": values[:, 0], "b": values[:, 1],
+                                   "z": float(k)})[keep])
+    return parts
+
+
+@pytest.mark.parametrize("freq, tz, fill", [("h", None, None), ("h", "Europe/Paris", "interpolate"),
+                                            ("D", "Europe/Paris", "ffill"), ("B", None, "zero"), ("MS", None, None),
+                                            ("W-SUN", "UTC", "interpolate")])
+def test_a_panel_of_many_series_equals_its_series_put_on_their_grids_one_at_a_time(freq, tz, fill):
+    """The panel is built over the whole frame at once (series interleaved
+    in its rows): each series' grid, gaps, fills, static row, windows and
+    horizon equal those of a panel of that series alone."""
+    parts = _series_frames(freq, tz, fill)
+    every = pd.concat(parts).sort_values("time", kind="stable")  # the series' rows interleaved
+    options = dict(freq=freq, time_column="time", series_column="site", static_columns=["z"], fill=fill)
+    panel = Panel.from_frame(every, ["a", "b"], **options)
+    alone = [Panel.from_frame(part, ["a", "b"], **options) for part in parts]
+    assert panel.series == [f"s{k}" for k in range(6)]  # in order of first appearance
+    assert panel.gap_rows == sum(p.gap_rows for p in alone) and panel.tz == alone[0].tz
+    extended, added = panel.extend(3)
+    for k, (rows, one) in enumerate(zip(panel.series_slices(), alone)):
+        np.testing.assert_array_equal(panel.values[rows], one.values)
+        np.testing.assert_array_equal(panel.observed[rows], one.observed)
+        np.testing.assert_array_equal(panel.valid[rows], one.valid)
+        np.testing.assert_array_equal(panel.time[rows], one.time)
+        np.testing.assert_array_equal(panel.static[k], one.static[0])
+        one_extended, _ = one.extend(3)
+        np.testing.assert_array_equal(extended.time[extended.series_slices()[k]], one_extended.time)
+        np.testing.assert_array_equal(extended.values[extended.series_slices()[k]], one_extended.values)
+        np.testing.assert_array_equal(extended.time[added[k]], one_extended.time[-3:])
+        starts, dropped = panel.window_starts(5)
+        mine = starts[(starts >= rows.start) & (starts < rows.stop)] - rows.start
+        np.testing.assert_array_equal(mine, one.window_starts(5)[0])
+
+
+def test_the_first_series_with_a_problem_is_named_whatever_the_others_hold():
+    """A panel checks every series at once; the error still names the first
+    series (in the frame's order) and its first problem."""
+    parts = _series_frames("h", None, None)
+    parts[4].loc[parts[4].index[3], "a"] = np.nan  # a later series: NaN
+    parts[2] = parts[2].assign(z=np.arange(len(parts[2]), dtype=float))  # an earlier one: a varying static
+    every = pd.concat(parts).sort_values("time", kind="stable")
+    options = dict(freq="h", time_column="time", series_column="site", static_columns=["z"])
+    with pytest.raises(ValueError, match="'z' varies over time in series 's2'"):
+        Panel.from_frame(every, ["a", "b"], **options)
+    parts[1] = parts[1].assign(time=parts[1]["time"] + pd.Timedelta("30min") * (np.arange(len(parts[1])) == 5).astype(int))
+    every = pd.concat(parts).sort_values("time", kind="stable")
+    with pytest.raises(ValueError, match=r"Timestamp .*:30:00 in series 's1' is not on the grid"):
+        Panel.from_frame(every, ["a", "b"], **options)

@@ -305,3 +305,13 @@ def test_a_fitted_forecaster_names_swapped_channels_bad_options_and_saves_numpy_
 def test_an_array_is_read_in_the_fitted_channels_order(fitted):
     forecaster, field = fitted
     np.testing.assert_array_equal(forecaster.predict(field.values), forecaster.predict(field))
+
+
+def test_the_air_temperature_field_holds_one_frame_a_year_in_kelvin():
+    """The bundled netCDF read with h5py (the `fields` extra): 240 annual
+    means on the 37x49 grid, 1860 to 2099, in time order."""
+    field = datasets.load_air_temperature()
+    assert field.values.shape == (240, 37, 49, 1) and field.channels == ("air_temperature",)
+    years = pd.DatetimeIndex(field.time).year
+    assert years[0] == 1860 and years[-1] == 2099 and (np.diff(years) == 1).all()
+    assert 250 < field.values.min() < field.values.max() < 310  # kelvin, never a fill value

@@ -32,9 +32,7 @@ def _series_ids(forecaster, data):
     if column is None:
         raise ValueError("Batch forecasting needs a forecaster with a `series_column` (many series in one table).")
     if isinstance(data, pd.DataFrame):
-        if column not in data.columns:
-            raise ValueError(f"The frame has no series column {column!r}; its columns are {list(data.columns)[:10]}.")
-        return pd.unique(data[column])
+        return pd.unique(_series_column(data, column, "data"))
     import pyarrow.parquet as pq
 
     try:
@@ -59,16 +57,32 @@ def forecast_chunks(forecaster, data, series_per_chunk=1000, future=None):
         raise invalid("data", "a DataFrame or the path of a Parquet file or directory", data)
     ids = _series_ids(forecaster, data)
     column = forecaster.series_column
-    for start in range(0, len(ids), series_per_chunk):
-        chunk = ids[start : start + series_per_chunk]
-        if isinstance(data, pd.DataFrame):
-            rows = data[data[column].isin(chunk)]
-        else:
+    frames = _chunk_rows(data, "data", column, ids, series_per_chunk) if isinstance(data, pd.DataFrame) else None
+    ahead = None if future is None else _chunk_rows(future, "future", column, ids, series_per_chunk)
+    for k, start in enumerate(range(0, len(ids), series_per_chunk)):
+        if frames is None:
             import pyarrow.parquet as pq
 
-            rows = pq.read_table(data, filters=[(column, "in", list(chunk))]).to_pandas()
-        ahead = None if future is None else future[future[column].isin(chunk)]
-        yield forecaster.predict(rows, future=ahead)
+            rows = pq.read_table(data, filters=[(column, "in", list(ids[start : start + series_per_chunk]))]).to_pandas()
+        else:
+            rows = next(frames)
+        yield forecaster.predict(rows, future=None if ahead is None else next(ahead))
+
+
+def _series_column(frame, column, name):
+    if column not in frame.columns:
+        raise ValueError(f"`{name}` has no series column {column!r}; its columns are {list(frame.columns)[:10]}.")
+    return frame[column]
+
+
+def _chunk_rows(frame, name, column, ids, series_per_chunk):
+    """The rows of `frame` (the argument `name`) of each chunk of
+    `series_per_chunk` of `ids`, in the frame's order: one grouping of the
+    frame, not a scan per chunk (rows of other series are left out)."""
+    chunk = pd.Index(ids).get_indexer(_series_column(frame, column, name)) // series_per_chunk  # -1 // n: -1, not in `ids`
+    order = np.argsort(chunk, kind="stable")
+    bounds = np.searchsorted(chunk[order], np.arange(-(-len(ids) // series_per_chunk) + 1))
+    return (frame.iloc[order[a:b]] for a, b in zip(bounds[:-1], bounds[1:]))
 
 
 def predict_chunked(forecaster, data, series_per_chunk=1000, future=None):

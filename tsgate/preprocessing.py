@@ -303,12 +303,13 @@ class Preprocessor:
             raise ValueError(f"This model needs future covariates {list(layout.future)} for the "
                              f"{self.horizon} forecast steps; pass them as `future`.")
         panel = self.panel(df)
-        for k, rows in enumerate(panel.series_slices()):
-            lookback = self.lookback_
-            if rows.stop - rows.start < lookback or not panel.valid[rows.stop - lookback : rows.stop].all():
-                words = series_words(panel.series[k])
-                raise ValueError(f"{words[:1].upper()}{words[1:]} needs {lookback} consecutive rows without "
-                                 f"gaps before the forecast origin. {panel.shortage()}")
+        lookback, ends = self.lookback_, panel.offsets[1:]
+        gaps = np.concatenate([[0], np.cumsum(~panel.valid)])
+        short = (np.diff(panel.offsets) < lookback) | (gaps[ends] > gaps[np.maximum(ends - lookback, 0)])
+        if short.any():
+            words = series_words(panel.series[int(np.argmax(short))])
+            raise ValueError(f"{words[:1].upper()}{words[1:]} needs {lookback} consecutive rows without "
+                             f"gaps before the forecast origin. {panel.shortage()}")
         categorical = [c for c in self.encoder_.columns if c in self.layout.future] if self.encoder_ else []
         if layout.future and categorical:
             future = self._encode(future, categorical, "future")

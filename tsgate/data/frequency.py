@@ -141,27 +141,117 @@ def freq_from_json(value):
 
 def regular_grid(t, step, label):
     """The regular grid of `step` from the first to the last of `t`."""
-    try:
-        rows = (t[-1] - t[0]) / pd.Timedelta(step)
-    except (ValueError, TypeError):
-        rows = 0  # calendar steps (months, business days) stay small over pandas' time range
-    if rows > MAX_GRID_ROWS:
-        raise ValueError(f"The timestamps{label} span {int(rows) + 1} steps of {step.freqstr} for {len(t)} rows; "
+    rows = steps_spanned(t[-1:].asi8 - t[:1].asi8, step, t.unit)
+    if rows is not None and rows[0] > MAX_GRID_ROWS:
+        raise ValueError(f"The timestamps{label} span {int(rows[0]) + 1} steps of {step.freqstr} for {len(t)} rows; "
                          "is `freq` right?")
     return pd.date_range(t[0], t[-1], freq=step)
 
 
-def infer_panel_step(labelled_times):
-    """The one frequency of every series [(label, timestamps)]; series of
-    different frequencies are an error."""
-    step = None
-    for label, t in labelled_times:
-        inferred = _infer_step(t)
+def steps_spanned(spans, step, unit):
+    """`spans` (integers of `unit`) in steps of `step` (floats), None for
+    calendar steps (months, business days), which stay small over pandas'
+    time range."""
+    try:
+        return spans * (pd.Timedelta(1, unit=unit).value / pd.Timedelta(step).value)
+    except (ValueError, TypeError):
+        return None
+
+
+def fixed_step(step, unit, tz):
+    """`step` as a whole number of `unit`s when every step of its grid lasts
+    as long (a Tick; days on naive timestamps), else None (calendar steps,
+    days across daylight saving)."""
+    if isinstance(step, pd.offsets.Tick) or (isinstance(step, pd.offsets.Day) and tz is None):
+        step, one = pd.Timedelta(step).value, pd.Timedelta(1, unit=unit).value
+        return step // one if step % one == 0 else None
+    return None
+
+
+def series_grids(t, bounds, step):
+    """The regular grid of `step` of each series of `t` (a DatetimeIndex,
+    the rows of series k at `bounds[k]:bounds[k + 1]`, each in time order),
+    from its first to its last timestamp, as `regular_grid` makes it:
+    `(rows,)` each timestamp's position on its series' grid (-1: off the
+    grid), `(n_series,)` the grids' lengths, and their timestamps (naive
+    UTC, series after series).
+
+    Written over whole arrays because a panel may hold a million series:
+    grids of a fixed step are arithmetic; calendar grids are one
+    `pandas.date_range` per distinct first timestamp (a series' grid is the
+    start of the longest one's). The caller refuses series that span more
+    than MAX_GRID_ROWS steps first."""
+    stamps, unit = t.asi8, t.unit
+    series = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
+    first, last = stamps[bounds[:-1]], stamps[bounds[1:] - 1]
+    fixed = fixed_step(step, unit, t.tz)
+    if fixed is not None:
+        offset = stamps - first[series]
+        position = np.where(offset % fixed == 0, offset // fixed, -1)
+        lengths = (last - first) // fixed + 1
+        grid = np.repeat(first, lengths) + _ragged_arange(lengths) * fixed
+        return position, lengths, grid.view(f"datetime64[{unit}]")
+    starts, group = np.unique(first, return_inverse=True)
+    members, rows_of = _split_by(group, len(starts)), _split_by(group[series], len(starts))
+    position, lengths, grids = np.empty(len(stamps), np.int64), np.empty(len(first), np.int64), []
+    for mine, rows in zip(members, rows_of):
+        longest = mine[np.argmax(last[mine])]
+        grid = pd.date_range(t[bounds[longest]], t[bounds[longest + 1] - 1], freq=step).as_unit(unit).asi8
+        at = np.searchsorted(grid, stamps[rows])
+        on = grid[np.minimum(at, len(grid) - 1)] == stamps[rows]
+        position[rows] = np.where(on, at, -1)
+        lengths[mine] = np.searchsorted(grid, last[mine], side="right")
+        grids.append(grid)
+    grid_starts = np.cumsum([0] + [len(grid) for grid in grids])[group]
+    grid = np.concatenate(grids)[np.repeat(grid_starts, lengths) + _ragged_arange(lengths)]
+    return position, lengths, grid.view(f"datetime64[{unit}]")
+
+
+def steps_after(last, horizon, step):
+    """`(n, horizon)` naive UTC: the `horizon` timestamps after each of
+    `last` (a DatetimeIndex) on the grid of `step`, as `pandas.date_range`
+    continues it (holidays skipped); arithmetic for a fixed step, one
+    `date_range` per distinct timestamp otherwise."""
+    unit = last.unit
+    fixed = fixed_step(step, unit, last.tz)
+    if fixed is not None:
+        ahead = last.asi8[:, None] + fixed * np.arange(1, horizon + 1)
+    else:
+        distinct, which = np.unique(last.asi8, return_index=True)
+        table = np.stack([pd.date_range(last[k], periods=horizon + 1, freq=step)[1:].as_unit(unit).asi8
+                          for k in which])
+        ahead = table[np.searchsorted(distinct, last.asi8)]
+    return ahead.view(f"datetime64[{unit}]")
+
+
+def _split_by(labels, n):
+    """The positions of each of the `n` labels in `labels`, one array each."""
+    order = np.argsort(labels, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(labels, minlength=n))[:-1])
+
+
+def _ragged_arange(lengths):
+    """`concatenate([arange(n) for n in lengths])` without the loop."""
+    return np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
+def infer_panel_step(t, bounds, label):
+    """The one frequency of every series of `t` (as `series_grids`'s;
+    `label(k)` names series k in messages); series of different frequencies
+    are an error. Series with the same timestamps are inferred once."""
+    step, seen = None, set()
+    for k in range(len(bounds) - 1):
+        times = t[bounds[k]: bounds[k + 1]]
+        key = times.asi8.tobytes()
+        if key in seen:
+            continue
+        seen.add(key)
+        inferred = _infer_step(times)
         if inferred is None:
-            raise ValueError(f"Cannot infer the frequency{label} from {len(t)} timestamp(s); pass `freq` "
+            raise ValueError(f"Cannot infer the frequency{label(k)} from {len(times)} timestamp(s); pass `freq` "
                              "(for example 'h', 'D' or 'B').")
         if step is not None and inferred != step:
-            raise ValueError(f"The frequency{label} ({inferred.freqstr}) differs from the first series' "
+            raise ValueError(f"The frequency{label(k)} ({inferred.freqstr}) differs from the first series' "
                              f"({step.freqstr}); pass `freq`.")
         step = step or inferred
     return step
@@ -196,13 +286,13 @@ def _trading_days(t):
 
 def with_holidays(step, times):
     """`step` (one business day) with the weekdays of its weekmask that none
-    of `times` (a list of DatetimeIndex) holds, between the first and the last
+    of `times` (every series' timestamps, one DatetimeIndex) holds, between the first and the last
     timestamp, as holidays added to its own; plain business days if none.
     More than MAX_HOLIDAY_SHARE of them missing are no trading calendar
     (as `_trading_days` at fit): no new holidays, the missing days are gaps."""
     weekmask = getattr(step, "weekmask", None) or WEEKDAYS
     known = list(getattr(step, "holidays", None) or ())
-    every = times[0].append(list(times[1:])).unique().sort_values()
+    every = times.unique().sort_values()
     grid = pd.date_range(every[0], every[-1], freq=pd.offsets.CustomBusinessDay(weekmask=weekmask, holidays=known))
     missing = grid.difference(every)
     if len(missing) > MAX_HOLIDAY_SHARE * len(grid):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from tsgate.data.frames import (
+    FLOAT32_MAX,
     check_columns,
     check_frame,
     check_na_values,
@@ -35,23 +36,30 @@ def future_values(future, panel, rows, columns, time_column=None, series_column=
         check_real(frame[column], column, "future")
     ids = check_series_ids(frame[series_column], times, "future").to_numpy(dtype=object) if series_column else None
     values = sentinels_to_nan(frame[columns].to_numpy("float64", na_value=np.nan), check_na_values(na_values))
-    moments = naive_utc(times)
-    out = np.empty((*np.shape(rows), len(columns)), "float32")
-    for k, sid in enumerate(panel.series):
-        label = "" if not series_column else f" (series {sid!r})"
-        mine = np.ones(len(frame), bool) if ids is None else np.asarray(ids == sid, bool)
-        wanted = panel.time[rows[k]]
-        given = pd.Index(moments[mine])
-        inside = given.isin(wanted)
-        repeated = given[inside][given[inside].duplicated()]
-        if len(repeated):
-            raise ValueError(f"`future` has timestamp {panel.timestamp(repeated[0])} more than once{label}.")
-        position = pd.Index(given[inside]).get_indexer(wanted)
-        if (position < 0).any():
-            missing = [str(panel.timestamp(t)) for t in wanted[position < 0][:3]]
+    moments = naive_utc(times).astype("datetime64[ns]")
+    n_series, horizon = np.shape(rows)
+    series = np.zeros(len(frame), int) if ids is None else pd.Index(panel.series, dtype=object).get_indexer(ids)
+    wanted = pd.MultiIndex.from_arrays([np.repeat(np.arange(n_series), horizon),
+                                        panel.time[rows].astype("datetime64[ns]").ravel()])
+    given = pd.MultiIndex.from_arrays([series, moments])
+    inside = np.asarray(given.isin(wanted))
+    repeated = given[inside].duplicated()
+    kept = np.flatnonzero(inside)[~repeated]
+    position = given[kept].get_indexer(wanted).reshape(n_series, horizon)
+    chosen = values[kept][np.maximum(position, 0)]
+    finite = np.isfinite(chosen)
+    bad = (position < 0) | ~finite.all(axis=-1) | (np.abs(np.where(finite, chosen, 0.0)) > FLOAT32_MAX).any(axis=-1)
+    flagged = bad.any(axis=1)
+    flagged[series[inside][repeated]] = True
+    if flagged.any():
+        k = int(np.argmax(flagged))
+        label = "" if not series_column else f" (series {panel.series[k]!r})"
+        mine = series[inside] == k
+        twice = given[inside][mine & repeated]
+        if len(twice):
+            raise ValueError(f"`future` has timestamp {panel.timestamp(twice[0][1])} more than once{label}.")
+        if (position[k] < 0).any():
+            missing = [str(panel.timestamp(t)) for t in panel.time[rows[k]][position[k] < 0][:3]]
             raise ValueError(f"`future` lacks covariates for {missing}{label}.")
-        chosen = values[mine][inside][position]
-        stamps = panel.index()[rows[k]]
-        check_values(chosen, columns, stamps, label, None, name="future", fillable=False)
-        out[k] = chosen
-    return out
+        check_values(chosen[k], columns, panel.index()[rows[k]], label, None, name="future", fillable=False)
+    return chosen.astype("float32")

@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 
 from tsgate import choices
-from tsgate.data.frames import (INFER, check_columns, check_frame, check_na_values, check_order, check_real,
-    check_series_ids, check_static_row, check_timestamps, check_values, fraction_cutoff, in_zone, naive_utc,
-    order_rows, plain, sentinels_to_nan, series_words)
-from tsgate.data.frequency import (check_freq, describe_freq, infer_panel_step, is_business_day, regular_grid,
-    with_holidays)
+from tsgate.data.frames import (FLOAT32_MAX, INFER, check_columns, check_frame, check_na_values, check_order,
+    check_real, check_series_ids, check_static_row, check_timestamps, check_values, fraction_cutoff, in_zone, plain,
+    order_rows, sentinels_to_nan, series_words)
+from tsgate.data.frequency import (MAX_GRID_ROWS, check_freq, describe_freq, infer_panel_step, is_business_day,
+    regular_grid, series_grids, steps_after, steps_spanned, with_holidays)
 from tsgate.data.future import future_values
 from tsgate.validation import check_bool, check_choice, invalid
 
@@ -115,54 +115,60 @@ class Panel:
             check_real(frame[column], column, "df")
         if series_column:
             check_series_ids(frame[series_column], times, "df")
-        groups = frame.groupby(series_column, sort=False, observed=True) if series_column else [(None, frame)]
-        parts = [(sid, part, times[part.index.to_numpy()]) for sid, part in groups]
-        for sid, _, t in parts:
-            check_order(t, _label(sid))
-        if step is None:
-            step = infer_panel_step([(_label(sid), t) for sid, _, t in parts])
-        if (freq is None or infer_holidays) and is_business_day(step):
-            step = with_holidays(step, [t for _, _, t in parts])
+        order, bounds, ids = _series_rows(frame, series_column)
+        t = times[order]  # series after series, each in the frame's order
 
-        blocks, valid, observed, stamps, ids, offsets, statics, gap_rows = [], [], [], [], [], [0], [], 0
-        for sid, part, t in parts:
-            label = _label(sid)
-            grid = regular_grid(t, step, label)
-            if len(grid.intersection(t)) != len(t):
-                off = t.difference(grid)[0]
-                grid_of = f"the grid of `freq`={freq!r}" if freq is not None else f"the inferred {describe_freq(step)} grid"
-                raise ValueError(f"Timestamp {off}{label} is not on {grid_of} starting at {t[0]}"
-                                 f"{'' if freq is not None else '; pass `freq`'}.")
-            raw = sentinels_to_nan(part[columns].to_numpy("float64", na_value=np.nan), sentinels)
-            check_values(raw, columns, t, label, fill)
-            data = pd.DataFrame(raw, index=t, columns=columns).reindex(grid)
-            present = grid.isin(t)
-            gap_rows += int((~present).sum())
-            observed.append(np.isfinite(data.to_numpy()))
-            if fill is not None:  # NaN, inf and missing timestamps alike
-                data = _fill(data, fill)
-                present = np.ones(len(grid), bool)
-            blocks.append(data.to_numpy("float32"))
-            valid.append(present)
-            stamps.append(naive_utc(grid))
-            ids.append(plain(sid))  # JSON-ready ids
-            offsets.append(offsets[-1] + len(grid))
-            if static_columns:
-                static = sentinels_to_nan(part[static_columns].to_numpy("float64", na_value=np.nan), sentinels)
-                statics.append(check_static_row(static, static_columns, t, label))
+        def label(k):
+            return _label(ids[k])
+
+        def rows(k):
+            return slice(bounds[k], bounds[k + 1])
+
+        unordered = _first(_per_series(_not_increasing(t.asi8, bounds), bounds))
+        if unordered is not None:
+            check_order(t[rows(unordered)], label(unordered))
+        if step is None:
+            step = infer_panel_step(t, bounds, label)
+        if (freq is None or infer_holidays) and is_business_day(step):
+            step = with_holidays(step, t)
+
+        raw = sentinels_to_nan(frame[columns].to_numpy("float64", na_value=np.nan)[order], sentinels)
+        static = None if not static_columns else \
+            sentinels_to_nan(frame[static_columns].to_numpy("float64", na_value=np.nan)[order], sentinels)
+        spanned = steps_spanned(t.asi8[bounds[1:] - 1] - t.asi8[bounds[:-1]], step, t.unit)
+        flagged = _bad_values(raw, bounds, fill) | _bad_statics(static, bounds)
+        if spanned is not None and (spanned > MAX_GRID_ROWS).any():
+            flagged |= spanned > MAX_GRID_ROWS
+            position = None
+        else:
+            position, lengths, time = series_grids(t, bounds, step)
+            flagged |= _per_series(position < 0, bounds)
+        if flagged.any():
+            k = _first(flagged)
+            _refuse(t[rows(k)], raw[rows(k)], None if static is None else static[rows(k)], step, freq, columns,
+                    static_columns, label(k), fill)
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        at = offsets[:-1].repeat(np.diff(bounds)) + position  # each row's place on the grids
+        values = np.full((offsets[-1], len(columns)), np.nan)
+        values[at] = raw
+        valid = np.zeros(offsets[-1], bool)
+        valid[at] = True
+        observed = np.isfinite(values)
+        if fill is not None:  # NaN, inf and missing timestamps alike
+            values, valid = _fill(values, offsets, fill), np.ones(offsets[-1], bool)
         return cls(
-            values=np.concatenate(blocks),
+            values=values.astype("float32"),
             columns=columns,
-            valid=np.concatenate(valid),
-            time=np.concatenate(stamps),
+            valid=valid,
+            time=time,
             series=ids,
-            offsets=np.asarray(offsets),
+            offsets=offsets,
             freq=step,
-            static=np.asarray(statics, "float32") if static_columns else None,
+            static=static[bounds[:-1]].astype("float32") if static_columns else None,
             static_columns=static_columns,
-            gap_rows=gap_rows,
+            gap_rows=int(offsets[-1] - len(t)),
             tz=zone,
-            observed=np.concatenate(observed),
+            observed=observed,
             freq_inferred=freq is None or infer_holidays,
         )
 
@@ -266,14 +272,11 @@ class Panel:
     def window_starts(self, span):
         """Start rows of every window of `span` consecutive valid rows within
         one series, and the number of positions dropped because of gaps."""
-        starts, dropped = [], 0
-        invalid = np.concatenate([[0], np.cumsum(~self.valid)])
-        for rows in self.series_slices():
-            candidates = np.arange(rows.start, rows.stop - span + 1)
-            clean = invalid[candidates + span] - invalid[candidates] == 0
-            starts.append(candidates[clean])
-            dropped += int((~clean).sum())
-        return np.concatenate(starts) if starts else np.zeros(0, int), dropped
+        row = np.arange(len(self.valid))
+        candidates = row[row + span <= np.repeat(self.offsets[1:], np.diff(self.offsets))]
+        gaps = np.concatenate([[0], np.cumsum(~self.valid)])
+        clean = gaps[candidates + span] - gaps[candidates] == 0
+        return candidates[clean], int((~clean).sum())
 
     def extend(self, horizon, future=None, columns=(), time_column=None, series_column=None, na_values=None):
         """This panel with `horizon` rows appended to each series on its grid
@@ -282,21 +285,19 @@ class Panel:
         at their timestamps, see `future_values`), and `(n_series, horizon)`
         the positions of those rows. The new timestamps follow `freq`
         (skipping its holidays)."""
-        index, n = self.index(), len(self.columns)
-        values, valid, observed, time, offsets, added = [], [], [], [], [0], []
-        for rows in self.series_slices():
-            stamps = pd.date_range(index[rows.stop - 1], periods=horizon + 1, freq=self.freq)[1:]
-            length = rows.stop - rows.start
-            values += [self.values[rows], np.zeros((horizon, n), self.values.dtype)]
-            valid += [self.valid[rows], np.ones(horizon, bool)]
-            observed += [self.observed[rows], np.zeros((horizon, n), bool)]
-            time += [self.time[rows], naive_utc(stamps)]
-            added.append(offsets[-1] + length + np.arange(horizon))
-            offsets.append(offsets[-1] + length + horizon)
-        extended = dataclasses.replace(self, values=np.concatenate(values), valid=np.concatenate(valid),
-                                       observed=np.concatenate(observed), time=np.concatenate(time),
-                                       offsets=np.asarray(offsets))
-        added = np.asarray(added)
+        offsets = self.offsets + horizon * np.arange(len(self.series) + 1)
+        kept = np.arange(len(self.valid)) + horizon * self.series_index()  # the old rows' new places
+        added = offsets[1:, None] - horizon + np.arange(horizon)
+        ahead = steps_after(self.index()[self.offsets[1:] - 1], horizon, self.freq)
+
+        def spread(old, new):
+            out = np.zeros((offsets[-1], *old.shape[1:]), old.dtype)
+            out[kept], out[added.ravel()] = old, new
+            return out
+
+        extended = dataclasses.replace(
+            self, values=spread(self.values, 0.0), valid=spread(self.valid, True),
+            observed=spread(self.observed, False), time=spread(self.time, ahead.ravel()), offsets=offsets)
         if columns:
             given = future_values(future, extended, added, columns, time_column, series_column, na_values)
             at = np.ix_(added.ravel(), [self.columns.index(name) for name in columns])
@@ -308,10 +309,93 @@ def _label(sid):
     return "" if sid is None else f" in {series_words(sid)}"
 
 
-def _fill(data, fill):
-    data = data.replace([np.inf, -np.inf], np.nan)
+def _series_rows(frame, series_column):
+    """The frame's rows series after series (a stable order: each series'
+    rows as the frame holds them), `(n_series + 1,)` the bounds of each
+    series in that order, and the series ids in order of first appearance
+    (JSON-ready)."""
+    if not series_column:
+        return np.arange(len(frame)), np.asarray([0, len(frame)]), [None]
+    codes, ids = pd.factorize(frame[series_column], sort=False)
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(ids)))])
+    return np.argsort(codes, kind="stable"), bounds, [plain(sid) for sid in ids]
+
+
+def _per_series(flags, bounds):
+    """`(n_series,)` whether any of each series' rows of `flags` is set."""
+    flags = np.asarray(flags).reshape(len(flags), -1).any(axis=1)
+    return np.logical_or.reduceat(flags, bounds[:-1]) if len(flags) else np.zeros(len(bounds) - 1, bool)
+
+
+def _first(flags):
+    """The first series flagged, None if none is."""
+    return int(np.argmax(flags)) if flags.any() else None
+
+
+def _not_increasing(stamps, bounds):
+    """`(rows,)` a timestamp at or before the one above it in its series."""
+    flags = np.zeros(len(stamps), bool)
+    flags[1:] = np.diff(stamps) <= 0
+    flags[bounds[:-1]] = False
+    return flags
+
+
+def _bad_values(raw, bounds, fill):
+    """`(n_series,)` the series `check_values` refuses: values beyond
+    float32; NaN or inf without `fill`; a column with no finite value with it."""
+    finite = np.isfinite(raw)
+    bad = _per_series(finite & (np.abs(np.where(finite, raw, 0.0)) > FLOAT32_MAX), bounds)
+    if fill is None:
+        return bad | _per_series(~finite, bounds)
+    return bad | (np.add.reduceat(finite, bounds[:-1], axis=0) == 0).any(axis=1)
+
+
+def _bad_statics(static, bounds):
+    """`(n_series,)` the series `check_static_row` refuses: static values
+    not finite, beyond float32 or varying."""
+    if static is None:
+        return np.zeros(len(bounds) - 1, bool)
+    first = static[bounds[:-1]].repeat(np.diff(bounds), axis=0)
+    return _bad_values(static, bounds, None) | _per_series(static != first, bounds)
+
+
+def _refuse(t, raw, static, step, freq, columns, static_columns, label, fill):
+    """Raises the error of the first check one series fails (`t` its
+    timestamps, `raw` and `static` its rows): its grid, its values, its
+    static covariates, as each series is checked. The checks over the whole
+    panel find the series; this says what is wrong with it."""
+    grid = regular_grid(t, step, label)
+    if len(grid.intersection(t)) != len(t):
+        off = t.difference(grid)[0]
+        grid_of = f"the grid of `freq`={freq!r}" if freq is not None else f"the inferred {describe_freq(step)} grid"
+        raise ValueError(f"Timestamp {off}{label} is not on {grid_of} starting at {t[0]}"
+                         f"{'' if freq is not None else '; pass `freq`'}.")
+    check_values(raw, columns, t, label, fill)
+    if static_columns:
+        check_static_row(static, static_columns, t, label)
+
+
+def _fill(values, offsets, fill):
+    """`values` `(rows, n)` with NaN and inf filled within each series (rows
+    `offsets[k]:offsets[k + 1]`) as pandas fills them: "ffill" (then
+    backward for the first rows), "interpolate" (linear in the row, the
+    ends held) or "zero". Written over the whole panel because pandas would
+    take a call per series; each series has a finite value per column."""
+    values = np.where(np.isfinite(values), values, np.nan)
+    if fill == "zero":
+        return np.nan_to_num(values, nan=0.0)
+    known = ~np.isnan(values)
+    row = np.arange(len(values))[:, None]
+    start, stop = (np.repeat(edge, np.diff(offsets))[:, None] for edge in (offsets[:-1], offsets[1:]))
+    before = np.maximum.accumulate(np.where(known, row, -1), axis=0)
+    after = np.flip(np.minimum.accumulate(np.flip(np.where(known, row, len(values)), axis=0), axis=0), axis=0)
+    has_before, has_after = before >= start, after < stop
+    before_value = np.take_along_axis(values, np.clip(before, 0, None), axis=0)
+    after_value = np.take_along_axis(values, np.clip(after, None, len(values) - 1), axis=0)
     if fill == "ffill":
-        return data.ffill().bfill()
-    if fill == "interpolate":
-        return data.interpolate(limit_direction="both")
-    return data.fillna(0.0)
+        filled = np.where(has_before, before_value, after_value)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            between = before_value + (after_value - before_value) * (row - before) / (after - before)
+        filled = np.where(has_before & has_after, between, np.where(has_before, before_value, after_value))
+    return np.where(known, values, filled)
