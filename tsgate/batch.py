@@ -27,16 +27,19 @@ CHUNK_COLUMN = "__tsgate_chunk"
 
 
 def _series_ids(forecaster, data):
-    """The series ids of `data` (a DataFrame or a Parquet path) in order of appearance."""
+    """The series ids of `data` (a DataFrame or a Parquet path) in order of
+    appearance, and for a DataFrame each row's position among them (None
+    for Parquet)."""
     column = forecaster.series_column
     if column is None:
         raise ValueError("Batch forecasting needs a forecaster with a `series_column` (many series in one table).")
     if isinstance(data, pd.DataFrame):
-        return pd.unique(_series_column(data, column, "data"))
+        codes, ids = pd.factorize(_series_column(data, column, "data"))
+        return ids, codes
     import pyarrow.parquet as pq
 
     try:
-        return pd.unique(pq.read_table(data, columns=[column]).column(column).to_numpy())
+        return pd.unique(pq.read_table(data, columns=[column]).column(column).to_numpy()), None
     except (OSError, KeyError, ValueError) as error:
         raise ValueError(f"Cannot read the series column {column!r} of the Parquet dataset {data!r}: {error}") from None
 
@@ -55,11 +58,12 @@ def forecast_chunks(forecaster, data, series_per_chunk=1000, future=None):
     check_positive_int("series_per_chunk", series_per_chunk)
     if not isinstance(data, (pd.DataFrame, str, os.PathLike)):
         raise invalid("data", "a DataFrame or the path of a Parquet file or directory", data)
-    ids = _series_ids(forecaster, data)
+    ids, codes = _series_ids(forecaster, data)
     column = forecaster.series_column
-    frames = _chunk_rows(data, "data", column, ids, series_per_chunk) if isinstance(data, pd.DataFrame) else None
-    ahead = None if future is None else _chunk_rows(future, "future", column, ids, series_per_chunk)
-    for k, start in enumerate(range(0, len(ids), series_per_chunk)):
+    frames = None if codes is None else _chunk_rows(data, codes, len(ids), series_per_chunk)
+    ahead = None if future is None else _chunk_rows(
+        future, pd.Index(ids).get_indexer(_series_column(future, column, "future")), len(ids), series_per_chunk)
+    for start in range(0, len(ids), series_per_chunk):
         if frames is None:
             import pyarrow.parquet as pq
 
@@ -75,13 +79,13 @@ def _series_column(frame, column, name):
     return frame[column]
 
 
-def _chunk_rows(frame, name, column, ids, series_per_chunk):
-    """The rows of `frame` (the argument `name`) of each chunk of
-    `series_per_chunk` of `ids`, in the frame's order: one grouping of the
-    frame, not a scan per chunk (rows of other series are left out)."""
-    chunk = pd.Index(ids).get_indexer(_series_column(frame, column, name)) // series_per_chunk  # -1 // n: -1, not in `ids`
+def _chunk_rows(frame, positions, n_series, series_per_chunk):
+    """The rows of `frame` of each chunk of `series_per_chunk` series, in
+    the frame's order, from each row's series position (-1: a series not
+    forecast, left out): one grouping of the frame, not a scan per chunk."""
+    chunk = positions // series_per_chunk  # -1 stays -1
     order = np.argsort(chunk, kind="stable")
-    bounds = np.searchsorted(chunk[order], np.arange(-(-len(ids) // series_per_chunk) + 1))
+    bounds = np.searchsorted(chunk[order], np.arange(-(-n_series // series_per_chunk) + 1))
     return (frame.iloc[order[a:b]] for a, b in zip(bounds[:-1], bounds[1:]))
 
 

@@ -339,7 +339,7 @@ class Preprocessor:
         warn_far_outside(panel, starts, self.lookback_, self.horizon, self.layout_, self.scaler_,
                          self.target_transform_, **consequence)
 
-    def inputs(self, panel, starts, batch_size=256, shifts=None):
+    def inputs(self, panel, starts, batch_size=1024, shifts=None):
         """The raw-unit model's inputs for the windows at `starts`, batched;
         with `shifts` (`replayed_shifts`), each window's "calibration_shifts"."""
         series_index = self.series_rows(panel.series)

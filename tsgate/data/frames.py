@@ -177,6 +177,10 @@ def check_series_ids(column, times, name):
     if len(missing):
         raise ValueError(f"Column {column.name!r} of `{name}` has no series id (NaN/None) at rows "
                          f"{missing[:3].tolist()} ({[str(t) for t in times[missing[:3]]]}); every row needs one.")
+    dtype = column.dtype
+    if (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+            and not pd.api.types.is_complex_dtype(dtype)) or isinstance(dtype, pd.StringDtype):
+        return column  # every id a number or a string: no id to look at
     for sid in pd.unique(column):
         if isinstance(sid, (bool, np.bool_)) or not isinstance(sid, (str, numbers.Real)):
             raise ValueError(f"Series ids in column {column.name!r} of `{name}` must be strings or numbers, "

@@ -318,7 +318,7 @@ def _series_rows(frame, series_column):
         return np.arange(len(frame)), np.asarray([0, len(frame)]), [None]
     codes, ids = pd.factorize(frame[series_column], sort=False)
     bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(ids)))])
-    return np.argsort(codes, kind="stable"), bounds, [plain(sid) for sid in ids]
+    return np.argsort(codes, kind="stable"), bounds, [plain(sid) for sid in ids.tolist()]
 
 
 def _per_series(flags, bounds):
