@@ -36,10 +36,11 @@ def _series_ids(forecaster, data):
     if isinstance(data, pd.DataFrame):
         codes, ids = pd.factorize(_series_column(data, column, "data"))
         return ids, codes
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     try:
-        return pd.unique(pq.read_table(data, columns=[column]).column(column).to_numpy()), None
+        return pd.Index(pc.unique(pq.read_table(data, columns=[column]).column(column)).to_pandas()), None
     except (OSError, KeyError, ValueError) as error:
         raise ValueError(f"Cannot read the series column {column!r} of the Parquet dataset {data!r}: {error}") from None
 
@@ -64,13 +65,23 @@ def forecast_chunks(forecaster, data, series_per_chunk=1000, future=None):
     ahead = None if future is None else _chunk_rows(
         future, pd.Index(ids).get_indexer(_series_column(future, column, "future")), len(ids), series_per_chunk)
     for start in range(0, len(ids), series_per_chunk):
-        if frames is None:
-            import pyarrow.parquet as pq
-
-            rows = pq.read_table(data, filters=[(column, "in", list(ids[start : start + series_per_chunk]))]).to_pandas()
-        else:
-            rows = next(frames)
+        rows = _parquet_rows(data, column, ids[start : start + series_per_chunk]) if frames is None else next(frames)
         yield forecaster.predict(rows, future=None if ahead is None else next(ahead))
+
+
+def _parquet_rows(path, column, ids):
+    """The rows of the series `ids` (an Index) of a Parquet file or
+    directory: those ids, and their range, which lets pyarrow skip the row
+    groups whose statistics lie outside it (all but a few in a file sorted
+    by series)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    ids = pa.array(ids)
+    low, high = pc.min_max(ids).values()
+    series = pc.field(column)
+    return pq.read_table(path, filters=series.isin(ids) & (series >= low) & (series <= high)).to_pandas()
 
 
 def _series_column(frame, column, name):
