@@ -24,7 +24,7 @@ def from_keras(layer):
     """A tsgate `GRU`, `LSTM`, `GRUCell` or `LSTMCell` equal to the given Keras
     layer: same configuration, same (copied) weights if the layer is built.
     A layer's `use_cudnn` (not in Keras' config) carries over as False or,
-    from True or "auto", as "auto": tsgate runs its portable kernels."""
+    from True or "auto", as "auto" (cuDNN only while training on a GPU)."""
     target = _TO_TSGATE.get(type(layer))
     if target is None:
         raise ValueError(

@@ -11,6 +11,11 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell  # noqa: F401
 # go_backwards, as `keras.layers.RNN.inner_loop` uses it.
 from keras.src.backend import rnn as backend_rnn  # noqa: F401
 
+# The backend's fused GRU and LSTM (cuDNN on TensorFlow with a GPU; NotImplementedError
+# where the backend or the device has none), as `keras.layers.GRU`/`LSTM` call them.
+from keras.src.backend import gru as backend_gru  # noqa: F401
+from keras.src.backend import lstm as backend_lstm  # noqa: F401
+
 
 def broadcast_add(x, y):
     """`x + y` with NumPy broadcasting on every backend, computed exactly as

@@ -125,10 +125,11 @@ class GRU(SequenceLayer):
     `zero_output_for_mask`); `mask` and `initial_state` at call time. The
     cell's arguments are readable on the layer (`layer.reset_after`).
 
-    A drop-in for `keras.layers.GRU`: `use_cudnn` "auto" or False (both run
-    tsgate's portable kernels; True is refused, tsgate never emits cuDNN-only
-    ops, keras #18504) and `implementation` (ignored, as in Keras) are
-    accepted and, as in Keras, left out of `get_config`.
+    A drop-in for `keras.layers.GRU`: `use_cudnn` "auto" (cuDNN while
+    training on a GPU, `tsgate.cells.cudnn`; every export traces the portable
+    loop) or False (the portable loop always; True is refused: exports never
+    hold cuDNN-only ops, keras #18504) and `implementation` (ignored, as in
+    Keras) are accepted and, as in Keras, left out of `get_config`.
 
     An unrolled sequence (unroll=True) on TensorFlow's executor (not under
     XLA) without a mask runs through the fused kernel `tsgate.cells.fused.gru_sequence`

@@ -6,6 +6,7 @@ import inspect
 import keras
 from keras import ops
 
+from tsgate.cells.cudnn import fused_training
 from tsgate.cells.fused import compiled
 from tsgate.keras_compat import backend_rnn
 from tsgate.validation import check_choice, invalid
@@ -54,10 +55,13 @@ class SequenceLayer(keras.layers.RNN):
     of a loop slowly (GRU-64 forward, batch 64, 96 steps: 6.3 against
     1.9 ms).
 
-    `use_cudnn`: "auto" (default) or False, accepted for drop-in compatibility
-    with `keras.layers.GRU`/`LSTM`; both run tsgate's portable kernels. True is
-    refused: tsgate never emits cuDNN-only ops, so that its SavedModels load
-    on CPU-only TF Serving (keras #18504). `implementation` (Keras' legacy
+    `use_cudnn`: "auto" (default) or False, as in `keras.layers.GRU`/`LSTM`.
+    With "auto", the standard GRU and LSTM train through Keras' fused GPU
+    kernel (cuDNN) on a GPU where its math is the cell's
+    (`tsgate.cells.cudnn`); every other call, and every export, runs
+    tsgate's portable loop. False: the portable loop always. True is
+    refused: exports never hold cuDNN-only ops, so that they load on
+    CPU-only TF Serving (keras #18504). `implementation` (Keras' legacy
     argument) is accepted and ignored, as Keras does. Neither is in
     `get_config`, as in Keras: neither changes what the layer computes.
     """
@@ -88,9 +92,9 @@ class SequenceLayer(keras.layers.RNN):
         if use_cudnn is True:
             raise ValueError(
                 "Received an invalid value for argument `use_cudnn`, expected 'auto' or False, got True: "
-                "tsgate layers never use cuDNN, so that their SavedModels load on CPU-only TF Serving "
-                "(keras #18504). Use use_cudnn='auto' or False (tsgate's portable kernels), or "
-                "keras.layers.GRU/LSTM for cuDNN."
+                "tsgate layers use cuDNN only to train on a GPU and never in a traced model, so that their "
+                "SavedModels load on CPU-only TF Serving (keras #18504). Use use_cudnn='auto' (cuDNN while "
+                "training on a GPU) or False (tsgate's portable kernels always)."
             )
         self.use_cudnn = check_choice("use_cudnn", use_cudnn, ("auto", False))
         kwargs.pop("implementation", None)  # Keras' legacy argument, ignored as Keras does
@@ -165,6 +169,9 @@ class SequenceLayer(keras.layers.RNN):
         step the states keep their values and the output is the previous
         output (zeros before the first valid step), or zeros with
         zero_output_for_mask."""
+        fused = fused_training(self, sequences, initial_state, mask, training)  # cuDNN while training on a GPU
+        if fused is not None:
+            return fused
         cell = self.cell
         time_first = lambda t: ops.swapaxes(t, 0, 1)  # noqa: E731
         xla = compiled()
