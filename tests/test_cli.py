@@ -423,6 +423,16 @@ def test_argparse_refuses_bad_values(workspace, option, expected):
     assert status == 2 and "argument --version: expected a positive integer, got '0'" in lines[-1]
 
 
+def test_export_unroll_writes_a_version_without_a_loop(workspace):
+    from tsgate import serving
+
+    status, out, err = run_captured("export", "--model", workspace / "model", "--output", workspace / "unrolled",
+                                    "--version", "2", "--unroll")
+    assert status == 0, err
+    ops = serving.saved_model_op_types(str(workspace / "unrolled" / "2"))
+    assert out.strip() == str(workspace / "unrolled" / "2") and not {"While", "StatelessWhile"} & ops
+
+
 @pytest.mark.parametrize(("argv", "option"), [
     (["forecast", "{root}/data.csv", "--model", "{root}/model", "--output", "{root}/f.txt"], "--output"),
     (["evaluate", "{root}/data.csv", "--model", "{root}/model", "--test", "0.3", "--output", ".."], "--output"),

@@ -355,10 +355,10 @@ class Forecaster(BaseEstimator):
         """`tsgate.plotting.plot_forecast(self, df, ...)`: see its arguments."""
         return plotting.plot_forecast(self, df, *args, **kwargs)
 
-    def export(self, path, version=None, xla=False):
+    def export(self, path, version=None, xla=False, unroll=False):
         """Writes the raw-unit SavedModel for TF Serving to `path/<version>/`
-        (version: a positive int, default the current Unix time). See
-        `tsgate.serving.export_forecast`. Its metadata (`assets/tsgate.json`,
+        (version: a positive int, default the current Unix time); xla,
+        unroll: see `tsgate.serving.export_forecast`. Its metadata (`assets/tsgate.json`,
         `Preprocessor.serving_metadata`) holds the input columns (categorical
         covariates as their one-hot columns, which the signature takes;
         `categories` lists them), how each calendar column is computed, the
@@ -370,7 +370,7 @@ class Forecaster(BaseEstimator):
         if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
             raise invalid("version", "a positive integer (TF Serving loads only those)", version)
         metadata = {"tsgate_version": __version__, **self.preprocessor_.serving_metadata()}
-        return serving.export_forecast(self.raw_model_, os.path.join(path, str(version)), metadata, xla)
+        return serving.export_forecast(self.raw_model_, os.path.join(path, str(version)), metadata, xla, unroll)
 
     def export_tflite(self, path):
         """The raw-unit model as TF Lite (batch 1, builtin ops), written to `path`."""

@@ -17,6 +17,12 @@ from keras.src.backend import gru as backend_gru  # noqa: F401
 from keras.src.backend import lstm as backend_lstm  # noqa: F401
 
 
+def sublayers(layer):
+    """`layer` and every layer it holds, nested models and wrappers
+    (`Bidirectional`) included: Keras' own walk of tracked layers."""
+    return list(layer._flatten_layers())
+
+
 def broadcast_add(x, y):
     """`x + y` with NumPy broadcasting on every backend, computed exactly as
     `x − (−y)`.

@@ -44,6 +44,25 @@ def test_served_raw_units_match_predict(exported):
     assert not any(op.startswith("CudnnRNN") for op in serving.saved_model_op_types(path))
 
 
+def test_an_unrolled_export_serves_what_predict_computes_through_the_fused_kernel(tmp_path):
+    """unroll=True traces serving_default with the GRU unrolled (no loop op
+    in its graph); the model's layers are left as they were."""
+    from tsgate.cells.sequence import SequenceLayer
+
+    df = two_series()
+    forecaster = Forecaster("y", lookback=12, horizon=3, units=4, series_column="site", seed=0)
+    forecaster.fit(df, epochs=1, verbose=0)
+    looped = serving.saved_model_op_types(forecaster.export(str(tmp_path / "looped"), version=1))
+    path = forecaster.export(str(tmp_path / "unrolled"), version=1, unroll=True)
+    ops = serving.saved_model_op_types(path)
+    assert {"While", "StatelessWhile"} & looped and not {"While", "StatelessWhile"} & ops
+    assert not any(op.startswith("CudnnRNN") for op in ops)
+    assert all(not layer.unroll for layer in forecaster.model_._flatten_layers() if isinstance(layer, SequenceLayer))
+    inputs, _ = forecaster.serving_inputs(df)
+    served = serving.serve_in_fresh_process(path, inputs)
+    np.testing.assert_allclose(served["forecast"][:, :, 0].ravel(), forecaster.predict(df)["y"], rtol=1e-4, atol=1e-4)
+
+
 def test_metadata_travels_with_the_model(exported):
     forecaster, _, path = exported
     with open(os.path.join(path, "assets", "tsgate.json")) as f:

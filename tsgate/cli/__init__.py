@@ -221,4 +221,6 @@ def build_parser():
     exporter.add_argument("--version", type=positive_int,
                           help="a positive integer, as TF Serving loads only those (default: the current Unix time)")
     exporter.add_argument("--xla", action="store_true", help="add the XLA-compiled `serving_xla` signature")
+    exporter.add_argument("--unroll", action="store_true",
+                          help="trace `serving_default` with the recurrent layers unrolled: lower latency, longer export")
     return parser

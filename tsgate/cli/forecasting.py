@@ -65,4 +65,5 @@ def plot(args):
 def export(args):
     from tsgate.forecaster import Forecaster
 
-    print(Forecaster.load(args.model).export(args.output, version=args.version, xla=args.xla))
+    print(Forecaster.load(args.model).export(args.output, version=args.version, xla=args.xla,
+                                             unroll=args.unroll))
