@@ -9,7 +9,7 @@ export's warm-up records first (`assets.extra/tf_serving_warmup_requests`,
 as TF Serving replays them before it serves a version). TF Serving itself
 runs the same graph from C++.
 
-    python -m benchmarks.serving [--calls 300] [--batches 1 64 1024]
+    python -m benchmarks.serving [--calls 300] [--batches 1 64 1024] [--processes 5]
 """
 
 import argparse
@@ -58,10 +58,21 @@ def first_requests(path, inputs_file, warmup, calls):
     print(json.dumps(row))
 
 
+def fresh_process(export, inputs_file, warmup, calls):
+    """`first_requests` in a fresh process (no tsgate imported there)."""
+    result = subprocess.run([sys.executable, "-m", "benchmarks.serving", "--first-requests", str(export), inputs_file,
+                             warmup, str(calls)], capture_output=True, text=True,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    if result.returncode:
+        raise RuntimeError(result.stderr[-3000:])
+    return json.loads(result.stdout.splitlines()[-1])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 64, 1024])
+    parser.add_argument("--processes", type=int, default=5, help="fresh processes per first-request figure (median)")
     parser.add_argument("--first-requests", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.first_requests:
@@ -83,14 +94,13 @@ def main(argv=None):
         inputs, _ = forecaster.serving_inputs(df)
         inputs_file = os.path.join(tmp, "inputs.npz")
         np.savez(inputs_file, **inputs)
-        for export, warmup in ((path, "cold"), (path, "warmup"), (unrolled_path, "warmup")):  # fresh processes
-            result = subprocess.run([sys.executable, "-m", "benchmarks.serving", "--first-requests", str(export),
-                                     inputs_file, warmup, str(args.calls)], capture_output=True, text=True,
-                                    env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-            if result.returncode:
-                raise RuntimeError(result.stderr[-3000:])
+        for export, warmup in ((path, "cold"), (path, "warmup"), (unrolled_path, "warmup")):
+            runs = [fresh_process(export, inputs_file, warmup, args.calls) for _ in range(args.processes)]
+            medians = {name: {key: round(float(np.median([run[name][key] for run in runs])), 3)
+                              for key in runs[0][name]} for name in runs[0] if name.startswith("serving")}
             print(json.dumps({"benchmark": "serving_first_request", "export": os.path.basename(os.path.dirname(export)),
-                              **json.loads(result.stdout.splitlines()[-1])}), flush=True)
+                              "warmup": warmup == "warmup", "processes": len(runs), "median": medians,
+                              "load_ms": float(np.median([run["load_ms"] for run in runs]))}), flush=True)
         loaded, unrolled = tf.saved_model.load(str(path)), tf.saved_model.load(str(unrolled_path))
         for batch in args.batches:
             raw = {k: tf.constant(np.repeat(v, batch, axis=0)) for k, v in inputs.items()}
