@@ -28,6 +28,20 @@ def test_chunks_of_a_frame_and_of_parquet_equal_predict(fitted, tmp_path):
     pd.testing.assert_frame_equal(pd.concat(chunks), expected)
     df.to_parquet(tmp_path / "panel.parquet")
     pd.testing.assert_frame_equal(predict_chunked(forecaster, str(tmp_path / "panel.parquet"), 5), expected)
+    df.assign(site=pd.Categorical(df["site"])).to_parquet(tmp_path / "categorical.parquet")  # dictionary-encoded
+    categorical = predict_chunked(forecaster, str(tmp_path / "categorical.parquet"), 4)
+    np.testing.assert_array_equal(categorical.to_numpy(), expected.to_numpy())
+
+
+def test_rows_without_a_series_id_are_named_not_dropped(fitted, tmp_path):
+    forecaster, df = fitted
+    bad = df.copy()
+    bad.iloc[3, bad.columns.get_loc("site")] = None
+    with pytest.raises(ValueError, match="no series id"):
+        predict_chunked(forecaster, bad, 2)
+    bad.to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(ValueError, match="no series id"):
+        predict_chunked(forecaster, str(tmp_path / "bad.parquet"), 2)
 
 
 def test_chunks_read_their_series_future_covariates_from_one_frame():

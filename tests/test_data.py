@@ -346,3 +346,25 @@ def test_the_first_series_with_a_problem_is_named_whatever_the_others_hold():
     every = pd.concat(parts).sort_values("time", kind="stable")
     with pytest.raises(ValueError, match=r"Timestamp .*:30:00 in series 's1' is not on the grid"):
         Panel.from_frame(every, ["a", "b"], **options)
+
+
+def test_future_rows_of_other_dates_or_ids_are_missing_covariates_named():
+    df = pd.DataFrame({"s": [1] * 5 + [2] * 5, "t": list(pd.date_range("2024-01-01", periods=5, freq="D")) * 2,
+                       "y": np.arange(10.0), "x": 0.0})
+    extended, added = Panel.from_frame(df, ["y", "x"], time_column="t", series_column="s").extend(2)
+    ids_as_text = pd.DataFrame({"s": ["1", "1", "2", "2"], "t": list(pd.DatetimeIndex(extended.time[added[0]])) * 2,
+                                "x": [1.0, 2, 3, 4]})
+    with pytest.raises(ValueError, match=r"lacks covariates for \['2024-01-06 00:00:00', '2024-01-07 00:00:00'\] "
+                                         r"\(series 1\)"):
+        future_values(ids_as_text, extended, added, ["x"], "t", "s")
+
+
+def test_a_step_finer_than_the_timestamps_unit_keeps_every_grid_point():
+    """500 ms steps over timestamps stored in whole seconds (Parquet's
+    timestamp[s]): the grid is not truncated to seconds."""
+    stamps = pd.DatetimeIndex(["2024-01-01 00:00:00", "2024-01-01 00:00:01", "2024-01-01 00:00:03"]).as_unit("s")
+    panel = Panel.from_frame(pd.DataFrame({"t": stamps, "y": [0.0, 1.0, 2.0]}), ["y"], time_column="t", freq="500ms")
+    assert len(panel.valid) == 7 and panel.gap_rows == 4
+    np.testing.assert_array_equal(panel.valid, [True, False, True, False, False, False, True])
+    extended, added = panel.extend(2)
+    assert list(pd.DatetimeIndex(extended.time[added[0]]).strftime("%S.%f")) == ["03.500000", "04.000000"]

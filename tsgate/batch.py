@@ -61,7 +61,8 @@ def forecast_chunks(forecaster, data, series_per_chunk=1000, future=None):
         raise invalid("data", "a DataFrame or the path of a Parquet file or directory", data)
     ids, codes = _series_ids(forecaster, data)
     column = forecaster.series_column
-    frames = None if codes is None else _chunk_rows(data, codes, len(ids), series_per_chunk)
+    # rows without a series id go with the first chunk, whose `predict` names them
+    frames = None if codes is None else _chunk_rows(data, np.maximum(codes, 0), len(ids), series_per_chunk)
     ahead = None if future is None else _chunk_rows(
         future, pd.Index(ids).get_indexer(_series_column(future, column, "future")), len(ids), series_per_chunk)
     for start in range(0, len(ids), series_per_chunk):
@@ -71,17 +72,24 @@ def forecast_chunks(forecaster, data, series_per_chunk=1000, future=None):
 
 def _parquet_rows(path, column, ids):
     """The rows of the series `ids` (an Index) of a Parquet file or
-    directory: those ids, and their range, which lets pyarrow skip the row
-    groups whose statistics lie outside it (all but a few in a file sorted
-    by series)."""
+    directory, read with an Arrow filter of those ids and of their range,
+    which lets pyarrow skip the row groups whose statistics lie outside it
+    (all but a few in a file sorted by series); rows without an id are read
+    with the chunk that holds the missing id, for `predict` to name them."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    ids = pa.array(ids)
-    low, high = pc.min_max(ids).values()
-    series = pc.field(column)
-    return pq.read_table(path, filters=series.isin(ids) & (series >= low) & (series <= high)).to_pandas()
+    values = pa.array(ids)
+    if pa.types.is_dictionary(values.type):  # a categorical series column: filter by the ids themselves
+        values = values.dictionary_decode()
+    series, known = pc.field(column), values.drop_null()
+    keep = series.isin(values)
+    if len(known):
+        low, high = pc.min_max(known).values()
+        inside = (series >= low) & (series <= high)
+        keep = keep & (inside | series.is_null() if values.null_count else inside)
+    return pq.read_table(path, filters=keep).to_pandas()
 
 
 def _series_column(frame, column, name):

@@ -17,6 +17,14 @@ from keras.src.backend import gru as backend_gru  # noqa: F401
 from keras.src.backend import lstm as backend_lstm  # noqa: F401
 
 
+def gpu_available():
+    """Whether Keras' TensorFlow backend sees a GPU, as its fused GRU and
+    LSTM ask (the same private test, so that both agree)."""
+    import importlib
+
+    return importlib.import_module("keras.src.backend.tensorflow.rnn")._is_gpu_available()
+
+
 def sublayers(layer):
     """`layer` and every layer it holds, nested models and wrappers
     (`Bidirectional`) included: Keras' own walk of tracked layers."""

@@ -84,6 +84,20 @@ def test_what_the_fused_kernel_does_not_compute_trains_through_the_loop(pretend_
     assert not cudnn(op_types(gradient_of(make())))
 
 
+def test_a_layer_that_trains_through_cudnn_keeps_its_model_off_xla(pretend_gpu, monkeypatch):
+    """Keras compiles a model with jit_compile="auto" with XLA on a GPU
+    machine unless a layer says it cannot be: one that takes cuDNN says so,
+    as Keras' GRU does, and one that loops does not."""
+    import tensorflow as tf
+
+    gpu = [tf.config.PhysicalDevice("/physical_device:GPU:0", "GPU")]
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda *args: gpu)
+    for layer, xla in ((tsgate.GRU(4), False), (tsgate.LSTM(4), False), (tsgate.GRU(4, layer_norm=True), True)):
+        model = keras.Sequential([keras.Input((5, 3)), layer, keras.layers.Dense(1)])
+        model.compile("adam", "mse")
+        assert layer.supports_jit is xla and model.jit_compile is xla
+
+
 def test_masked_and_xla_compiled_training_steps_loop(pretend_gpu):
     layer = tsgate.GRU(4)
     masked = keras.layers.Masking(0.0)

@@ -24,9 +24,20 @@ import keras
 from keras import ops
 
 from tsgate.cells.fused import compiled
-from tsgate.keras_compat import backend_gru, backend_lstm
+from tsgate.keras_compat import backend_gru, backend_lstm, gpu_available
 
 DTYPES = ("float32", "float16")
+
+
+def takes_fused_kernel(layer):
+    """Whether the training calls of `layer` (a `SequenceLayer`) take Keras'
+    fused GPU kernel on this machine: its configuration (see the module) and
+    a GPU. XLA cannot compile cuDNN ops, so such a layer says
+    `supports_jit = False` when built, as Keras' GRU and LSTM do, and a model
+    compiled with `jit_compile="auto"` is then not compiled with XLA."""
+    return (layer.use_cudnn == "auto" and not layer.unrolls() and layer.cell.use_bias
+            and layer.compute_dtype in DTYPES and keras.backend.backend() == "tensorflow"
+            and layer.fusable(True) and gpu_available())
 
 
 def fused_training(layer, sequences, initial_state, mask, training):
@@ -34,11 +45,9 @@ def fused_training(layer, sequences, initial_state, mask, training):
     `sequences` `(batch, time, features)` from Keras' fused GPU kernel, as
     `keras.layers.RNN.inner_loop` returns them (outputs batch-major with
     return_sequences); None where this call cannot take it (see the module)."""
-    cell = layer.cell
-    if not (training and layer.use_cudnn == "auto" and mask is None and not layer.unrolls() and cell.use_bias
-            and layer.compute_dtype in DTYPES and keras.backend.backend() == "tensorflow" and not compiled()
-            and layer.fusable(training)):
+    if not (training and mask is None and not compiled() and takes_fused_kernel(layer)):
         return None
+    cell = layer.cell
     inputs = cell.dropped_inputs(ops.swapaxes(sequences, 0, 1), training, over_time=True)  # time-major, as cuDNN
     options = dict(kernel=cell.kernel, recurrent_kernel=cell.recurrent_kernel, bias=cell.bias,
                    activation=cell.activation, recurrent_activation=cell.recurrent_activation,
@@ -48,6 +57,6 @@ def fused_training(layer, sequences, initial_state, mask, training):
             last, outputs, states = backend_gru(inputs, initial_state[0], None, reset_after=True, **options)
         else:
             last, outputs, states = backend_lstm(inputs, initial_state[0], initial_state[1], None, **options)
-    except NotImplementedError:  # no GPU
+    except NotImplementedError:  # cuDNN cannot take this call after all
         return None
     return last, ops.swapaxes(outputs, 0, 1) if layer.return_sequences else outputs, list(states)

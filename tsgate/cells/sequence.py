@@ -7,7 +7,7 @@ import inspect
 import keras
 from keras import ops
 
-from tsgate.cells.cudnn import fused_training
+from tsgate.cells.cudnn import fused_training, takes_fused_kernel
 from tsgate.cells.fused import compiled
 from tsgate.keras_compat import backend_rnn, sublayers
 from tsgate.validation import check_choice, invalid
@@ -162,6 +162,8 @@ class SequenceLayer(keras.layers.RNN):
             )
         super().build(self.step_input_shape(sequences_shape), initial_state_shape)
         self.input_spec = keras.layers.InputSpec(shape=(None, None, *sequences_shape[2:]))
+        if takes_fused_kernel(self):  # cuDNN ops do not compile with XLA
+            self.supports_jit = False
 
     def unrolls(self):
         """Whether the sequence is unrolled: only with unroll=True."""

@@ -181,6 +181,7 @@ def series_grids(t, bounds, step):
     `pandas.date_range` per distinct first timestamp (a series' grid is the
     start of the longest one's). The caller refuses series that span more
     than MAX_GRID_ROWS steps first."""
+    t = _fine_enough(t, step)
     stamps, unit = t.asi8, t.unit
     series = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
     first, last = stamps[bounds[:-1]], stamps[bounds[1:] - 1]
@@ -212,6 +213,7 @@ def steps_after(last, horizon, step):
     `last` (a DatetimeIndex) on the grid of `step`, as `pandas.date_range`
     continues it (holidays skipped); arithmetic for a fixed step, one
     `date_range` per distinct timestamp otherwise."""
+    last = _fine_enough(last, step)
     unit = last.unit
     fixed = fixed_step(step, unit, last.tz)
     if fixed is not None:
@@ -222,6 +224,14 @@ def steps_after(last, horizon, step):
                           for k in which])
         ahead = table[np.searchsorted(distinct, last.asi8)]
     return ahead.view(f"datetime64[{unit}]")
+
+
+def _fine_enough(t, step):
+    """`t` in nanoseconds when a fixed `step` is no whole number of its unit
+    (a 500 ms grid of timestamps in seconds), else as it is."""
+    if fixed_step(step, t.unit, t.tz) is None and fixed_step(step, "ns", t.tz) is not None:
+        return t.as_unit("ns")
+    return t
 
 
 def _split_by(labels, n):

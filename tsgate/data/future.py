@@ -46,7 +46,7 @@ def future_values(future, panel, rows, columns, time_column=None, series_column=
     repeated = given[inside].duplicated()
     kept = np.flatnonzero(inside)[~repeated]
     position = given[kept].get_indexer(wanted).reshape(n_series, horizon)
-    chosen = values[kept][np.maximum(position, 0)]
+    chosen = values[kept][np.maximum(position, 0)] if len(kept) else np.full((*position.shape, len(columns)), np.nan)
     finite = np.isfinite(chosen)
     bad = (position < 0) | ~finite.all(axis=-1) | (np.abs(np.where(finite, chosen, 0.0)) > FLOAT32_MAX).any(axis=-1)
     flagged = bad.any(axis=1)
