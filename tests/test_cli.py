@@ -278,12 +278,12 @@ def test_cli_select_chooses_among_the_presets_candidates_and_saves_the_table(tmp
     hourly(200).reset_index().to_csv(csv, index=False)
     status, out, err = run_captured("train", csv, "--model", tmp_path / "m", "--preset", "long_horizon", "--target",
                                     "y", "--lookback", "24", "--horizon", "6", "--units", "4", "--epochs", "2",
-                                    "--steps-per-epoch", "2", "--members", "2", "--select", "--verbose", "0")
+                                    "--steps-per-epoch", "2", "--select", "--verbose", "0")
     assert status == 0, err
     assert "validation_mse" in out and "selected: " in out
     loaded = Forecaster.load(tmp_path / "m")
     candidates = len(presets.candidates("long_horizon"))
-    assert list(loaded.selection_["rung"][:candidates]) == [0] * candidates and loaded.n_members == 2
+    assert list(loaded.selection_["rung"][:candidates]) == [0] * candidates
     assert list(loaded.selection_["rung"]).count(max(loaded.selection_["rung"])) == 1  # one fits to the end
     assert f"selected: {loaded.selection_['arguments'].iloc[-1]}" in out
 

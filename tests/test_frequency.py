@@ -71,7 +71,7 @@ def test_a_holiday_calendar_is_kept_through_fit_predict_save_load_and_export(tmp
     assert loaded.freq_ == US and loaded.get_params()["freq"] == US
     pd.testing.assert_frame_equal(loaded.predict(df), forecast)
     exported = {}
-    monkeypatch.setattr(serving, "export_forecast", lambda model, path, metadata, xla: exported.update(metadata))
+    monkeypatch.setattr(serving, "export_forecast", lambda model, path, metadata, *options: exported.update(metadata))
     loaded.export(tmp_path / "served", version=1)
     assert freq_from_json(exported["freq"]) == US
 
@@ -128,6 +128,6 @@ def test_an_exchange_calendar_forecasts_trading_days_through_save_load_and_expor
     assert loaded.get_params()["freq"] == "XNYS" and loaded.freq_ == forecaster.freq_
     pd.testing.assert_frame_equal(loaded.predict(df), forecaster.predict(df))
     exported = {}
-    monkeypatch.setattr(serving, "export_forecast", lambda model, path, metadata, xla: exported.update(metadata))
+    monkeypatch.setattr(serving, "export_forecast", lambda model, path, metadata, *options: exported.update(metadata))
     loaded.export(tmp_path / "served", version=1)
     assert freq_from_json(exported["freq"]) == forecaster.freq_
