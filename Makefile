@@ -18,8 +18,8 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/tsgate demo --output $(OUT)
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -n 2 --dist worksteal -q
-	KERAS_BACKEND=jax $(PY) -m pytest -n 2 --dist worksteal -q tests/cells
+	$(PY) -m pytest -n 2 -q
+	KERAS_BACKEND=jax $(PY) -m pytest -n 2 -q tests/cells
 
 benchmark: $(VENV)/.installed
 	$(PY) -m benchmarks.run_all
