@@ -368,3 +368,9 @@ def test_a_step_finer_than_the_timestamps_unit_keeps_every_grid_point():
     np.testing.assert_array_equal(panel.valid, [True, False, True, False, False, False, True])
     extended, added = panel.extend(2)
     assert list(pd.DatetimeIndex(extended.time[added[0]]).strftime("%S.%f")) == ["03.500000", "04.000000"]
+
+
+def test_a_grid_of_more_steps_than_rows_can_fill_is_a_wrong_freq_named_before_anything_is_built():
+    df = pd.DataFrame({"t": pd.to_datetime(["2020-01-01", "2022-03-11"]), "y": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r"The timestamps span 69120001 steps of s for 2 rows; is `freq` right\?"):
+        Panel.from_frame(df, ["y"], time_column="t", freq="s")

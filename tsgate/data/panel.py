@@ -136,11 +136,9 @@ class Panel:
         static = None if not static_columns else \
             sentinels_to_nan(frame[static_columns].to_numpy("float64", na_value=np.nan)[order], sentinels)
         spanned = steps_spanned(t.asi8[bounds[1:] - 1] - t.asi8[bounds[:-1]], step, t.unit)
-        flagged = _bad_values(raw, bounds, fill) | _bad_statics(static, bounds)
-        if spanned is not None and (spanned > MAX_GRID_ROWS).any():
-            flagged |= spanned > MAX_GRID_ROWS
-            position = None
-        else:
+        too_long = np.zeros(len(ids), bool) if spanned is None else spanned > MAX_GRID_ROWS
+        flagged = _bad_values(raw, bounds, fill) | _bad_statics(static, bounds) | too_long
+        if not too_long.any():  # no grid is built for a series refused as too long
             position, lengths, time = series_grids(t, bounds, step)
             flagged |= _per_series(position < 0, bounds)
         if flagged.any():
